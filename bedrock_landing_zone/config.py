@@ -1,0 +1,488 @@
+"""Typed configuration of one landing-zone environment.
+
+One YAML file per environment lives in ``config/``; ``-c env=NAME`` picks ``config/NAME.yaml``.
+The models below are the single source of truth: the JSON Schema in ``config/schema.json`` is
+generated from them (``make schema``), and every construct receives these objects, never raw dicts.
+
+Validation happens once, at the app edge (``load_config``). A mistake raises ``ConfigError`` whose
+message names the file, the field path, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+__all__ = [
+    "ENDPOINT_SERVICES",
+    "LOG_RETENTION_DAYS",
+    "ConfigError",
+    "ExistingVpcConfig",
+    "LandingZoneConfig",
+    "ModelConfig",
+    "NetworkConfig",
+    "NewVpcConfig",
+    "TagsConfig",
+    "TeamConfig",
+    "VpcConfig",
+    "json_schema",
+    "load_config",
+]
+
+#: Interface endpoint services the network construct knows how to create.
+ENDPOINT_SERVICES: tuple[str, ...] = (
+    "bedrock-runtime",
+    "bedrock",
+    "bedrock-agent-runtime",
+    "logs",
+    "monitoring",
+    "kms",
+    "sts",
+    "ssm",
+    "lambda",
+    "execute-api",
+)
+EndpointService = Literal[
+    "bedrock-runtime",
+    "bedrock",
+    "bedrock-agent-runtime",
+    "logs",
+    "monitoring",
+    "kms",
+    "sts",
+    "ssm",
+    "lambda",
+    "execute-api",
+]
+
+#: Retention periods CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")]
+OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$")]
+Alias = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
+TeamName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,29}$")]
+TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _.:/=+\-@]{1,256}$")]
+ModelId = Annotated[
+    str, StringConstraints(pattern=r"^([a-z]{2,6}\.)?[a-z0-9-]+\.[a-z0-9.\-:]+$", max_length=128)
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or invalid. The message is meant for humans."""
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _check_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ValueError(f"{value} is not a CloudWatch Logs retention period; allowed: {allowed}")
+    return value
+
+
+def _network(value: str, field: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not a valid IPv4 CIDR block for {field} ({exc}); "
+            "write it like 10.40.0.0/22 with no host bits set"
+        ) from None
+
+
+class TagsConfig(_Strict):
+    """Tags put on every resource (cost allocation and ownership)."""
+
+    owner: TagValue = Field(description="Team or person that owns this environment.")
+    cost_center: TagValue = Field(description="Cost centre that pays for this environment.")
+    extra: dict[str, TagValue] = Field(
+        default_factory=dict, description="Further tags, key to value."
+    )
+
+
+class NewVpcConfig(_Strict):
+    """A new VPC with private isolated subnets only: no NAT gateway, no internet gateway."""
+
+    cidr: str = Field(
+        default="10.40.0.0/22", description="IPv4 CIDR of the VPC, /16 to /24 (e.g. 10.40.0.0/22)."
+    )
+    max_azs: int = Field(default=2, ge=2, le=3, description="Availability zones used, 2 or 3.")
+    subnet_prefix_length: int = Field(
+        default=24, ge=20, le=28, description="Prefix length of each private subnet (one per AZ)."
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        net = _network(value, "the VPC")
+        if not 16 <= net.prefixlen <= 24:
+            raise ValueError(f"{value!r}: a VPC CIDR must be between /16 and /24")
+        return value
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> NewVpcConfig:
+        vpc = ipaddress.IPv4Network(self.cidr)
+        needed = self.max_azs * 2 ** (32 - self.subnet_prefix_length)
+        if self.subnet_prefix_length <= vpc.prefixlen or needed > vpc.num_addresses:
+            raise ValueError(
+                f"{self.max_azs} subnets of /{self.subnet_prefix_length} "
+                f"do not fit in {self.cidr}; "
+                "use a larger VPC CIDR or a longer subnet_prefix_length"
+            )
+        return self
+
+
+class ExistingVpcConfig(_Strict):
+    """A VPC you already own. Everything is given by id, so synth does no lookups."""
+
+    vpc_id: Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    cidr: str = Field(description="The VPC's primary IPv4 CIDR.")
+    availability_zones: list[
+        Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")]
+    ] = Field(min_length=2, max_length=3, description="AZ names, in the same order as the subnets.")
+    private_subnet_ids: list[
+        Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+    ] = Field(
+        min_length=2, max_length=3, description="One private subnet per AZ, where endpoints go."
+    )
+    private_route_table_ids: list[
+        Annotated[str, StringConstraints(pattern=r"^rtb-[0-9a-f]{8,17}$")]
+    ] = Field(
+        min_length=2,
+        max_length=3,
+        description="Route table of each private subnet (S3 gateway endpoint).",
+    )
+
+    @field_validator("cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        _network(value, "the existing VPC")
+        return value
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> ExistingVpcConfig:
+        counts = {
+            len(self.availability_zones),
+            len(self.private_subnet_ids),
+            len(self.private_route_table_ids),
+        }
+        if len(counts) != 1:
+            raise ValueError(
+                "availability_zones, private_subnet_ids and private_route_table_ids must list the "
+                "same number of entries (one per AZ)"
+            )
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            raise ValueError("availability_zones must not repeat an AZ")
+        return self
+
+
+class VpcConfig(_Strict):
+    """Exactly one of ``new`` or ``existing``."""
+
+    new: NewVpcConfig | None = None
+    existing: ExistingVpcConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> VpcConfig:
+        if (self.new is None) == (self.existing is None):
+            raise ValueError(
+                "set exactly one of 'new' (create a VPC) or 'existing' (bring your own)"
+            )
+        return self
+
+    @property
+    def cidr(self) -> str:
+        chosen = self.new or self.existing
+        assert chosen is not None
+        return chosen.cidr
+
+
+class NetworkConfig(_Strict):
+    """Where inference traffic flows: private subnets and interface endpoints."""
+
+    vpc: VpcConfig = Field(default_factory=lambda: VpcConfig(new=NewVpcConfig()))
+    interface_endpoints: list[EndpointService] = Field(
+        default_factory=lambda: list[EndpointService](["bedrock-runtime"]),
+        description="Interface endpoints to create. Each costs money per AZ-hour: keep it minimal.",
+    )
+    reserved_cidrs: list[str] = Field(
+        default_factory=list,
+        description="CIDRs already used elsewhere on your network; the VPC must not overlap them.",
+    )
+    flow_log_retention_days: int = Field(default=365, description="VPC flow log retention.")
+
+    _retention = field_validator("flow_log_retention_days")(_check_retention)
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _unique_endpoints(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an endpoint service more than once")
+        return value
+
+    @field_validator("reserved_cidrs")
+    @classmethod
+    def _valid_reserved(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            _network(cidr, "reserved_cidrs")
+        return value
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> NetworkConfig:
+        vpc = ipaddress.IPv4Network(self.vpc.cidr)
+        for cidr in self.reserved_cidrs:
+            if vpc.overlaps(ipaddress.IPv4Network(cidr)):
+                raise ValueError(
+                    f"the VPC CIDR {self.vpc.cidr} overlaps reserved CIDR {cidr}; "
+                    "choose a VPC CIDR outside every reserved range"
+                )
+        return self
+
+
+class ModelConfig(_Strict):
+    """One approved foundation model or cross-region inference profile."""
+
+    alias: Alias = Field(description="Short name callers use, e.g. 'claude-sonnet'.")
+    model_id: ModelId = Field(
+        description=(
+            "Foundation model id (anthropic.claude-...) or cross-region inference profile id "
+            "(us./eu./apac./global. + model id), exactly as callers pass it to Bedrock."
+        )
+    )
+
+
+class TeamConfig(_Strict):
+    """A team that may call models, and which of them."""
+
+    name: TeamName
+    models: list[Alias] = Field(
+        min_length=1, description="Aliases from 'models' this team may use."
+    )
+    cost_center: TagValue | None = Field(
+        default=None, description="Cost centre for this team's spend (default: the environment's)."
+    )
+
+
+class LandingZoneConfig(_Strict):
+    """One environment of the Bedrock landing zone."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,20}$")] = Field(
+        description="Environment name; it prefixes stack names (must equal the file name)."
+    )
+    account: AccountId | None = Field(
+        default=None,
+        description="12-digit AWS account id. Leave empty for an environment-agnostic synth.",
+    )
+    region: Region = Field(description="AWS region, e.g. us-east-1.")
+    organization_id: OrganizationId | None = Field(
+        default=None,
+        description="AWS Organizations id; endpoint policies then admit the whole organisation.",
+    )
+    tags: TagsConfig
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    log_retention_days: int = Field(
+        default=365, description="Retention of the landing zone's logs."
+    )
+    models: list[ModelConfig] = Field(min_length=1, description="The model allow-list.")
+    teams: list[TeamConfig] = Field(min_length=1)
+
+    _retention = field_validator("log_retention_days")(_check_retention)
+
+    @field_validator("models")
+    @classmethod
+    def _unique_models(cls, value: list[ModelConfig]) -> list[ModelConfig]:
+        _no_duplicates((m.alias for m in value), "model alias")
+        _no_duplicates((m.model_id for m in value), "model id")
+        return value
+
+    @field_validator("teams")
+    @classmethod
+    def _unique_teams(cls, value: list[TeamConfig]) -> list[TeamConfig]:
+        _no_duplicates((t.name for t in value), "team name")
+        return value
+
+    @model_validator(mode="after")
+    def _teams_use_known_models(self) -> LandingZoneConfig:
+        known = {m.alias for m in self.models}
+        for index, team in enumerate(self.teams):
+            for alias in team.models:
+                if alias not in known:
+                    raise _FieldError(
+                        ("teams", index, "models"),
+                        alias,
+                        f"team {team.name!r} names model alias {alias!r}, which is not in the "
+                        f"allow-list; allowed aliases: {', '.join(sorted(known))}",
+                    )
+        return self
+
+    @property
+    def model_by_alias(self) -> dict[str, ModelConfig]:
+        return {m.alias: m for m in self.models}
+
+
+class _FieldError(ValueError):
+    """Raised from a model validator when the error belongs to a nested field."""
+
+    def __init__(self, loc: tuple[str | int, ...], value: Any, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.value = value
+        self.message = message
+
+
+def _no_duplicates(values: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} appears more than once; each must be unique")
+        seen.add(value)
+
+
+def _path(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-after", "function-before", "function-wrap")):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _lookup(data: Any, loc: Iterable[str | int]) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The keys a mapping at ``loc`` (the parent of an unknown key) accepts."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+        if current is None:
+            return []
+    return sorted(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: ErrorDetails, data: Any, model: type[BaseModel]) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx_error = (error.get("ctx") or {}).get("error")
+    if isinstance(ctx_error, _FieldError):
+        return f"{_path(ctx_error.loc)}: {ctx_error.value!r}: {ctx_error.message}"
+    value: Any = error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+        return f"{_path(loc)}: unknown key {loc[-1]!r} (check the spelling){hint}"
+    if kind == "missing":
+        return f"{_path(loc)}: required but missing"
+    message = error["msg"]
+    if kind == "string_pattern_mismatch":
+        message = f"does not match the expected format {error['ctx']['pattern']}"
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    shown = _lookup(data, loc) if value is None else value
+    if isinstance(shown, dict | list) and len(json.dumps(shown, default=str)) > 120:
+        return f"{_path(loc)}: {message}"
+    return f"{_path(loc)}: {shown!r}: {message}"
+
+
+def parse_config(data: Any, *, source: str) -> LandingZoneConfig:
+    """Validate already-parsed YAML/JSON data. ``source`` names the file in errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}: the file must hold a mapping of settings, not {type(data).__name__}"
+        )
+    try:
+        return LandingZoneConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e, data, LandingZoneConfig) for e in exc.errors(include_url=False)]
+        unique = list(dict.fromkeys(lines))
+        plural = "s" if len(unique) > 1 else ""
+        body = "\n".join(f"  - {line}" for line in unique)
+        raise ConfigError(
+            f"Invalid configuration in {source} ({len(unique)} problem{plural}):\n{body}"
+        ) from None
+
+
+def load_config(env: str, config_dir: Path | str) -> LandingZoneConfig:
+    """Read and validate ``<config_dir>/<env>.yaml``."""
+    config_dir = Path(config_dir)
+    if not re.fullmatch(r"[a-z][a-z0-9-]{1,20}", env):
+        raise ConfigError(
+            f"-c env={env!r}: an environment name is lower-case letters, digits and '-'"
+        )
+    path = config_dir / f"{env}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in config_dir.glob("*.yaml"))
+        raise ConfigError(
+            f"-c env={env}: no file {path}. "
+            f"Available environments: {', '.join(available) or 'none'}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    config = parse_config(data, source=str(path))
+    if config.name != env:
+        raise ConfigError(
+            f"Invalid configuration in {path}:\n"
+            f"  - name: {config.name!r}: must equal the file name {env!r}"
+        )
+    return config
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema committed as ``config/schema.json`` (for editors)."""
+    schema = LandingZoneConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Bedrock landing zone environment"
+    return schema

@@ -1,0 +1,101 @@
+"""Composition of the landing zone: which stacks exist, in which order, wired how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from bedrock_landing_zone.compliance import add_compliance_packs
+from bedrock_landing_zone.config import LandingZoneConfig
+from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
+from bedrock_landing_zone.stacks.network_stack import NetworkStack
+
+__all__ = ["LandingZoneStacks", "LandingZoneStage", "add_landing_zone", "environment_of"]
+
+
+@dataclass(frozen=True)
+class LandingZoneStacks:
+    """The stacks of one environment, for wiring and tests."""
+
+    governance: GovernanceStack
+    network: NetworkStack
+
+    def all(self) -> list[cdk.Stack]:
+        return [self.governance, self.network]
+
+
+def environment_of(config: LandingZoneConfig) -> cdk.Environment:
+    """The CDK environment: explicit when ``account`` is set, region-only otherwise."""
+    return cdk.Environment(account=config.account, region=config.region)
+
+
+def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZoneStacks:
+    """Add every stack of one environment to ``scope`` (an ``App`` or a ``Stage``).
+
+    Stack names are ``bedrock-lz-<env>-<unit>`` whatever the scope, so the laptop path
+    (``cdk deploy --all``) and a pipeline stage deploy the same CloudFormation stacks.
+    """
+    common: dict[str, Any] = {"env": environment_of(config)}
+
+    def name(unit: str) -> str:
+        return f"bedrock-lz-{config.name}-{unit}"
+
+    governance = GovernanceStack(
+        scope,
+        "Governance",
+        config=config,
+        stack_name=name("governance"),
+        description="Bedrock landing zone: key, model access governance, guardrails, audit",
+        **common,
+    )
+    network = NetworkStack(
+        scope,
+        "Network",
+        config=config,
+        key=governance.key,
+        stack_name=name("network"),
+        description="Bedrock landing zone: private VPC, interface endpoints, flow logs",
+        **common,
+    )
+    stacks = LandingZoneStacks(governance=governance, network=network)
+    tags = {
+        "Environment": config.name,
+        "Owner": config.tags.owner,
+        "CostCenter": config.tags.cost_center,
+        **config.tags.extra,
+    }
+    for stack in stacks.all():
+        for key, value in tags.items():
+            cdk.Tags.of(stack).add(key, value)
+    return stacks
+
+
+class LandingZoneStage(cdk.Stage):
+    """One environment of the landing zone as a ``cdk.Stage`` (pipelines, other teams' apps).
+
+    The five cdk-nag packs are registered on the stage itself unless an enclosing App or Stage
+    already has them, so the stage is checked wherever it is used (a pipeline, another app).
+
+    Attributes:
+        config: the environment's configuration.
+        stacks: the ``LandingZoneStacks``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LandingZoneConfig,
+        compliance_packs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("env", environment_of(config))
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        if compliance_packs:
+            add_compliance_packs(self)
+        self.stacks = add_landing_zone(self, config)

