@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,7 +15,14 @@ from cdk_nag import (
 )
 from constructs import IConstruct
 
-__all__ = ["PACKS", "acknowledge", "add_compliance_packs", "has_compliance_packs"]
+__all__ = [
+    "PACKS",
+    "acknowledge",
+    "add_compliance_packs",
+    "has_compliance_packs",
+    "ignore_cfn_lint",
+    "skip_checkov",
+]
 
 _MARKER = "bedrock-lz:compliance-packs"
 
@@ -65,3 +72,32 @@ def acknowledge(construct: IConstruct, findings: Iterable[str], reason: str) -> 
         cdk.Validations.of(construct).acknowledge(
             cdk.Acknowledgment(id=f"{pack}::{finding}", reason=reason)
         )
+
+
+def skip_checkov(resource: cdk.CfnResource, reasons: Mapping[str, str]) -> None:
+    """Record checkov skips on one resource, each with its reason, in the template metadata.
+
+    checkov reads ``Metadata.checkov.skip`` (id + comment); the reason stays in the template for
+    reviewers and for ``make report``.
+    """
+    _require_reasons(reasons)
+    existing = resource.get_metadata("checkov") or {"skip": []}
+    existing["skip"].extend({"id": rule, "comment": why} for rule, why in sorted(reasons.items()))
+    resource.add_metadata("checkov", existing)
+
+
+def ignore_cfn_lint(resource: cdk.CfnResource, reasons: Mapping[str, str]) -> None:
+    """Ignore cfn-lint rules on one resource (``Metadata.cfn-lint``), reasons kept alongside."""
+    _require_reasons(reasons)
+    config = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+    config["config"]["ignore_checks"].extend(sorted(reasons))
+    resource.add_metadata("cfn-lint", config)
+    recorded = resource.get_metadata("bedrock-lz:cfn-lint-reasons") or {}
+    recorded.update(reasons)
+    resource.add_metadata("bedrock-lz:cfn-lint-reasons", recorded)
+
+
+def _require_reasons(reasons: Mapping[str, str]) -> None:
+    for rule, why in reasons.items():
+        if len(why.strip()) < 20:
+            raise ValueError(f"{rule}: a skip needs a real reason (20 characters or more)")

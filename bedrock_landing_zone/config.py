@@ -88,6 +88,18 @@ ModelId = Annotated[
 ]
 
 
+_PATTERN_HINTS: dict[str, str] = {
+    r"^\d{12}$": '12 digits, quoted in YAML (e.g. "123456789012")',
+    r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$": "an AWS region name such as us-east-1",
+    r"^o-[a-z0-9]{10,32}$": "an AWS Organizations id such as o-a1b2c3d4e5",
+    r"^[a-z][a-z0-9-]{1,39}$": "lower-case letters, digits and '-', starting with a letter",
+    r"^[a-z][a-z0-9-]{1,29}$": "lower-case letters, digits and '-', starting with a letter",
+    r"^vpc-[0-9a-f]{8,17}$": "a VPC id such as vpc-0a1b2c3d4e5f67890",
+    r"^subnet-[0-9a-f]{8,17}$": "a subnet id such as subnet-0a1b2c3d4e5f67890",
+    r"^rtb-[0-9a-f]{8,17}$": "a route table id such as rtb-0a1b2c3d4e5f67890",
+}
+
+
 class ConfigError(ValueError):
     """A configuration file is missing or invalid. The message is meant for humans."""
 
@@ -426,7 +438,11 @@ def _describe(error: ErrorDetails, data: Any, model: type[BaseModel]) -> str:
         return f"{_path(loc)}: required but missing"
     message = error["msg"]
     if kind == "string_pattern_mismatch":
-        message = f"does not match the expected format {error['ctx']['pattern']}"
+        pattern = (error.get("ctx") or {}).get("pattern", "")
+        hint = _PATTERN_HINTS.get(pattern, f"the pattern {pattern}")
+        message = f"does not match the expected format: {hint}"
+    if kind == "string_type" and isinstance(value, int | float):
+        message = "must be text: put it in quotes in YAML (numbers lose leading zeros)"
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     shown = _lookup(data, loc) if value is None else value

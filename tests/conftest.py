@@ -61,7 +61,7 @@ class Synth:
         return json.loads((self.outdir / "validation-report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-class _Synths:
+class Synths:
     def __init__(self, base: Path) -> None:
         self._base = base
         self._cache: dict[str, Synth] = {}
@@ -82,16 +82,16 @@ class _Synths:
 
 
 @pytest.fixture(scope="session")
-def synths(tmp_path_factory: pytest.TempPathFactory) -> _Synths:
+def synths(tmp_path_factory: pytest.TempPathFactory) -> Synths:
     """Lazily synthesized example environments, keyed by name (each at most once)."""
-    return _Synths(tmp_path_factory.mktemp("cdk-out"))
+    return Synths(tmp_path_factory.mktemp("cdk-out"))
 
 
 @pytest.fixture(scope="session")
-def default(synths: _Synths) -> Synth:
+def default(synths: Synths) -> Synth:
     return synths["default"]
 
 
 @pytest.fixture(scope="session")
-def existing_vpc(synths: _Synths) -> Synth:
+def existing_vpc(synths: Synths) -> Synth:
     return synths["existing-vpc"]
