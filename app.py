@@ -26,6 +26,7 @@ from bedrock_landing_zone import (  # noqa: E402
     add_landing_zone,
     load_config,
 )
+from bedrock_landing_zone.organization_policies import write_scp_files  # noqa: E402
 
 CONFIG_DIR = ROOT / "config"
 
@@ -40,7 +41,9 @@ def main() -> None:
         raise SystemExit(2) from None
     add_compliance_packs(app)
     add_landing_zone(app, config)
-    app.synth()
+    assembly = app.synth()
+    # The SCPs as plain JSON too, for admins who apply them by other means.
+    write_scp_files(config, assembly.directory)
 
 
 if __name__ == "__main__":

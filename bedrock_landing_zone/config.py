@@ -32,12 +32,15 @@ from pydantic_core import ErrorDetails
 __all__ = [
     "ENDPOINT_SERVICES",
     "LOG_RETENTION_DAYS",
+    "PROFILE_GEOGRAPHIES",
     "ConfigError",
     "ExistingVpcConfig",
+    "GuardrailConfig",
     "LandingZoneConfig",
     "ModelConfig",
     "NetworkConfig",
     "NewVpcConfig",
+    "OrganizationPoliciesConfig",
     "TagsConfig",
     "TeamConfig",
     "VpcConfig",
@@ -83,6 +86,22 @@ OrganizationId = Annotated[str, StringConstraints(pattern=r"^o-[a-z0-9]{10,32}$"
 Alias = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
 TeamName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,29}$")]
 TagValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _.:/=+\-@]{1,256}$")]
+FilterStrength = Literal["NONE", "LOW", "MEDIUM", "HIGH"]
+SensitiveAction = Literal["BLOCK", "ANONYMIZE"]
+PiiType = Literal[
+    "ADDRESS", "AGE", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "CA_HEALTH_NUMBER",
+    "CA_SOCIAL_INSURANCE_NUMBER", "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY",
+    "CREDIT_DEBIT_CARD_NUMBER", "DRIVER_ID", "EMAIL", "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "IP_ADDRESS", "LICENSE_PLATE", "MAC_ADDRESS", "NAME", "PASSWORD", "PHONE", "PIN",
+    "SWIFT_CODE", "UK_NATIONAL_HEALTH_SERVICE_NUMBER", "UK_NATIONAL_INSURANCE_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", "URL", "USERNAME", "US_BANK_ACCOUNT_NUMBER",
+    "US_BANK_ROUTING_NUMBER", "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", "US_PASSPORT_NUMBER",
+    "US_SOCIAL_SECURITY_NUMBER", "VEHICLE_IDENTIFICATION_NUMBER",
+]  # fmt: skip
+_PRINCIPAL_ARN = (
+    r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(root|role/[\w+=,.@/-]+|assumed-role/[\w+=,.@/-]+)$"
+)
+_SCP_TARGET = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}|\d{12})$"
 ModelId = Annotated[
     str, StringConstraints(pattern=r"^([a-z]{2,6}\.)?[a-z0-9-]+\.[a-z0-9.\-:]+$", max_length=128)
 ]
@@ -276,6 +295,19 @@ class NetworkConfig(_Strict):
         return self
 
 
+#: Geography prefix of a cross-region inference profile -> region prefixes it can serve from.
+PROFILE_GEOGRAPHIES: dict[str, tuple[str, ...]] = {
+    "us": ("us-east-", "us-west-"),
+    "us-gov": ("us-gov-",),
+    "eu": ("eu-",),
+    "apac": ("ap-",),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+    "ca": ("ca-",),
+    "global": ("",),
+}
+
+
 class ModelConfig(_Strict):
     """One approved foundation model or cross-region inference profile."""
 
@@ -286,6 +318,37 @@ class ModelConfig(_Strict):
             "(us./eu./apac./global. + model id), exactly as callers pass it to Bedrock."
         )
     )
+    streaming: bool = Field(
+        default=False,
+        description="Also allow InvokeModelWithResponseStream / ConverseStream for this model.",
+    )
+    max_output_tokens: int = Field(
+        default=4096, ge=1, le=200_000, description="Cap on maxTokens a caller may ask for."
+    )
+    fallbacks: list[Alias] = Field(
+        default_factory=list,
+        description="Aliases tried in order when this model throttles or is unavailable.",
+    )
+    tokens_per_minute_quota: int | None = Field(
+        default=None,
+        ge=1,
+        description="The account's tokens-per-minute quota for this model id (for alarms).",
+    )
+
+    @property
+    def geography(self) -> str | None:
+        """The inference-profile geography (``us``, ``eu``, ...) or None for a foundation model."""
+        prefix = self.model_id.split(".", 1)[0]
+        return prefix if prefix in PROFILE_GEOGRAPHIES else None
+
+    @property
+    def is_inference_profile(self) -> bool:
+        return self.geography is not None
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The underlying foundation model id (the profile id without its geography prefix)."""
+        return self.model_id.split(".", 1)[1] if self.is_inference_profile else self.model_id
 
 
 class TeamConfig(_Strict):
@@ -297,6 +360,115 @@ class TeamConfig(_Strict):
     )
     cost_center: TagValue | None = Field(
         default=None, description="Cost centre for this team's spend (default: the environment's)."
+    )
+    assumed_by: list[Annotated[str, StringConstraints(pattern=_PRINCIPAL_ARN)]] = Field(
+        default_factory=list,
+        description=(
+            "IAM principal ARNs that may assume the team role (e.g. an SSO permission-set role). "
+            "Default: none; IAM administrators of the account may still delegate it."
+        ),
+    )
+    monthly_budget_usd: float | None = Field(
+        default=None, gt=0, description="Monthly Bedrock budget of the team (USD)."
+    )
+
+
+class ContentFilters(_Strict):
+    """Strength per content category (NONE, LOW, MEDIUM, HIGH), applied to input and output."""
+
+    hate: FilterStrength = "HIGH"
+    insults: FilterStrength = "HIGH"
+    sexual: FilterStrength = "HIGH"
+    violence: FilterStrength = "HIGH"
+    misconduct: FilterStrength = "HIGH"
+    prompt_attack: FilterStrength = Field(default="HIGH", description="Input only.")
+
+
+class DeniedTopic(_Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[0-9a-zA-Z-_ !?.]{1,100}$")]
+    definition: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    examples: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=5
+    )
+
+
+class WordFilters(_Strict):
+    managed_profanity: bool = True
+    words: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=10000
+    )
+
+
+class CustomRegex(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    pattern: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    action: SensitiveAction = "BLOCK"
+    description: str | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a valid regular expression ({exc})") from None
+        return value
+
+
+class ContextualGrounding(_Strict):
+    grounding_threshold: float = Field(default=0.75, ge=0, le=0.99)
+    relevance_threshold: float = Field(default=0.75, ge=0, le=0.99)
+
+
+class GuardrailEnforcement(_Strict):
+    """Account-level enforcement (every Bedrock call in the account applies the guardrail)."""
+
+    enabled: bool = False
+    include_models: list[Alias] = Field(
+        default_factory=list, description="Aliases to enforce on; empty means all models."
+    )
+    exclude_models: list[Alias] = Field(default_factory=list)
+
+
+class GuardrailConfig(_Strict):
+    """The landing zone's Bedrock Guardrail, required on every inference call."""
+
+    content_filters: ContentFilters = Field(default_factory=ContentFilters)
+    denied_topics: list[DeniedTopic] = Field(default_factory=list, max_length=30)
+    word_filters: WordFilters = Field(default_factory=WordFilters)
+    pii: dict[PiiType, SensitiveAction] = Field(
+        default_factory=lambda: {
+            "EMAIL": "ANONYMIZE",
+            "PHONE": "ANONYMIZE",
+            "US_SOCIAL_SECURITY_NUMBER": "BLOCK",
+            "CREDIT_DEBIT_CARD_NUMBER": "BLOCK",
+            "AWS_ACCESS_KEY": "BLOCK",
+            "AWS_SECRET_KEY": "BLOCK",
+            "PASSWORD": "BLOCK",
+        },
+        description="PII entity type -> BLOCK or ANONYMIZE.",
+    )
+    regexes: list[CustomRegex] = Field(default_factory=list)
+    contextual_grounding: ContextualGrounding | None = Field(default_factory=ContextualGrounding)
+    blocked_input_message: Annotated[str, StringConstraints(min_length=1, max_length=500)] = (
+        "Sorry, this request is not allowed by the company's AI usage policy."
+    )
+    blocked_output_message: Annotated[str, StringConstraints(min_length=1, max_length=500)] = (
+        "Sorry, the model's answer was withheld by the company's AI usage policy."
+    )
+    enforcement: GuardrailEnforcement = Field(default_factory=GuardrailEnforcement)
+
+
+class OrganizationPoliciesConfig(_Strict):
+    """Service control policies derived from the allow-list (deployed in the management account)."""
+
+    management_account: AccountId = Field(description="Account that deploys the SCPs.")
+    target_ids: list[Annotated[str, StringConstraints(pattern=_SCP_TARGET)]] = Field(
+        min_length=1, description="OU ids (ou-...), account ids or the root (r-...) to attach to."
+    )
+    allowed_regions: list[Region] = Field(
+        default_factory=list,
+        description="Regions where Bedrock may be called directly (default: the env's region).",
     )
 
 
@@ -322,6 +494,10 @@ class LandingZoneConfig(_Strict):
     )
     models: list[ModelConfig] = Field(min_length=1, description="The model allow-list.")
     teams: list[TeamConfig] = Field(min_length=1)
+    guardrail: GuardrailConfig = Field(default_factory=GuardrailConfig)
+    organization_policies: OrganizationPoliciesConfig | None = Field(
+        default=None, description="Generate SCPs from the allow-list (management account stack)."
+    )
 
     _retention = field_validator("log_retention_days")(_check_retention)
 
@@ -341,6 +517,33 @@ class LandingZoneConfig(_Strict):
     @model_validator(mode="after")
     def _teams_use_known_models(self) -> LandingZoneConfig:
         known = {m.alias for m in self.models}
+        allowed = ", ".join(sorted(known))
+        for index, model in enumerate(self.models):
+            geography = model.geography
+            if geography is not None and not self.region.startswith(PROFILE_GEOGRAPHIES[geography]):
+                raise _FieldError(
+                    ("models", index, "model_id"),
+                    model.model_id,
+                    f"a '{geography}.' inference profile cannot be called from region "
+                    f"{self.region}; use the profile of this region's geography or a "
+                    "foundation model id",
+                )
+            for fallback in model.fallbacks:
+                if fallback not in known or fallback == model.alias:
+                    raise _FieldError(
+                        ("models", index, "fallbacks"),
+                        fallback,
+                        f"a fallback must be another alias of the allow-list: {allowed}",
+                    )
+        enforcement = self.guardrail.enforcement
+        for key in ("include_models", "exclude_models"):
+            for alias in getattr(enforcement, key):
+                if alias not in known:
+                    raise _FieldError(
+                        ("guardrail", "enforcement", key),
+                        alias,
+                        f"unknown model alias; allowed aliases: {allowed}",
+                    )
         for index, team in enumerate(self.teams):
             for alias in team.models:
                 if alias not in known:
@@ -348,13 +551,17 @@ class LandingZoneConfig(_Strict):
                         ("teams", index, "models"),
                         alias,
                         f"team {team.name!r} names model alias {alias!r}, which is not in the "
-                        f"allow-list; allowed aliases: {', '.join(sorted(known))}",
+                        f"allow-list; allowed aliases: {allowed}",
                     )
         return self
 
     @property
     def model_by_alias(self) -> dict[str, ModelConfig]:
         return {m.alias: m for m in self.models}
+
+    def team_models(self, team: TeamConfig) -> list[ModelConfig]:
+        """The allow-list entries a team may use, in allow-list order."""
+        return [m for m in self.models if m.alias in team.models]
 
 
 class _FieldError(ValueError):
@@ -380,7 +587,10 @@ def _path(loc: Iterable[str | int]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith(("function-after", "function-before", "function-wrap")):
+        elif (
+            part.startswith(("function-after", "function-before", "function-wrap"))
+            or part == "[key]"
+        ):
             continue
         else:
             out += f".{part}" if out else part

@@ -12,6 +12,7 @@ from bedrock_landing_zone.compliance import add_compliance_packs
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
+from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
 
 __all__ = ["LandingZoneStacks", "LandingZoneStage", "add_landing_zone", "environment_of"]
 
@@ -22,9 +23,11 @@ class LandingZoneStacks:
 
     governance: GovernanceStack
     network: NetworkStack
+    organization: OrganizationStack | None = None
 
     def all(self) -> list[cdk.Stack]:
-        return [self.governance, self.network]
+        stacks: list[cdk.Stack | None] = [self.governance, self.network, self.organization]
+        return [s for s in stacks if s is not None]
 
 
 def environment_of(config: LandingZoneConfig) -> cdk.Environment:
@@ -56,11 +59,24 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         "Network",
         config=config,
         key=governance.key,
+        model_access=governance.model_access,
         stack_name=name("network"),
         description="Bedrock landing zone: private VPC, interface endpoints, flow logs",
         **common,
     )
-    stacks = LandingZoneStacks(governance=governance, network=network)
+    organization = None
+    if config.organization_policies is not None:
+        organization = OrganizationStack(
+            scope,
+            "Organization",
+            config=config,
+            stack_name=name("organization"),
+            description="Bedrock landing zone: service control policies from the model allow-list",
+            env=cdk.Environment(
+                account=config.organization_policies.management_account, region=config.region
+            ),
+        )
+    stacks = LandingZoneStacks(governance=governance, network=network, organization=organization)
     tags = {
         "Environment": config.name,
         "Owner": config.tags.owner,

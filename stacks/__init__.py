@@ -2,5 +2,6 @@
 
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
+from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
 
-__all__ = ["GovernanceStack", "NetworkStack"]
+__all__ = ["GovernanceStack", "NetworkStack", "OrganizationStack"]

@@ -1,21 +1,29 @@
-"""Governance: the landing-zone key, and (as they land) model access, guardrails, audit."""
+"""Governance: key, guardrail, model access grants, team roles and their boundary."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.encryption import LandingZoneKey
+from bedrock_landing_zone.guardrail import LandingZoneGuardrail
+from bedrock_landing_zone.model_access import ModelAccess
+from bedrock_landing_zone.teams import TeamAccess
 
 
 class GovernanceStack(cdk.Stack):
-    """Holds what every other stack relies on: the customer-managed key.
+    """Everything that decides who may call which model, and how.
 
     Attributes:
-        key: the landing zone's KMS key (``LandingZoneKey``).
+        key: the landing zone's KMS key.
+        guardrail: the ``LandingZoneGuardrail``.
+        model_access: the ``ModelAccess`` grants derived from the allow-list.
+        teams: the ``TeamAccess`` (team roles, per-team managed policies, boundary).
     """
 
     def __init__(
@@ -26,3 +34,30 @@ class GovernanceStack(cdk.Stack):
             self, "LandingZoneKey", alias=f"alias/bedrock-lz/{config.name}"
         )
         self.key = self.landing_zone_key.key
+        self.guardrail = LandingZoneGuardrail(
+            self,
+            "Guardrail",
+            env_name=config.name,
+            config=config.guardrail,
+            key=self.key,
+            models=config.models,
+        )
+        self.model_access = ModelAccess(
+            self,
+            "ModelAccess",
+            models=config.models,
+            guardrail=self.guardrail.ref,
+            guardrail_key=self.key,
+        )
+        self.teams = TeamAccess(self, "Teams", config=config, model_access=self.model_access)
+        ssm.StringParameter(
+            self,
+            "KeyArnParameter",
+            parameter_name=f"/bedrock-lz/{config.name}/kms-key-arn",
+            string_value=self.key.key_arn,
+            description=f"Bedrock landing zone ({config.name}): KMS key ARN",
+        )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Shortcut: every allow-listed model, through the guardrail."""
+        return self.model_access.grant_invoke(grantee)

@@ -50,14 +50,16 @@ def test_cdk_cli_synth_existing_vpc_offline_without_credentials(tmp_path: Path) 
     assert "end-of-life" not in result.stderr  # no Node EOL banner
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     stacks = {
-        a["displayName"]
+        a["displayName"]: a["environment"]
         for a in manifest["artifacts"].values()
         if a["type"] == "aws:cloudformation:stack"
     }
-    assert stacks == {"Governance", "Network"}
-    envs = {
-        a["environment"]
-        for a in manifest["artifacts"].values()
-        if a["type"] == "aws:cloudformation:stack"
-    }
-    assert envs == {"aws://111111111111/eu-central-1"}
+    assert stacks.pop("Organization") == "aws://222222222222/eu-central-1"  # management account
+    assert set(stacks) >= {"Governance", "Network"}
+    assert set(stacks.values()) == {"aws://111111111111/eu-central-1"}
+    scps = sorted(p.name for p in (tmp_path / "out" / "scp").glob("*.json"))
+    assert scps == [
+        "existing-vpc-deny-long-term-api-keys.json",
+        "existing-vpc-deny-unlisted-models.json",
+        "existing-vpc-restrict-bedrock-regions.json",
+    ]

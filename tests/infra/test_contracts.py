@@ -10,17 +10,14 @@ import pytest
 
 from tests.conftest import Synths
 
-STATEFUL_TYPES = {
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::S3::Bucket",
-    "AWS::SNS::Topic",
-    "AWS::Bedrock::Guardrail",
-}
+#: Replacing one of these loses data (or makes it unreadable): locked ids AND retained.
+RETAINED_TYPES = {"AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket"}
+#: Replacing one of these changes an ARN others depend on: locked ids.
+STATEFUL_TYPES = RETAINED_TYPES | {"AWS::SNS::Topic", "AWS::Bedrock::Guardrail"}
 
 LOCKED: dict[str, dict[str, set[str]]] = {
     "default": {
-        "governance": {"LandingZoneKey369188A4"},
+        "governance": {"LandingZoneKey369188A4", "GuardrailA5094A7B"},
         "network": {"PrivateNetworkFlowLogsD17D84BF"},
     },
 }
@@ -40,6 +37,6 @@ def test_every_stateful_resource_is_retained(synths: Synths) -> None:
     for synth in synths:
         for stack in synth.stacks.all():
             for logical_id, resource in synth.template_json(stack)["Resources"].items():
-                if resource["Type"] in STATEFUL_TYPES:
+                if resource["Type"] in RETAINED_TYPES:
                     assert resource.get("DeletionPolicy") == "Retain", logical_id
                     assert resource.get("UpdateReplacePolicy") == "Retain", logical_id

@@ -117,8 +117,9 @@ def test_endpoint_policies_admit_only_this_account(default: Synth) -> None:
     for endpoint in _resources(template, "AWS::EC2::VPCEndpoint").values():
         for statement in endpoint["Properties"]["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow"
-            assert statement["Condition"] == {
-                "StringEquals": {"aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
+            assert statement["Principal"] == {"AWS": "*"}
+            assert statement["Condition"]["StringEquals"]["aws:PrincipalAccount"] == {
+                "Ref": "AWS::AccountId"
             }
 
 
@@ -157,9 +158,10 @@ def test_existing_vpc_endpoints_follow_config_and_admit_the_organisation(
     assert services == sorted(existing_vpc.config.network.interface_endpoints)
     for endpoint in endpoints.values():
         for statement in endpoint["Properties"]["PolicyDocument"]["Statement"]:
-            assert statement["Condition"] == {
-                "StringEquals": {"aws:PrincipalOrgID": existing_vpc.config.organization_id}
-            }
+            assert (
+                statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"]
+                == existing_vpc.config.organization_id
+            )
     # each interface endpoint has its own security group
     groups = _resources(template, "AWS::EC2::SecurityGroup")
     assert len(groups) == len(services) + 1  # + the client security group

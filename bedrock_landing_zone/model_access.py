@@ -1,0 +1,321 @@
+"""Model access governance: every Bedrock invoke permission derived from the allow-list.
+
+For each allow-listed model the grant admits ``bedrock:InvokeModel`` (and
+``bedrock:InvokeModelWithResponseStream`` only where ``streaming`` is on) on exactly:
+
+- a foundation model: ``arn:<partition>:bedrock:<region>::foundation-model/<model id>``;
+- a cross-region inference profile: the profile ARN in this account and region, plus the
+  foundation model in any destination region *only* when the request carries
+  ``bedrock:InferenceProfileArn`` equal to that profile (the destination is chosen by Bedrock at
+  request time, so the region is a wildcard pinned by the condition);
+- application inference profiles created for cost allocation (added with
+  ``add_application_inference_profile``).
+
+Every allow carries ``bedrock:GuardrailIdentifier == <guardrail ARN>:<version>``, and an explicit
+deny refuses the invoke actions on every Bedrock model resource when that key is absent or
+different. No statement has ``Resource: *``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from bedrock_landing_zone.compliance import acknowledge
+from bedrock_landing_zone.config import ModelConfig
+
+__all__ = ["INVOKE", "INVOKE_STREAM", "GuardrailReference", "ModelAccess"]
+
+INVOKE = "bedrock:InvokeModel"
+INVOKE_STREAM = "bedrock:InvokeModelWithResponseStream"
+
+
+@dataclass(frozen=True)
+class GuardrailReference:
+    """A guardrail and the version callers must use.
+
+    ``arn`` and ``version`` may be tokens (from a ``CfnGuardrail`` or from SSM parameters).
+    """
+
+    arn: str
+    version: str
+
+    @property
+    def identifier(self) -> str:
+        """The value of ``bedrock:GuardrailIdentifier`` in requests: ``<arn>:<version>``."""
+        return f"{self.arn}:{self.version}"
+
+
+class ModelAccess(Construct):
+    """Least-privilege Bedrock invoke permissions derived from the model allow-list.
+
+    Example::
+
+        access = ModelAccess(self, "ModelAccess", models=config.models, guardrail=guardrail.ref)
+        access.grant_invoke(my_function)                     # every allow-listed model
+        access.grant_invoke(my_role, aliases=["nova-lite"])  # a subset
+
+    Args:
+        models: the allow-list (``ModelConfig`` entries).
+        guardrail: the guardrail every call must carry.
+        guardrail_key: the key that encrypts the guardrail; callers get ``kms:Decrypt`` on it
+            only through Bedrock (``kms:ViaService``). Default: none.
+
+    Attributes:
+        models: the allow-list by alias.
+        guardrail: the ``GuardrailReference``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        models: Sequence[ModelConfig],
+        guardrail: GuardrailReference,
+        guardrail_key: kms.IKey | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not models:
+            raise ValueError("models: the allow-list must name at least one model")
+        self.models = {m.alias: m for m in models}
+        self.guardrail = guardrail
+        self._key = guardrail_key
+        self._application_profiles: dict[str, list[str]] = {}
+
+    # ----- ARNs -------------------------------------------------------------------------------
+
+    def foundation_model_arn(self, model_id: str, region: str | None = None) -> str:
+        stack = cdk.Stack.of(self)
+        return (
+            f"arn:{stack.partition}:bedrock:{region or stack.region}::foundation-model/{model_id}"
+        )
+
+    def inference_profile_arn(self, profile_id: str) -> str:
+        stack = cdk.Stack.of(self)
+        return (
+            f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
+            f"inference-profile/{profile_id}"
+        )
+
+    def model_arns(self, alias: str) -> list[str]:
+        """ARNs a caller names when invoking ``alias`` (profile or model, app profiles)."""
+        model = self._model(alias)
+        direct = (
+            self.inference_profile_arn(model.model_id)
+            if model.is_inference_profile
+            else self.foundation_model_arn(model.model_id)
+        )
+        return [direct, *self._application_profiles.get(alias, [])]
+
+    def add_application_inference_profile(self, alias: str, arn: str) -> None:
+        """Admit an application inference profile that wraps ``alias`` (cost allocation)."""
+        self._application_profiles.setdefault(self._model(alias).alias, []).append(arn)
+
+    # ----- statements -------------------------------------------------------------------------
+
+    def statements(self, aliases: Iterable[str] | None = None) -> list[iam.PolicyStatement]:
+        """The allow and deny statements for ``aliases`` (default: the whole allow-list)."""
+        selected = (
+            [self._model(a) for a in aliases] if aliases is not None else list(self.models.values())
+        )
+        if not selected:
+            raise ValueError("aliases: name at least one allow-listed model")
+        guardrail_condition = {"bedrock:GuardrailIdentifier": self.guardrail.identifier}
+        statements: list[iam.PolicyStatement] = []
+        for streaming in (False, True):
+            group = [m for m in selected if m.streaming == streaming]
+            if not group:
+                continue
+            resources = [arn for m in group for arn in self.model_arns(m.alias)]
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeAllowListedModelsWithStreaming"
+                    if streaming
+                    else "InvokeAllowListedModels",
+                    actions=self._actions(streaming),
+                    resources=resources,
+                    conditions={"StringEquals": guardrail_condition},
+                )
+            )
+        for model in selected:
+            if not model.is_inference_profile:
+                continue
+            statements.append(
+                iam.PolicyStatement(
+                    sid=f"InvokeThroughProfile{_sid(model.alias)}",
+                    actions=self._actions(model.streaming),
+                    resources=[self.foundation_model_arn(model.foundation_model_id, region="*")],
+                    conditions={
+                        "StringEquals": {
+                            **guardrail_condition,
+                            "bedrock:InferenceProfileArn": self.inference_profile_arn(
+                                model.model_id
+                            ),
+                        }
+                    },
+                )
+            )
+        statements.extend(self.guardrail_statements())
+        return statements
+
+    def guardrail_statements(self) -> list[iam.PolicyStatement]:
+        """Use the guardrail, and refuse any invoke that does not carry it."""
+        stack = cdk.Stack.of(self)
+        statements = [
+            iam.PolicyStatement(
+                sid="DenyInvokeWithoutLandingZoneGuardrail",
+                effect=iam.Effect.DENY,
+                actions=[INVOKE, INVOKE_STREAM],
+                resources=[
+                    f"arn:{stack.partition}:bedrock:*::foundation-model/*",
+                    f"arn:{stack.partition}:bedrock:*:{stack.account}:inference-profile/*",
+                    f"arn:{stack.partition}:bedrock:*:{stack.account}:application-inference-profile/*",
+                    f"arn:{stack.partition}:bedrock:*:{stack.account}:provisioned-model/*",
+                    f"arn:{stack.partition}:bedrock:*:{stack.account}:imported-model/*",
+                ],
+                conditions={
+                    "StringNotEquals": {"bedrock:GuardrailIdentifier": self.guardrail.identifier}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ApplyLandingZoneGuardrail",
+                actions=["bedrock:ApplyGuardrail"],
+                resources=[self.guardrail.arn],
+            ),
+        ]
+        if self._key is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DecryptGuardrailThroughBedrock",
+                    actions=["kms:Decrypt"],
+                    resources=[self._key.key_arn],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.amazonaws.com"}
+                    },
+                )
+            )
+        return statements
+
+    def endpoint_statements(
+        self, principal_condition: dict[str, dict[str, str]]
+    ) -> list[iam.PolicyStatement]:
+        """A ``bedrock-runtime`` VPC endpoint policy narrowed to the allow-list."""
+        statements = []
+        for statement in self.statements():
+            if statement.effect != iam.Effect.ALLOW or not statement.sid:
+                continue
+            conditions = dict(statement.conditions or {})
+            merged = {
+                **conditions.get("StringEquals", {}),
+                **principal_condition.get("StringEquals", {}),
+            }
+            other = {k: v for k, v in principal_condition.items() if k != "StringEquals"}
+            statements.append(
+                iam.PolicyStatement(
+                    sid=statement.sid,
+                    principals=[iam.AnyPrincipal()],
+                    actions=statement.actions,
+                    resources=statement.resources,
+                    conditions={**conditions, "StringEquals": merged, **other},
+                )
+            )
+        return statements
+
+    # ----- grants -----------------------------------------------------------------------------
+
+    def grant_invoke(
+        self, grantee: iam.IGrantable, aliases: Iterable[str] | None = None
+    ) -> iam.Grant:
+        """Let ``grantee`` invoke ``aliases`` (default: all), through the guardrail only."""
+        grant: iam.Grant | None = None
+        for statement in self.statements(aliases):
+            if statement.effect == iam.Effect.DENY:
+                grantee.grant_principal.add_to_principal_policy(statement)
+                continue
+            part = iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=statement.actions,
+                resource_arns=statement.resources,
+                conditions=statement.conditions,
+            )
+            grant = part if grant is None else grant.combine(part)
+        assert grant is not None
+        self._acknowledge_wildcards(grantee, aliases)
+        return grant
+
+    def managed_policy(
+        self,
+        construct_id: str,
+        *,
+        aliases: Iterable[str] | None = None,
+        description: str | None = None,
+    ) -> iam.ManagedPolicy:
+        """A customer-managed policy with the grant, for human or federated roles."""
+        aliases = list(aliases) if aliases is not None else None
+        policy = iam.ManagedPolicy(
+            self,
+            construct_id,
+            description=description
+            or "Invoke allow-listed Bedrock models through the landing zone guardrail",
+            statements=self.statements(aliases),
+        )
+        self.acknowledge_wildcards(policy, aliases)
+        return policy
+
+    def acknowledge_wildcards(
+        self, policy_holder: Construct, aliases: Iterable[str] | None = None
+    ) -> None:
+        """Acknowledge the only wildcards the grant has: cross-region destination models."""
+        partition = cdk.Stack.of(self).partition
+        shown = "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
+        selected = (
+            [self._model(a) for a in aliases] if aliases is not None else self.models.values()
+        )
+        findings = [
+            f"AwsSolutions-IAM5[Resource::arn:{shown}:bedrock:*::foundation-model/"
+            f"{m.foundation_model_id}]"
+            for m in selected
+            if m.is_inference_profile
+        ]
+        if findings:
+            acknowledge(
+                policy_holder,
+                findings,
+                "Cross-region inference: Bedrock picks the destination region per request, so the "
+                "foundation-model ARN's region is a wildcard; the statement only applies when "
+                "bedrock:InferenceProfileArn equals the allow-listed profile and the landing zone "
+                "guardrail is attached.",
+            )
+
+    def _acknowledge_wildcards(
+        self, grantee: iam.IGrantable, aliases: Iterable[str] | None
+    ) -> None:
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):
+            holder = getattr(principal, "permissions", None)
+            self.acknowledge_wildcards(
+                holder if isinstance(holder, Construct) else principal, aliases
+            )
+
+    # ----- helpers ----------------------------------------------------------------------------
+
+    def _model(self, alias: str) -> ModelConfig:
+        try:
+            return self.models[alias]
+        except KeyError:
+            known = ", ".join(sorted(self.models))
+            raise ValueError(f"model alias {alias!r} is not in the allow-list ({known})") from None
+
+    @staticmethod
+    def _actions(streaming: bool) -> list[str]:
+        return [INVOKE, INVOKE_STREAM] if streaming else [INVOKE]
+
+
+def _sid(alias: str) -> str:
+    return "".join(part.capitalize() for part in alias.split("-"))
