@@ -430,6 +430,17 @@ class GuardrailEnforcement(_Strict):
     exclude_models: list[Alias] = Field(default_factory=list)
 
 
+_DEFAULT_PII: dict[PiiType, SensitiveAction] = {
+    "EMAIL": "ANONYMIZE",
+    "PHONE": "ANONYMIZE",
+    "US_SOCIAL_SECURITY_NUMBER": "BLOCK",
+    "CREDIT_DEBIT_CARD_NUMBER": "BLOCK",
+    "AWS_ACCESS_KEY": "BLOCK",
+    "AWS_SECRET_KEY": "BLOCK",
+    "PASSWORD": "BLOCK",
+}
+
+
 class GuardrailConfig(_Strict):
     """The landing zone's Bedrock Guardrail, required on every inference call."""
 
@@ -437,15 +448,7 @@ class GuardrailConfig(_Strict):
     denied_topics: list[DeniedTopic] = Field(default_factory=list, max_length=30)
     word_filters: WordFilters = Field(default_factory=WordFilters)
     pii: dict[PiiType, SensitiveAction] = Field(
-        default_factory=lambda: {
-            "EMAIL": "ANONYMIZE",
-            "PHONE": "ANONYMIZE",
-            "US_SOCIAL_SECURITY_NUMBER": "BLOCK",
-            "CREDIT_DEBIT_CARD_NUMBER": "BLOCK",
-            "AWS_ACCESS_KEY": "BLOCK",
-            "AWS_SECRET_KEY": "BLOCK",
-            "PASSWORD": "BLOCK",
-        },
+        default_factory=lambda: dict(_DEFAULT_PII),
         description="PII entity type -> BLOCK or ANONYMIZE.",
     )
     regexes: list[CustomRegex] = Field(default_factory=list)

@@ -1,0 +1,304 @@
+"""Model access governance: grants, boundary, endpoint policy and SCPs follow the allow-list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bedrock_landing_zone.organization_policies import SCP_SIZE_LIMIT, document_size, scp_documents
+from tests.conftest import EXAMPLE_ENVS, Synth, Synths
+
+INVOKE_ACTIONS = {"bedrock:invokemodel", "bedrock:invokemodelwithresponsestream"}
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every IAM-like statement in a template: identity, boundary, endpoint and SCP policies."""
+    for logical_id, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = [props.get("PolicyDocument"), props.get("Content")]
+        documents += [p.get("PolicyDocument") for p in props.get("Policies", [])]
+        for document in documents:
+            if isinstance(document, dict):
+                for statement in document.get("Statement", []):
+                    yield logical_id, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _invoke_actions(statement: dict[str, Any]) -> set[str]:
+    actions = {a.lower() for a in _as_list(statement.get("Action", []))}
+    hits = {a for a in actions if a in INVOKE_ACTIONS}
+    if any(a in {"*", "bedrock:*", "bedrock:invoke*", "bedrock:invokemodel*"} for a in actions):
+        hits |= INVOKE_ACTIONS
+    return hits
+
+
+@pytest.mark.parametrize("env", EXAMPLE_ENVS)
+def test_no_invoke_statement_on_star_and_every_allow_carries_the_guardrail(
+    synths: Synths, env: str
+) -> None:
+    synth = synths[env]
+    checked = 0
+    for path in synth.outdir.glob("*.template.json"):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        for logical_id, statement in _statements(template):
+            if not _invoke_actions(statement):
+                continue
+            if statement["Effect"] == "Deny":  # denies only ever take permissions away
+                continue
+            assert "NotResource" not in statement, f"{path.name}:{logical_id} allow NotResource"
+            resources = _as_list(statement["Resource"])
+            assert "*" not in resources, f"{path.name}:{logical_id} grants invoke on Resource *"
+            if statement["Effect"] == "Allow":
+                checked += 1
+                condition = statement["Condition"]["StringEquals"]
+                assert "bedrock:GuardrailIdentifier" in condition, f"{path.name}:{logical_id}"
+    assert checked >= 4  # grants, team policies, boundary, endpoint policy
+
+
+def _policy_resources(synth: Synth, prefix: str) -> list[dict[str, Any]]:
+    template = synth.template_json(synth.stacks.governance)
+    return [
+        r["Properties"]["PolicyDocument"]
+        for k, r in template["Resources"].items()
+        if k.startswith(prefix) and r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+
+
+def _allowed_resources(document: dict[str, Any], sid: str) -> list[Any]:
+    for statement in document["Statement"]:
+        if statement.get("Sid") == sid:
+            return _as_list(statement["Resource"])
+    return []
+
+
+def _names(resources: list[Any]) -> list[str]:
+    """Resource ARNs reduced to their model part (profile or foundation model id)."""
+    out = []
+    for resource in resources:
+        text = json.dumps(resource)
+        out.append(text.rsplit("/", 1)[-1].strip('"]}'))
+    return sorted(out)
+
+
+def test_team_policy_grants_exactly_the_teams_models(default: Synth) -> None:
+    config = default.config
+    for team in config.teams:
+        label = "".join(part.capitalize() for part in team.name.split("-"))
+        (document,) = _policy_resources(default, f"ModelAccess{label}ModelAccess")
+        granted = _names(_allowed_resources(document, "InvokeAllowListedModels"))
+        expected = sorted(config.model_by_alias[a].model_id for a in team.models)
+        assert granted == expected
+        sids = {s.get("Sid") for s in document["Statement"]}
+        assert "DenyInvokeWithoutLandingZoneGuardrail" in sids
+
+
+def test_boundary_caps_team_roles_at_the_allow_list(default: Synth) -> None:
+    (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
+    granted = _names(_allowed_resources(boundary, "InvokeAllowListedModels"))
+    assert granted == sorted(m.model_id for m in default.config.models)
+    template = default.template_json(default.stacks.governance)
+    roles = [r for k, r in template["Resources"].items() if k.startswith("TeamsSearchRole")]
+    roles = [r for r in roles if r["Type"] == "AWS::IAM::Role"]
+    assert len(roles) == 1
+    boundary_ref = roles[0]["Properties"]["PermissionsBoundary"]["Ref"]
+    assert boundary_ref.startswith("ModelAccessTeamBoundary")
+    assert "Policies" not in roles[0]["Properties"], "no inline policy on team roles"
+
+
+def test_streaming_action_only_for_models_that_enable_it(synths: Synths) -> None:
+    for synth in synths:
+        streaming = {m.model_id for m in synth.config.models if m.streaming}
+        (boundary,) = _policy_resources(synth, "ModelAccessTeamBoundary")
+        for statement in boundary["Statement"]:
+            if statement[
+                "Effect"
+            ] != "Allow" or "bedrock:InvokeModelWithResponseStream" not in _as_list(
+                statement["Action"]
+            ):
+                continue
+            assert set(_names(_as_list(statement["Resource"]))) <= streaming | {
+                m.split(".", 1)[1] for m in streaming
+            }
+
+
+def test_cross_region_destinations_require_the_profile_arn(default: Synth) -> None:
+    (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
+    profiles = [m for m in default.config.models if m.is_inference_profile]
+    assert profiles, "the default example must use a cross-region profile"
+    through = [
+        s for s in boundary["Statement"] if s.get("Sid", "").startswith("InvokeThroughProfile")
+    ]
+    assert len(through) == len(profiles)
+    for statement in through:
+        assert statement["Resource"].startswith("arn:aws:bedrock:*::foundation-model/")
+        condition = statement["Condition"]["StringEquals"]
+        assert "inference-profile/" in json.dumps(condition["bedrock:InferenceProfileArn"])
+
+
+def test_bedrock_runtime_endpoint_policy_is_narrowed_to_the_allow_list(synths: Synths) -> None:
+    for synth in synths:
+        template = synth.template_json(synth.stacks.network)
+        endpoints = [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::EC2::VPCEndpoint"
+            and "bedrock-runtime" in json.dumps(r["Properties"]["ServiceName"])
+        ]
+        (endpoint,) = endpoints
+        statements = endpoint["PolicyDocument"]["Statement"]
+        allowed = [s for s in statements if s.get("Sid", "").startswith("InvokeAllowListed")]
+        granted = sorted(n for s in allowed for n in _names(_as_list(s["Resource"])))
+        assert granted == sorted(m.model_id for m in synth.config.models)
+        for statement in statements:
+            assert statement["Action"] != "bedrock:*"
+            assert statement["Resource"] != "*"
+
+
+def test_guardrail_follows_config_and_is_encrypted(existing_vpc: Synth) -> None:
+    template = existing_vpc.template_json(existing_vpc.stacks.governance)
+    (guardrail,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Bedrock::Guardrail"
+    ]
+    props = guardrail["Properties"]
+    assert props["KmsKeyArn"]["Fn::GetAtt"][0].startswith("LandingZoneKey")
+    filters = {f["Type"]: f for f in props["ContentPolicyConfig"]["FiltersConfig"]}
+    assert set(filters) == {"HATE", "INSULTS", "SEXUAL", "VIOLENCE", "MISCONDUCT", "PROMPT_ATTACK"}
+    assert filters["MISCONDUCT"]["InputStrength"] == "MEDIUM"  # from config
+    assert filters["PROMPT_ATTACK"] == {
+        "Type": "PROMPT_ATTACK",
+        "InputStrength": "HIGH",
+        "OutputStrength": "NONE",
+    }
+    (topic,) = props["TopicPolicyConfig"]["TopicsConfig"]
+    assert topic["Name"] == "Investment advice" and topic["Type"] == "DENY"
+    assert props["WordPolicyConfig"]["ManagedWordListsConfig"] == [{"Type": "PROFANITY"}]
+    pii = {
+        p["Type"]: p["Action"]
+        for p in props["SensitiveInformationPolicyConfig"]["PiiEntitiesConfig"]
+    }
+    assert pii == {
+        "EMAIL": "ANONYMIZE",
+        "NAME": "ANONYMIZE",
+        "INTERNATIONAL_BANK_ACCOUNT_NUMBER": "BLOCK",
+    }
+    (regex,) = props["SensitiveInformationPolicyConfig"]["RegexesConfig"]
+    assert regex["Pattern"] == "CLM-[0-9]{8}"
+    grounding = props["ContextualGroundingPolicyConfig"]["FiltersConfig"]
+    assert {g["Type"] for g in grounding} == {"GROUNDING", "RELEVANCE"}
+
+
+def test_guardrail_version_changes_when_the_guardrail_changes(default: Synth) -> None:
+    from bedrock_landing_zone.config import GuardrailConfig
+
+    template = default.template_json(default.stacks.governance)
+    (version_id,) = [
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::Bedrock::GuardrailVersion"
+    ]
+    import hashlib
+
+    changed = GuardrailConfig(blocked_input_message="Different message")
+    fingerprint = hashlib.sha256(
+        changed.model_dump_json(exclude={"enforcement"}).encode()
+    ).hexdigest()[:10]
+    assert fingerprint not in version_id
+    current = hashlib.sha256(
+        default.config.guardrail.model_dump_json(exclude={"enforcement"}).encode()
+    ).hexdigest()[:10]
+    assert current in version_id
+
+
+def test_account_enforcement_is_opt_in_with_model_lists(synths: Synths) -> None:
+    default = synths["default"].template_json(synths["default"].stacks.governance)
+    assert not [
+        r
+        for r in default["Resources"].values()
+        if r["Type"] == "AWS::Bedrock::EnforcedGuardrailConfiguration"
+    ]
+    existing = synths["existing-vpc"]
+    template = existing.template_json(existing.stacks.governance)
+    (enforced,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Bedrock::EnforcedGuardrailConfiguration"
+    ]
+    assert enforced["Properties"]["ModelEnforcement"] == {
+        "IncludedModels": ["ALL"],
+        "ExcludedModels": ["amazon.titan-embed-text-v2:0"],
+    }
+
+
+def test_ssm_parameters_other_teams_consume(synths: Synths) -> None:
+    for synth in synths:
+        template = synth.template_json(synth.stacks.governance)
+        names = {
+            r["Properties"]["Name"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::SSM::Parameter"
+        }
+        prefix = f"/bedrock-lz/{synth.config.name}"
+        expected = {f"{prefix}/guardrail/{k}" for k in ("id", "arn", "version")}
+        expected.add(f"{prefix}/kms-key-arn")
+        for team in synth.config.teams:
+            expected |= {
+                f"{prefix}/teams/{team.name}/role-arn",
+                f"{prefix}/teams/{team.name}/model-access-policy-arn",
+            }
+        assert names == expected
+
+
+@pytest.mark.parametrize("env", EXAMPLE_ENVS)
+def test_scps_fit_the_size_limit_and_follow_the_allow_list(synths: Synths, env: str) -> None:
+    config = synths[env].config
+    documents = scp_documents(config)
+    assert set(documents) == {
+        "deny-unlisted-models",
+        "deny-long-term-api-keys",
+        "restrict-bedrock-regions",
+    }
+    for document in documents.values():
+        assert document_size(document) <= SCP_SIZE_LIMIT
+    (deny,) = documents["deny-unlisted-models"]["Statement"]
+    listed = " ".join(deny["NotResource"])
+    for model in config.models:
+        assert f"foundation-model/{model.foundation_model_id}" in listed
+
+
+def test_scp_size_limit_is_enforced_for_huge_allow_lists() -> None:
+    from bedrock_landing_zone.config import load_config
+    from tests.conftest import CONFIG_DIR
+
+    config = load_config("default", CONFIG_DIR)
+    many = [
+        {"alias": f"m{i:03d}", "model_id": f"amazon.some-very-long-model-name-number-{i:03d}-v1:0"}
+        for i in range(120)
+    ]
+    big = config.model_copy(
+        update={"models": [config.models[0].model_copy(update=m) for m in many]}
+    )
+    assert document_size(scp_documents(big)["deny-unlisted-models"]) > SCP_SIZE_LIMIT
+
+
+def test_organization_stack_attaches_scps_to_configured_targets(existing_vpc: Synth) -> None:
+    stack = existing_vpc.stacks.organization
+    assert stack is not None
+    template = existing_vpc.template_json(stack)
+    policies = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Organizations::Policy"
+    ]
+    assert len(policies) == 3
+    for policy in policies:
+        assert policy["Type"] == "SERVICE_CONTROL_POLICY"
+        assert policy["TargetIds"] == ["ou-abcd-11111111"]
+        assert policy["Content"] in scp_documents(existing_vpc.config).values()
+
+
+def test_default_environment_has_no_organization_stack(default: Synth) -> None:
+    assert default.stacks.organization is None
