@@ -18,6 +18,7 @@ from constructs import IConstruct
 __all__ = [
     "PACKS",
     "acknowledge",
+    "acknowledge_deploy_time_function",
     "add_compliance_packs",
     "has_compliance_packs",
     "ignore_cfn_lint",
@@ -101,3 +102,39 @@ def _require_reasons(reasons: Mapping[str, str]) -> None:
     for rule, why in reasons.items():
         if len(why.strip()) < 20:
             raise ValueError(f"{rule}: a skip needs a real reason (20 characters or more)")
+
+
+def acknowledge_deploy_time_function(function: cdk.CfnResource, *, purpose: str) -> None:
+    """Accept the findings that do not fit a function CloudFormation calls while deploying.
+
+    Such a function (a custom resource handler, CDK's own or ours) runs once per deployment,
+    synchronously, to call a control-plane API; ``purpose`` says which. The same reasons go to
+    cdk-nag (acknowledgments) and checkov (skips in template metadata).
+    """
+    outside_vpc = (
+        f"Deploy-time only: {purpose}. It calls control-plane APIs that the landing zone VPC "
+        "deliberately has no endpoints for, and handles no inference data."
+    )
+    concurrency = (
+        "Invoked only by CloudFormation during deployments of this stack; reserved concurrency "
+        "would take capacity from the account pool and protect nothing."
+    )
+    dlq = (
+        "Invoked synchronously for a CloudFormation custom resource; a failure fails the "
+        "deployment and shows in stack events, there is no asynchronous event to dead-letter."
+    )
+    rules = {
+        "LambdaInsideVPC": outside_vpc,
+        "LambdaConcurrency": concurrency,
+        "LambdaDLQ": dlq,
+    }
+    for rule, reason in rules.items():
+        acknowledge(
+            function,
+            [f"{pack}-{rule}" for pack in ("NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")],
+            reason,
+        )
+    acknowledge(function, ["Serverless-LambdaDLQ"], dlq)
+    skip_checkov(
+        function, {"CKV_AWS_115": concurrency, "CKV_AWS_116": dlq, "CKV_AWS_117": outside_vpc}
+    )

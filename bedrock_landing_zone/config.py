@@ -33,10 +33,14 @@ __all__ = [
     "ENDPOINT_SERVICES",
     "LOG_RETENTION_DAYS",
     "PROFILE_GEOGRAPHIES",
+    "AlertsConfig",
+    "BudgetsConfig",
     "ConfigError",
     "ExistingVpcConfig",
     "GuardrailConfig",
+    "InvocationLoggingConfig",
     "LandingZoneConfig",
+    "ModelAccessAutomationConfig",
     "ModelConfig",
     "NetworkConfig",
     "NewVpcConfig",
@@ -441,6 +445,83 @@ _DEFAULT_PII: dict[PiiType, SensitiveAction] = {
 }
 
 
+class InvocationLoggingConfig(_Strict):
+    """Model invocation logging (account-wide, per region) to S3 and CloudWatch Logs."""
+
+    enabled: bool = True
+    text: bool = True
+    image: bool = False
+    embedding: bool = False
+    video: bool = False
+    object_lock_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="Object lock (compliance mode) retention of log objects; none by default.",
+    )
+    transition_to_infrequent_access_days: int = Field(default=30, ge=30)
+    transition_to_glacier_days: int = Field(default=90, ge=60)
+    expire_after_days: int | None = Field(
+        default=None, ge=1, description="Delete log objects after this many days (never: null)."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InvocationLoggingConfig:
+        if self.transition_to_glacier_days <= self.transition_to_infrequent_access_days:
+            raise ValueError(
+                "transition_to_glacier_days must be later than transition_to_infrequent_access_days"
+            )
+        if self.expire_after_days is not None:
+            if self.expire_after_days <= self.transition_to_glacier_days:
+                raise ValueError("expire_after_days must be later than transition_to_glacier_days")
+            if self.object_lock_days and self.expire_after_days < self.object_lock_days:
+                raise ValueError("expire_after_days must not be shorter than object_lock_days")
+        return self
+
+
+class UseCaseForm(_Strict):
+    """Anthropic first-time-use form (submitted once per account)."""
+
+    company_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    company_website: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]
+    intended_users: Literal["0", "1", "2"] = Field(
+        default="0", description="0: internal employees, 1: external users, 2: both."
+    )
+    industry_option: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    other_industry_option: str = ""
+    use_cases: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class ModelAccessAutomationConfig(_Strict):
+    """Opt-in: accept model agreements and submit the Anthropic form at deploy time."""
+
+    enabled: bool = False
+    agreement_models: list[Alias] = Field(
+        default_factory=list, description="Aliases whose foundation model needs an agreement."
+    )
+    use_case_form: UseCaseForm | None = None
+
+
+class BudgetsConfig(_Strict):
+    """Notification thresholds of the per-team monthly budgets (percent of the limit)."""
+
+    actual_thresholds_percent: list[Annotated[float, Field(gt=0, le=1000)]] = Field(
+        default_factory=lambda: [50.0, 80.0, 100.0]
+    )
+    forecast_threshold_percent: float | None = Field(default=100.0, gt=0, le=1000)
+
+
+class AlertsConfig(_Strict):
+    """Where alarms and budget notifications go (an SNS topic encrypted with the key)."""
+
+    emails: list[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = Field(
+        default_factory=list
+    )
+    https_endpoints: list[Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")]] = Field(
+        default_factory=list
+    )
+
+
 class GuardrailConfig(_Strict):
     """The landing zone's Bedrock Guardrail, required on every inference call."""
 
@@ -501,6 +582,12 @@ class LandingZoneConfig(_Strict):
     organization_policies: OrganizationPoliciesConfig | None = Field(
         default=None, description="Generate SCPs from the allow-list (management account stack)."
     )
+    invocation_logging: InvocationLoggingConfig = Field(default_factory=InvocationLoggingConfig)
+    model_access_automation: ModelAccessAutomationConfig = Field(
+        default_factory=ModelAccessAutomationConfig
+    )
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     _retention = field_validator("log_retention_days")(_check_retention)
 
@@ -538,14 +625,25 @@ class LandingZoneConfig(_Strict):
                         fallback,
                         f"a fallback must be another alias of the allow-list: {allowed}",
                     )
-        enforcement = self.guardrail.enforcement
-        for key in ("include_models", "exclude_models"):
-            for alias in getattr(enforcement, key):
+        alias_lists = (
+            (
+                ("guardrail", "enforcement", "include_models"),
+                self.guardrail.enforcement.include_models,
+            ),
+            (
+                ("guardrail", "enforcement", "exclude_models"),
+                self.guardrail.enforcement.exclude_models,
+            ),
+            (
+                ("model_access_automation", "agreement_models"),
+                self.model_access_automation.agreement_models,
+            ),
+        )
+        for loc, aliases in alias_lists:
+            for alias in aliases:
                 if alias not in known:
                     raise _FieldError(
-                        ("guardrail", "enforcement", key),
-                        alias,
-                        f"unknown model alias; allowed aliases: {allowed}",
+                        loc, alias, f"unknown model alias; allowed aliases: {allowed}"
                     )
         for index, team in enumerate(self.teams):
             for alias in team.models:

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from bedrock_landing_zone.compliance import add_compliance_packs
 from bedrock_landing_zone.config import LandingZoneConfig
+from bedrock_landing_zone.stacks.audit_stack import AuditStack
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
 from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
@@ -23,10 +24,16 @@ class LandingZoneStacks:
 
     governance: GovernanceStack
     network: NetworkStack
+    audit: AuditStack
     organization: OrganizationStack | None = None
 
     def all(self) -> list[cdk.Stack]:
-        stacks: list[cdk.Stack | None] = [self.governance, self.network, self.organization]
+        stacks: list[cdk.Stack | None] = [
+            self.governance,
+            self.network,
+            self.audit,
+            self.organization,
+        ]
         return [s for s in stacks if s is not None]
 
 
@@ -64,6 +71,15 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         description="Bedrock landing zone: private VPC, interface endpoints, flow logs",
         **common,
     )
+    audit = AuditStack(
+        scope,
+        "Audit",
+        config=config,
+        key=governance.key,
+        stack_name=name("audit"),
+        description="Bedrock landing zone: invocation logging, alerts, team budgets",
+        **common,
+    )
     organization = None
     if config.organization_policies is not None:
         organization = OrganizationStack(
@@ -76,7 +92,9 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
                 account=config.organization_policies.management_account, region=config.region
             ),
         )
-    stacks = LandingZoneStacks(governance=governance, network=network, organization=organization)
+    stacks = LandingZoneStacks(
+        governance=governance, network=network, audit=audit, organization=organization
+    )
     tags = {
         "Environment": config.name,
         "Owner": config.tags.owner,

@@ -86,7 +86,7 @@ class ModelAccess(Construct):
         self.models = {m.alias: m for m in models}
         self.guardrail = guardrail
         self._key = guardrail_key
-        self._application_profiles: dict[str, list[str]] = {}
+        self._application_profiles: dict[str, dict[str, list[str]]] = {}
 
     # ----- ARNs -------------------------------------------------------------------------------
 
@@ -103,24 +103,35 @@ class ModelAccess(Construct):
             f"inference-profile/{profile_id}"
         )
 
-    def model_arns(self, alias: str) -> list[str]:
-        """ARNs a caller names when invoking ``alias`` (profile or model, app profiles)."""
+    def model_arns(self, alias: str, team: str | None = None) -> list[str]:
+        """ARNs a caller names when invoking ``alias``: the model or system profile first, then
+        application inference profiles (``team``'s only; all teams' when ``team`` is None)."""
         model = self._model(alias)
         direct = (
             self.inference_profile_arn(model.model_id)
             if model.is_inference_profile
             else self.foundation_model_arn(model.model_id)
         )
-        return [direct, *self._application_profiles.get(alias, [])]
+        by_team = self._application_profiles.get(alias, {})
+        teams = [team] if team is not None else sorted(by_team)
+        return [direct, *(arn for t in teams for arn in by_team.get(t, []))]
 
-    def add_application_inference_profile(self, alias: str, arn: str) -> None:
-        """Admit an application inference profile that wraps ``alias`` (cost allocation)."""
-        self._application_profiles.setdefault(self._model(alias).alias, []).append(arn)
+    def add_application_inference_profile(self, alias: str, arn: str, *, team: str) -> None:
+        """Admit an application inference profile that wraps ``alias`` for ``team``.
+
+        Grants built afterwards include it: ``team``'s grants, and grants for all teams."""
+        self._application_profiles.setdefault(self._model(alias).alias, {}).setdefault(
+            team, []
+        ).append(arn)
 
     # ----- statements -------------------------------------------------------------------------
 
-    def statements(self, aliases: Iterable[str] | None = None) -> list[iam.PolicyStatement]:
-        """The allow and deny statements for ``aliases`` (default: the whole allow-list)."""
+    def statements(
+        self, aliases: Iterable[str] | None = None, *, team: str | None = None
+    ) -> list[iam.PolicyStatement]:
+        """The allow and deny statements for ``aliases`` (default: the whole allow-list).
+
+        ``team`` limits application inference profiles to that team's (default: all teams')."""
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else list(self.models.values())
         )
@@ -132,7 +143,7 @@ class ModelAccess(Construct):
             group = [m for m in selected if m.streaming == streaming]
             if not group:
                 continue
-            resources = [arn for m in group for arn in self.model_arns(m.alias)]
+            resources = [arn for m in group for arn in self.model_arns(m.alias, team)]
             statements.append(
                 iam.PolicyStatement(
                     sid="InvokeAllowListedModelsWithStreaming"
@@ -154,9 +165,8 @@ class ModelAccess(Construct):
                     conditions={
                         "StringEquals": {
                             **guardrail_condition,
-                            "bedrock:InferenceProfileArn": self.inference_profile_arn(
-                                model.model_id
-                            ),
+                            # the system profile, or an application profile that copies it
+                            "bedrock:InferenceProfileArn": self.model_arns(model.alias, team),
                         }
                     },
                 )
@@ -254,6 +264,7 @@ class ModelAccess(Construct):
         construct_id: str,
         *,
         aliases: Iterable[str] | None = None,
+        team: str | None = None,
         description: str | None = None,
     ) -> iam.ManagedPolicy:
         """A customer-managed policy with the grant, for human or federated roles."""
@@ -263,7 +274,7 @@ class ModelAccess(Construct):
             construct_id,
             description=description
             or "Invoke allow-listed Bedrock models through the landing zone guardrail",
-            statements=self.statements(aliases),
+            statements=self.statements(aliases, team=team),
         )
         self.acknowledge_wildcards(policy, aliases)
         return policy

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from bedrock_landing_zone._cdk_util import retention
-from bedrock_landing_zone.compliance import ignore_cfn_lint, skip_checkov
+from bedrock_landing_zone.compliance import acknowledge_deploy_time_function
 from bedrock_landing_zone.config import NetworkConfig
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
@@ -202,27 +202,12 @@ _PROVIDER_ID = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 
 
 def _annotate_restrict_default_sg_provider(stack: cdk.Stack) -> None:
-    """Record why checkov/cfn-lint findings on CDK's default-SG provider Lambda are accepted."""
+    """Record why the deploy-time findings on CDK's default-SG provider Lambda are accepted."""
     provider = stack.node.try_find_child(_PROVIDER_ID)
     if provider is None:
         return
     handler = provider.node.find_child("Handler")
     assert isinstance(handler, cdk.CfnResource)
-    skip_checkov(
-        handler,
-        {
-            "CKV_AWS_115": "Invoked only by CloudFormation while this stack deploys; reserved "
-            "concurrency would take capacity from the account pool and protect nothing.",
-            "CKV_AWS_116": "CloudFormation invokes this CDK-provided handler synchronously; a "
-            "failure fails the deployment and shows in stack events, nothing to dead-letter.",
-            "CKV_AWS_117": "Runs at deploy time only and calls just the EC2 API to revoke the "
-            "default security group's rules; the VPC it manages has no route to EC2.",
-        },
-    )
-    ignore_cfn_lint(
-        handler,
-        {
-            "W3005": "DependsOn on the role is emitted by the CDK provider framework; redundant "
-            "with the GetAtt but harmless, and not ours to change.",
-        },
+    acknowledge_deploy_time_function(
+        handler, purpose="it revokes the rules of the new VPC's default security group"
     )

@@ -43,7 +43,7 @@ class TeamAccess(Construct):
         super().__init__(scope, construct_id)
         self.boundary = model_access.managed_policy(
             "TeamBoundary",
-            description="Boundary of team roles: Bedrock invoke on the allow-list, with the guardrail",
+            description="Team role boundary: invoke allow-listed models with the guardrail only",
         )
         self.policies: dict[str, iam.ManagedPolicy] = {}
         self.roles: dict[str, iam.Role] = {}
@@ -52,6 +52,7 @@ class TeamAccess(Construct):
             policy = model_access.managed_policy(
                 f"{label}ModelAccess",
                 aliases=team.models,
+                team=team.name,
                 description=f"Team {team.name}: invoke {', '.join(team.models)} with the guardrail",
             )
             principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]

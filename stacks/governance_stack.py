@@ -10,9 +10,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
+from bedrock_landing_zone.cost_allocation import CostAllocation
 from bedrock_landing_zone.encryption import LandingZoneKey
 from bedrock_landing_zone.guardrail import LandingZoneGuardrail
 from bedrock_landing_zone.model_access import ModelAccess
+from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
 from bedrock_landing_zone.teams import TeamAccess
 
 
@@ -23,7 +25,9 @@ class GovernanceStack(cdk.Stack):
         key: the landing zone's KMS key.
         guardrail: the ``LandingZoneGuardrail``.
         model_access: the ``ModelAccess`` grants derived from the allow-list.
+        cost_allocation: per-team application inference profiles (``CostAllocation``).
         teams: the ``TeamAccess`` (team roles, per-team managed policies, boundary).
+        model_access_automation: opt-in ``ModelAccessAutomation`` or None.
     """
 
     def __init__(
@@ -49,7 +53,23 @@ class GovernanceStack(cdk.Stack):
             guardrail=self.guardrail.ref,
             guardrail_key=self.key,
         )
+        # application inference profiles first: the team grants built next include them
+        self.cost_allocation = CostAllocation(
+            self, "CostAllocation", config=config, model_access=self.model_access
+        )
         self.teams = TeamAccess(self, "Teams", config=config, model_access=self.model_access)
+        self.model_access_automation = (
+            ModelAccessAutomation(
+                self,
+                "ModelAccessAutomation",
+                config=config.model_access_automation,
+                models=config.models,
+                key=self.key,
+                log_retention_days=config.log_retention_days,
+            )
+            if config.model_access_automation.enabled
+            else None
+        )
         ssm.StringParameter(
             self,
             "KeyArnParameter",

@@ -113,6 +113,7 @@ def test_cfn_lint_reports_nothing(synths: Synths, env: str) -> None:
         capture_output=True,
         text=True,
         check=False,
+        cwd=ROOT,  # reads .cfnlintrc.yaml
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""

@@ -91,17 +91,23 @@ def test_team_policy_grants_exactly_the_teams_models(default: Synth) -> None:
     for team in config.teams:
         label = "".join(part.capitalize() for part in team.name.split("-"))
         (document,) = _policy_resources(default, f"ModelAccess{label}ModelAccess")
-        granted = _names(_allowed_resources(document, "InvokeAllowListedModels"))
+        resources = _allowed_resources(document, "InvokeAllowListedModels")
+        literal = [r for r in resources if "Fn::GetAtt" not in json.dumps(r)]
+        app_profiles = sorted(r["Fn::GetAtt"][0] for r in resources if "Fn::GetAtt" in r)
         expected = sorted(config.model_by_alias[a].model_id for a in team.models)
-        assert granted == expected
+        assert _names(literal) == expected
+        # the team's own application inference profiles (cost allocation), no other team's
+        assert len(app_profiles) == len(team.models)
+        assert all(p.startswith(f"CostAllocation{label}") for p in app_profiles)
         sids = {s.get("Sid") for s in document["Statement"]}
         assert "DenyInvokeWithoutLandingZoneGuardrail" in sids
 
 
 def test_boundary_caps_team_roles_at_the_allow_list(default: Synth) -> None:
     (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
-    granted = _names(_allowed_resources(boundary, "InvokeAllowListedModels"))
-    assert granted == sorted(m.model_id for m in default.config.models)
+    resources = _allowed_resources(boundary, "InvokeAllowListedModels")
+    literal = [r for r in resources if "Fn::GetAtt" not in json.dumps(r)]
+    assert _names(literal) == sorted(m.model_id for m in default.config.models)
     template = default.template_json(default.stacks.governance)
     roles = [r for k, r in template["Resources"].items() if k.startswith("TeamsSearchRole")]
     roles = [r for r in roles if r["Type"] == "AWS::IAM::Role"]
@@ -153,7 +159,13 @@ def test_bedrock_runtime_endpoint_policy_is_narrowed_to_the_allow_list(synths: S
         (endpoint,) = endpoints
         statements = endpoint["PolicyDocument"]["Statement"]
         allowed = [s for s in statements if s.get("Sid", "").startswith("InvokeAllowListed")]
-        granted = sorted(n for s in allowed for n in _names(_as_list(s["Resource"])))
+        literal = [
+            r
+            for s in allowed
+            for r in _as_list(s["Resource"])
+            if "CostAllocation" not in json.dumps(r)
+        ]
+        granted = _names(literal)
         assert granted == sorted(m.model_id for m in synth.config.models)
         for statement in statements:
             assert statement["Action"] != "bedrock:*"

@@ -1,0 +1,181 @@
+"""Command line of the landing zone: ``python -m bedrock_landing_zone COMMAND`` (or ``bedrock-lz``).
+
+Commands:
+
+- ``doctor -c env=NAME [--config-dir DIR] [--profile P] [--region R]``: read-only readiness check
+  of the AWS account for one environment (see ``bedrock_landing_zone.doctor``). Exit status 0
+  when nothing would stop a deployment, 1 when a check failed, 2 for a usage, configuration or
+  credentials problem.
+- ``invoke ...``: call a model through the landing zone from a laptop; every argument is passed
+  to ``bedrock_inference.local.main`` (the inference runtime package shipped beside this one).
+
+Nothing here imports the CDK (the package ``__init__`` is lazy), so the commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import (
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
+
+import bedrock_landing_zone
+from bedrock_landing_zone import doctor
+from bedrock_landing_zone.config import ConfigError, load_config
+
+#: Where the inference runtime package (``bedrock_inference``) lives, installed or in the repo.
+INFERENCE_PACKAGE_DIR = Path(bedrock_landing_zone.__file__).parent / "lambda" / "inference"
+DEFAULT_ENV = "default"  # as app.py: `cdk synth` without `-c env=` uses config/default.yaml
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+#: Errors meaning "no usable credentials": a clear message and exit status 2, not a traceback.
+CREDENTIAL_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+    CredentialRetrievalError,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "invoke":  # everything after `invoke` belongs to the invoke CLI
+        return _invoke(args[1:])
+    parser = _parser()
+    options = parser.parse_args(args)
+    if options.command == "doctor":
+        return _doctor(parser, options)
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bedrock_landing_zone",
+        description="Bedrock landing zone tools.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    doctor = commands.add_parser(
+        "doctor",
+        help="read-only readiness check of an AWS account for one environment",
+        description="Check, read-only, whether an AWS account is ready for a landing zone "
+        "deployment. Exit status: 0 ready, 1 a check failed, 2 usage/config/credentials error.",
+    )
+    doctor.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="CDK-style context; only env=NAME is used (as in `cdk synth -c env=NAME`)",
+    )
+    doctor.add_argument("--env", help=f"environment name (default: {DEFAULT_ENV})")
+    doctor.add_argument(
+        "--config-dir",
+        type=Path,
+        default=Path("config"),
+        help="directory of the environment files (default: ./config)",
+    )
+    doctor.add_argument("--profile", help="AWS named profile (default: the standard chain)")
+    doctor.add_argument("--region", help="check this region instead of the configured one")
+    commands.add_parser(
+        "invoke",
+        help="call a model through the landing zone (arguments go to bedrock_inference.local)",
+        add_help=False,
+    )
+    return parser
+
+
+def _environment(parser: argparse.ArgumentParser, options: argparse.Namespace) -> str:
+    from_context: str | None = None
+    for item in options.context:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"-c {item!r}: write context as KEY=VALUE, e.g. -c env=default")
+        if key == "env":
+            from_context = value
+    if options.env and from_context and options.env != from_context:
+        parser.error(f"--env {options.env} and -c env={from_context} disagree: give one")
+    return str(options.env or from_context or DEFAULT_ENV)
+
+
+def _doctor(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
+    env = _environment(parser, options)
+    if options.region is not None and not _REGION.fullmatch(options.region):
+        parser.error(f"--region {options.region!r} is not a region name like us-east-1")
+    try:
+        config = load_config(env, options.config_dir)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    notes: list[doctor.CheckResult] = []
+    if options.region and options.region != config.region:
+        notes.append(
+            doctor.CheckResult(
+                "Region override",
+                doctor.Status.WARN,
+                f"checking {options.region} (--region), but {env!r} deploys to {config.region}",
+            )
+        )
+        config = config.model_copy(update={"region": options.region})
+
+    print(
+        f"doctor: environment {config.name}, region {config.region}, "
+        f"profile {options.profile or '(default credential chain)'}"
+    )
+    try:
+        session = boto3.session.Session(profile_name=options.profile, region_name=config.region)
+        if session.get_credentials() is None:
+            raise NoCredentialsError()
+        results = notes + doctor.run_checks(config, session)
+    except CREDENTIAL_ERRORS as exc:
+        print(
+            f"error: no usable AWS credentials ({exc}). Sign in (`aws sso login`, "
+            "`aws configure`) or pass --profile NAME.",
+            file=sys.stderr,
+        )
+        return 2
+    print()
+    print(doctor.format_table(results))
+    return doctor.exit_code(results)
+
+
+def _invoke(argv: list[str]) -> int:
+    package_dir = str(INFERENCE_PACKAGE_DIR)
+    if package_dir not in sys.path:
+        sys.path.insert(0, package_dir)
+    try:
+        local: Any = importlib.import_module("bedrock_inference.local")
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("bedrock_inference"):
+            raise
+        print(
+            f"error: the inference runtime is missing ({exc.name} not found under "
+            f"{package_dir}); reinstall bedrock-landing-zone",
+            file=sys.stderr,
+        )
+        return 2
+    result = local.main(argv)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
