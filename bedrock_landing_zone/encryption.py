@@ -50,10 +50,9 @@ class LandingZoneKey(Construct):
                     "kms:Decrypt*",
                     "kms:ReEncrypt*",
                     "kms:GenerateDataKey*",
-                    "kms:Describe*",
                 ],
                 resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+                conditions={"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
             )
         )
 

@@ -163,11 +163,11 @@ class ModelAccess(Construct):
                     actions=self._actions(model.streaming),
                     resources=[self.foundation_model_arn(model.foundation_model_id, region="*")],
                     conditions={
-                        "StringEquals": {
-                            **guardrail_condition,
-                            # the system profile, or an application profile that copies it
-                            "bedrock:InferenceProfileArn": self.model_arns(model.alias, team),
-                        }
+                        "StringEquals": guardrail_condition,
+                        # the system profile, or an application profile that copies it
+                        "ArnEquals": {
+                            "bedrock:InferenceProfileArn": self.model_arns(model.alias, team)
+                        },
                     },
                 )
             )

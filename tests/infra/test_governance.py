@@ -36,7 +36,7 @@ def test_logs_service_may_use_key_only_for_this_accounts_log_groups(default: Syn
                                 "Sid": "AllowCloudWatchLogsOfThisAccount",
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
                                 "Condition": {
-                                    "ArnLike": {
+                                    "StringLike": {
                                         "kms:EncryptionContext:aws:logs:arn": {
                                             "Fn::Join": [
                                                 "",

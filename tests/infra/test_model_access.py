@@ -143,7 +143,8 @@ def test_cross_region_destinations_require_the_profile_arn(default: Synth) -> No
     assert len(through) == len(profiles)
     for statement in through:
         assert statement["Resource"].startswith("arn:aws:bedrock:*::foundation-model/")
-        condition = statement["Condition"]["StringEquals"]
+        assert "bedrock:GuardrailIdentifier" in statement["Condition"]["StringEquals"]
+        condition = statement["Condition"]["ArnEquals"]
         assert "inference-profile/" in json.dumps(condition["bedrock:InferenceProfileArn"])
 
 
