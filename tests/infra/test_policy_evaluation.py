@@ -116,7 +116,7 @@ class Env:
             for k, r in self.governance["Resources"].items()
             if r["Type"] == "AWS::IAM::Role" and k.startswith(f"Teams{label}Role")
         ]
-        return lid
+        return str(lid)
 
     def decide(
         self,
@@ -171,7 +171,7 @@ def test_allowed_model_without_or_with_another_guardrail_is_denied(env: Env) -> 
         {},
         {"bedrock:GuardrailIdentifier": env.guardrail.rsplit(":", 1)[0] + ":1"},
         {
-            "bedrock:GuardrailIdentifier": f"arn:aws:bedrock:{env.region}:{env.account}:guardrail/other:7"
+            "bedrock:GuardrailIdentifier": f"{env.guardrail.split(':guardrail/')[0]}:guardrail/other:7"
         },
     ):
         decision = env.decide(team.name, INVOKE, env.arn(model), context)
