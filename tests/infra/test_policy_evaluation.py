@@ -170,9 +170,7 @@ def test_allowed_model_without_or_with_another_guardrail_is_denied(env: Env) -> 
     for context in (
         {},
         {"bedrock:GuardrailIdentifier": env.guardrail.rsplit(":", 1)[0] + ":1"},
-        {
-            "bedrock:GuardrailIdentifier": f"{env.guardrail.split(':guardrail/')[0]}:guardrail/other:7"
-        },
+        {"bedrock:GuardrailIdentifier": env.guardrail.replace("guardrail/", "guardrail/x", 1)},
     ):
         decision = env.decide(team.name, INVOKE, env.arn(model), context)
         assert decision.effect == "ExplicitDeny", (context, decision)
