@@ -1,0 +1,297 @@
+"""Benchmark of the Bedrock inference Lambda runtime (not a test: it asserts nothing).
+
+    .venv/bin/python bench/inference_bench.py [--runs 9] [--requests 3000]
+
+Measures, and writes to ``bench/results/inference.json``:
+
+1. **Cold init**: importing ``bedrock_inference.handler`` in a fresh interpreter (median of
+   ``--runs``), against a bare ``import boto3; boto3.client("bedrock-runtime", ...)`` timed in the
+   same way and interleaved with it. Goal: ratio <= 1.15. The handler is imported from a clean
+   copy of the asset with bytecode writing off, so it is compiled from source on every run, as on
+   Lambda's read-only ``/var/task``. Site-packages keep their cached bytecode, as the Lambda
+   runtime's boto3 and the Powertools layer do. Also timed: the bare baseline plus importing the
+   handler's third-party dependencies (pydantic, Powertools Logger/Metrics), to show what of the
+   ratio is the dependencies' and what is this package's.
+2. **Warm overhead per request**: ``lambda_handler`` on a valid request against a
+   ``botocore.stub.Stubber`` client, minus the same stubbed ``client.converse`` call alone
+   (medians over ``--requests``; logs and EMF written to ``/dev/null``). Goal: <= 0.5 ms.
+3. **Code asset size**: ``lambda/inference/`` zipped (deflate), without ``__pycache__`` and
+   dot-folders such as the ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSET = ROOT / "lambda" / "inference"
+RESULTS = ROOT / "bench" / "results" / "inference.json"
+EVENT = ROOT / "tests" / "lambda" / "inference" / "events" / "converse_ok.json"
+REGION = "us-east-1"
+
+GOAL_COLD_RATIO = 1.15
+GOAL_WARM_MS = 0.5
+GOAL_ZIP_KIB = 256
+
+_TIMED = """
+import time
+_t = time.perf_counter()
+{body}
+print(time.perf_counter() - _t)
+"""
+BASELINE = f'import boto3\nboto3.client("bedrock-runtime", region_name="{REGION}")'
+DEPENDENCIES = BASELINE + (  # the third-party imports of the handler, and one trivial model
+    "\nimport os\nos.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__')"
+    "\nfrom pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator"
+    "\nclass M(BaseModel):\n    a: int = Field(ge=1)"
+    "\nfrom aws_lambda_powertools import Logger, Metrics"
+    "\nfrom aws_lambda_powertools.metrics import MetricUnit"
+    "\nfrom aws_lambda_powertools.utilities.typing import LambdaContext"
+)
+HANDLER = "import bedrock_inference.handler"
+
+
+def _env(asset: Path) -> dict[str, str]:
+    sys.path.insert(0, str(ASSET))
+    from bedrock_inference.local import (
+        SAMPLE_CONFIG,
+        SAMPLE_GUARDRAIL_ID,
+        SAMPLE_GUARDRAIL_VERSION,
+    )
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(
+        {
+            "PYTHONPATH": str(asset),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_REGION": REGION,
+            "INFERENCE_CONFIG": json.dumps(SAMPLE_CONFIG),
+            "GUARDRAIL_ID": SAMPLE_GUARDRAIL_ID,
+            "GUARDRAIL_VERSION": SAMPLE_GUARDRAIL_VERSION,
+        }
+    )
+    return env
+
+
+def _time_import(body: str, env: dict[str, str]) -> tuple[float, float]:
+    """(seconds inside the interpreter, seconds for the whole process) of one fresh run."""
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _TIMED.format(body=body)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - started
+    return float(out.stdout.strip().splitlines()[-1]), wall
+
+
+def cold_init(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        asset = Path(tmp) / "inference"
+        shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        env = _env(asset)
+        for body in (BASELINE, DEPENDENCIES, HANDLER):  # warm the OS file cache, discard
+            _time_import(body, env)
+        samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": [], "handler": []}
+        for _ in range(runs):  # interleaved, so drift hits all three alike
+            samples["baseline"].append(_time_import(BASELINE, env))
+            samples["deps"].append(_time_import(DEPENDENCIES, env))
+            samples["handler"].append(_time_import(HANDLER, env))
+
+    def med(name: str, index: int) -> float:
+        return statistics.median(s[index] for s in samples[name]) * 1000
+
+    result = {
+        "runs": runs,
+        "baseline_import_ms": med("baseline", 0),
+        "dependencies_import_ms": med("deps", 0),
+        "handler_import_ms": med("handler", 0),
+        "baseline_process_ms": med("baseline", 1),
+        "handler_process_ms": med("handler", 1),
+    }
+    result["ratio"] = result["handler_import_ms"] / result["baseline_import_ms"]
+    result["ratio_dependencies_only"] = (
+        result["dependencies_import_ms"] / result["baseline_import_ms"]
+    )
+    result["ratio_whole_process"] = result["handler_process_ms"] / result["baseline_process_ms"]
+    result["goal"] = GOAL_COLD_RATIO
+    result["meets_goal"] = result["ratio"] <= GOAL_COLD_RATIO
+    return result
+
+
+def warm_overhead(requests: int) -> dict[str, Any]:
+    from bedrock_inference.local import (
+        SAMPLE_CONFIG,
+        SAMPLE_GUARDRAIL_ID,
+        SAMPLE_GUARDRAIL_VERSION,
+        LocalContext,
+        converse_answer,
+    )
+
+    os.environ.update(
+        {
+            "AWS_REGION": REGION,
+            "INFERENCE_CONFIG": json.dumps(SAMPLE_CONFIG),
+            "GUARDRAIL_ID": SAMPLE_GUARDRAIL_ID,
+            "GUARDRAIL_VERSION": SAMPLE_GUARDRAIL_VERSION,
+        }
+    )
+    import boto3
+    from bedrock_inference import handler
+    from bedrock_inference.telemetry import logger
+    from botocore.stub import Stubber
+
+    client = boto3.client("bedrock-runtime", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.activate()
+    handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
+    event = json.loads(EVENT.read_text(encoding="utf-8"))
+    answer = converse_answer()
+    params = {
+        "modelId": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
+        "system": [{"text": "You answer in one sentence."}],
+        "inferenceConfig": {"maxTokens": 512, "temperature": 0.2},
+        "guardrailConfig": {
+            "guardrailIdentifier": SAMPLE_GUARDRAIL_ID,
+            "guardrailVersion": SAMPLE_GUARDRAIL_VERSION,
+            "trace": "disabled",
+        },
+        "requestMetadata": {"team": "search", "caller": "x", "requestId": "y"},
+    }
+
+    def time_handler() -> float:
+        stubber.add_response("converse", answer)
+        context = LocalContext(60_000)
+        started = time.perf_counter_ns()
+        response = handler.lambda_handler(event, context)
+        elapsed = time.perf_counter_ns() - started
+        assert response["statusCode"] == 200, response
+        return elapsed / 1e6
+
+    def time_stub() -> float:
+        stubber.add_response("converse", answer)
+        started = time.perf_counter_ns()
+        client.converse(**params)
+        return (time.perf_counter_ns() - started) / 1e6
+
+    stream = logger.registered_handler
+    assert isinstance(stream, logging.StreamHandler)
+    with Path(os.devnull).open("w", encoding="utf-8") as sink:
+        old = stream.setStream(sink)
+        try:
+            with contextlib.redirect_stdout(sink):
+                for _ in range(min(500, requests)):  # warm-up
+                    time_handler()
+                    time_stub()
+                handler_ms, stub_ms = [], []
+                for _ in range(requests):
+                    handler_ms.append(time_handler())
+                    stub_ms.append(time_stub())
+        finally:
+            if old is not None:
+                stream.setStream(old)
+    result = {
+        "requests": requests,
+        "handler_median_ms": statistics.median(handler_ms),
+        "stub_converse_median_ms": statistics.median(stub_ms),
+        "handler_p90_ms": statistics.quantiles(handler_ms, n=10)[-1],
+    }
+    result["overhead_ms"] = result["handler_median_ms"] - result["stub_converse_median_ms"]
+    result["goal_ms"] = GOAL_WARM_MS
+    result["meets_goal"] = result["overhead_ms"] <= GOAL_WARM_MS
+    return result
+
+
+def _is_build_litter(relative: Path) -> bool:
+    """Caches that tools leave in the asset folder (the construct must exclude them too)."""
+    return (
+        any(part == "__pycache__" or part.startswith(".") for part in relative.parts)
+        or relative.suffix == ".pyc"
+    )
+
+
+def asset_size() -> dict[str, Any]:
+    buffer = io.BytesIO()
+    files = 0
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(ASSET.rglob("*")):
+            relative = path.relative_to(ASSET)
+            if path.is_file() and not _is_build_litter(relative):
+                archive.write(path, path.relative_to(ASSET).as_posix())
+                files += 1
+    size = len(buffer.getvalue())
+    return {
+        "files": files,
+        "zip_bytes": size,
+        "zip_kib": size / 1024,
+        "goal_kib": GOAL_ZIP_KIB,
+        "meets_goal": size / 1024 <= GOAL_ZIP_KIB,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=9, help="cold-start runs (>= 7)")
+    parser.add_argument("--requests", type=int, default=3000, help="warm requests to time")
+    args = parser.parse_args(argv)
+    runs = max(7, args.runs)
+
+    cold = cold_init(runs)
+    warm = warm_overhead(args.requests)
+    size = asset_size()
+    report = {
+        "python": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU",
+        "cold_init": cold,
+        "warm_overhead": warm,
+        "code_asset": size,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    def verdict(ok: bool) -> str:
+        return "meets goal" if ok else "MISSES goal"
+
+    print(f"cold init (median of {runs} fresh interpreters, import time):")
+    print(f"  bare boto3 + bedrock-runtime client : {cold['baseline_import_ms']:7.1f} ms")
+    print(f"  + pydantic + Powertools (deps only) : {cold['dependencies_import_ms']:7.1f} ms")
+    print(f"  import bedrock_inference.handler    : {cold['handler_import_ms']:7.1f} ms")
+    print(
+        f"  ratio {cold['ratio']:.2f} (goal <= {GOAL_COLD_RATIO}: {verdict(cold['meets_goal'])}); "
+        f"dependencies alone {cold['ratio_dependencies_only']:.2f}; "
+        f"whole process {cold['ratio_whole_process']:.2f}"
+    )
+    print(f"warm request (median of {warm['requests']}):")
+    print(
+        f"  handler {warm['handler_median_ms']:.3f} ms - stubbed converse "
+        f"{warm['stub_converse_median_ms']:.3f} ms = overhead {warm['overhead_ms']:.3f} ms "
+        f"(goal <= {GOAL_WARM_MS} ms: {verdict(warm['meets_goal'])})"
+    )
+    print(
+        f"code asset: {size['zip_kib']:.1f} KiB zipped, {size['files']} files "
+        f"(goal <= {GOAL_ZIP_KIB} KiB: {verdict(size['meets_goal'])})"
+    )
+    print(f"written: {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,13 @@
+"""Guarded, resilient Amazon Bedrock inference behind API Gateway (REST, IAM auth).
+
+Lambda asset root: ``lambda/inference/``; handler: ``bedrock_inference.handler.lambda_handler``.
+
+Layers: ``handler`` (API Gateway event in, HTTP response out, the one place where domain errors
+become HTTP statuses) → ``logic`` (validation against the config, team allow-lists, fallback
+chain, circuit breakers, telemetry) → ``bedrock_client`` (bedrock-runtime Converse with explicit
+retries and timeouts).
+
+Runtime dependencies: boto3 (Lambda runtime) and aws_lambda_powertools + pydantic v2 (both in the
+AWS-managed Powertools for AWS Lambda (Python) v3 layer). Nothing is vendored.
+This module imports nothing, so importing a submodule stays cheap.
+"""

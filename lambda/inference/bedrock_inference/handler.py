@@ -1,0 +1,264 @@
+"""Lambda entry point: ``bedrock_inference.handler.lambda_handler``.
+
+API Gateway REST API, Lambda proxy integration, IAM authorization. One route:
+``POST /v1/converse`` (see :mod:`bedrock_inference.models` for the body and the answer).
+
+This module only translates: API Gateway event in → ``logic.InferenceService`` → HTTP response
+out. ``_HTTP`` below is the one place where a domain error becomes an HTTP status and an error
+code. Every answer is JSON; an error answer is
+``{"error": {"code", "field", "message"}, "requestId"}`` and never a stack trace:
+
+=====  ======================  ==============================================================
+200    (answer)                also when the guardrail intervened: ``guardrail.intervened`` is
+                               true and ``message.content`` is the guardrail's blocked message
+400    invalid_event           the Lambda event is not an API Gateway proxy event
+400    invalid_json            body missing, not base64/UTF-8/JSON, or not a JSON object
+400    invalid_request         a rule of the API or of ``limits`` (``field`` names the path)
+400    model_rejected_request  Bedrock's ValidationException (its message is passed on)
+403    caller_not_recognized   no IAM principal, or its role maps to no team
+403    model_not_allowed       the alias is not in the team's allow-list
+403    model_access_denied     Bedrock's AccessDeniedException (logged as an operator ERROR)
+404    not_found               another path
+405    method_not_allowed      another method (``Allow: POST``)
+413    payload_too_large       body over ``limits.max_body_bytes``
+429    throttled               throttled after retries and fallbacks (``Retry-After``)
+500    internal_error          a bug; details only in the logs
+502    model_error             ModelErrorException; unavailable after fallbacks; other errors
+503    models_unavailable      every candidate's circuit breaker is open (``Retry-After``)
+504    model_timeout           timed out after fallbacks, or no Lambda time left to try
+=====  ======================  ==============================================================
+
+Init (once per container, during the Lambda init phase): the environment is validated (a bad
+``INFERENCE_CONFIG`` raises :class:`~bedrock_inference.models.ConfigurationError` naming the field,
+so the function fails to start instead of failing every request) and the bedrock-runtime client
+is created.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bedrock_inference.bedrock_client import BedrockRuntime, ClientFactory, boto3_client_factory
+from bedrock_inference.breaker import BreakerRegistry
+from bedrock_inference.errors import (
+    BedrockAccessDenied,
+    BedrockRejected,
+    CallerNotRecognized,
+    InferenceError,
+    MalformedBody,
+    MalformedEvent,
+    MethodNotAllowed,
+    ModelFailed,
+    ModelNotAllowed,
+    ModelsUnavailable,
+    ModelThrottled,
+    ModelTimedOut,
+    PayloadTooLarge,
+    RequestInvalid,
+    RouteNotFound,
+)
+from bedrock_inference.logic import InferenceService
+from bedrock_inference.models import (
+    ConverseResponse,
+    Settings,
+    load_settings,
+    parse_json_object,
+)
+from bedrock_inference.telemetry import RequestTrace, Telemetry, logger
+
+ROUTE = "/v1/converse"
+ALLOWED_METHODS = "POST"
+
+# The one mapping from domain errors to HTTP: (status, error code).
+_HTTP: dict[type[InferenceError], tuple[int, str]] = {
+    MalformedEvent: (400, "invalid_event"),
+    RouteNotFound: (404, "not_found"),
+    MethodNotAllowed: (405, "method_not_allowed"),
+    CallerNotRecognized: (403, "caller_not_recognized"),
+    PayloadTooLarge: (413, "payload_too_large"),
+    MalformedBody: (400, "invalid_json"),
+    RequestInvalid: (400, "invalid_request"),
+    ModelNotAllowed: (403, "model_not_allowed"),
+    BedrockRejected: (400, "model_rejected_request"),
+    BedrockAccessDenied: (403, "model_access_denied"),
+    ModelThrottled: (429, "throttled"),
+    ModelTimedOut: (504, "model_timeout"),
+    ModelFailed: (502, "model_error"),
+    ModelsUnavailable: (503, "models_unavailable"),
+}
+_INTERNAL = (500, "internal_error")
+
+
+def build_service(
+    settings: Settings,
+    *,
+    client_factory: ClientFactory | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> InferenceService:
+    """Wire the runtime from validated settings (tests pass a stubbed client and a fake clock)."""
+    config = settings.config
+    bedrock = BedrockRuntime(
+        factory=client_factory or boto3_client_factory(settings.region),
+        max_attempts=config.retry.max_attempts,
+        connect_timeout_s=config.retry.connect_timeout_s,
+        read_timeout_s=config.retry.read_timeout_s,
+        clock=clock,
+    )
+    bedrock.warm()
+    return InferenceService(
+        settings=settings,
+        bedrock=bedrock,
+        breakers=BreakerRegistry(
+            failure_threshold=config.breaker.failure_threshold,
+            cooldown_s=config.breaker.cooldown_s,
+            clock=clock,
+        ),
+        telemetry=Telemetry(namespace=settings.metrics_namespace, log_content=config.log_content),
+        clock=clock,
+    )
+
+
+SETTINGS = load_settings(os.environ)
+SERVICE = build_service(SETTINGS)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context, SERVICE)
+
+
+def handle(event: object, context: LambdaContext, service: InferenceService) -> dict[str, Any]:
+    """Answer one API Gateway event. Never raises."""
+    request_id = _request_id(event, context)
+    trace = RequestTrace(request_id=request_id)
+    try:
+        answer = _process(event, context, service, trace)
+        status, response = 200, _response(200, answer)
+    except InferenceError as exc:
+        status, code = _status_of(exc)
+        trace.error_code = code
+        response = _error(status, code, exc, request_id)
+    except Exception:
+        logger.exception("unhandled error", extra={"request_id": request_id})
+        status, code = _INTERNAL
+        trace.error_code = code
+        response = _error(status, code, None, request_id)
+    service.telemetry.finish(trace, status)
+    return response
+
+
+def _process(
+    event: object, context: LambdaContext, service: InferenceService, trace: RequestTrace
+) -> ConverseResponse:
+    if not isinstance(event, dict):
+        raise MalformedEvent("the event is not an API Gateway proxy event")
+    if not _is_route(event):
+        raise RouteNotFound(f"no such route; use POST {ROUTE}", field="path")
+    if event.get("httpMethod") != "POST":
+        raise MethodNotAllowed(f"{ROUTE} accepts POST only", field="httpMethod")
+    caller = service.identify(_user_arn(event), trace)
+    payload = _read_body(event, service.config.limits.max_body_bytes)
+    request = service.validate(caller, payload, trace)
+    return service.converse(
+        caller, request, trace=trace, remaining_ms=context.get_remaining_time_in_millis()
+    )
+
+
+def _is_route(event: dict[str, Any]) -> bool:
+    if event.get("resource") == ROUTE:
+        return True
+    path = event.get("path")
+    return isinstance(path, str) and path.rstrip("/") == ROUTE
+
+
+def _user_arn(event: dict[str, Any]) -> object:
+    request_context = event.get("requestContext")
+    identity = request_context.get("identity") if isinstance(request_context, dict) else None
+    return identity.get("userArn") if isinstance(identity, dict) else None
+
+
+def _read_body(event: dict[str, Any], limit: int) -> dict[str, Any]:
+    raw = event.get("body")
+    if raw is None or raw == "":
+        raise MalformedBody("a JSON body is required", field="body")
+    if not isinstance(raw, str):
+        raise MalformedBody("the body must be a string", field="body")
+    too_large = PayloadTooLarge(f"the body may hold at most {limit} bytes", field="body")
+    if event.get("isBase64Encoded") is True:
+        if len(raw) > (limit + 2) // 3 * 4:
+            raise too_large
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedBody("the body is not valid base64", field="body") from None
+        if len(data) > limit:
+            raise too_large
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedBody("the body is not valid UTF-8", field="body") from None
+    else:
+        if len(raw) > limit or len(raw.encode("utf-8", "surrogatepass")) > limit:
+            raise too_large
+        text = raw
+    try:
+        return parse_json_object(text)
+    except TypeError as exc:
+        raise MalformedBody(str(exc), field="body") from None
+    except RecursionError:
+        raise MalformedBody("the body nests too deeply", field="body") from None
+    except ValueError:
+        raise MalformedBody("the body is not valid JSON", field="body") from None
+
+
+def _request_id(event: object, context: LambdaContext) -> str:
+    if isinstance(event, dict):
+        request_context = event.get("requestContext")
+        if isinstance(request_context, dict):
+            value = request_context.get("requestId")
+            if isinstance(value, str) and 0 < len(value) <= 128:
+                return value
+    value = getattr(context, "aws_request_id", None)
+    return value if isinstance(value, str) and value else "unknown"
+
+
+def _status_of(exc: InferenceError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        if cls in _HTTP:
+            return _HTTP[cls]
+    return _INTERNAL
+
+
+def _response(
+    status: int, body: Mapping[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _error(status: int, code: str, exc: InferenceError | None, request_id: str) -> dict[str, Any]:
+    headers: dict[str, str] = {}
+    if exc is not None and exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    if status == 405:
+        headers["Allow"] = ALLOWED_METHODS
+    body = {
+        "error": {
+            "code": code,
+            "field": exc.field if exc else None,
+            "message": exc.message if exc else "internal error; see the logs for this requestId",
+        },
+        "requestId": request_id,
+    }
+    return _response(status, body, headers)

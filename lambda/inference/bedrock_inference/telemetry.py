@@ -1,0 +1,211 @@
+"""Structured logs and CloudWatch metrics (embedded metric format) of the inference runtime.
+
+Metric names below are a contract with the dashboards and alarms: change them together.
+Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (default ``BedrockLandingZone/Inference``).
+Dimensions, always exactly these two (no Powertools ``service`` dimension):
+
+- ``Team``: the caller's team from the config, or ``unknown`` (unrecognized caller);
+- ``Model``: the alias of the model that answered; for a request without an answer, the
+  requested alias when it is a configured alias; otherwise ``unknown``. Values only ever come
+  from the config, so a hostile caller cannot create new metric streams.
+
+One EMF document per request carries ``Invocations`` (1), ``ClientErrors`` (1 for a 4xx other
+than 429), ``Throttles`` (1 for a 429), ``ServerErrors`` (1 for a 5xx), ``Fallbacks`` (candidates
+passed over before the answer or the final error) and, for a 200 only, ``InputTokens``,
+``OutputTokens``, ``LatencyMs`` (time spent calling Bedrock, fallbacks included),
+``GuardrailInterventions`` (0/1) and ``EstimatedCostUsd`` (when the model has a price).
+Error counters are emitted as 0 too, so ``Sum(ClientErrors)/Sum(Invocations)`` is a rate.
+``CircuitBreakerOpen`` (1) is a separate document emitted when a breaker opens, with ``Model``
+set to the alias whose breaker opened.
+
+Logs: one summary line per request (INFO, WARNING for a 5xx) with request id, team, caller,
+aliases, model id, tokens, latency, stop reason, fallback count, status and error code; one
+WARNING per failed attempt; ERROR when Bedrock denies access (the landing zone's IAM is wrong).
+Prompt and completion text are logged only when the config sets ``log_content: true``.
+The X-Ray SDK is not imported (no Powertools Tracer): it would add ~100 ms to every cold start.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
+
+SERVICE_NAME = os.environ.get("POWERTOOLS_SERVICE_NAME") or "bedrock-inference"
+
+# --- metric names (dashboards use these exact strings) -------------------------------------------
+INVOCATIONS = "Invocations"
+INPUT_TOKENS = "InputTokens"
+OUTPUT_TOKENS = "OutputTokens"
+LATENCY_MS = "LatencyMs"
+FALLBACKS = "Fallbacks"
+GUARDRAIL_INTERVENTIONS = "GuardrailInterventions"
+ESTIMATED_COST_USD = "EstimatedCostUsd"
+CIRCUIT_BREAKER_OPEN = "CircuitBreakerOpen"
+CLIENT_ERRORS = "ClientErrors"
+SERVER_ERRORS = "ServerErrors"
+THROTTLES = "Throttles"
+
+METRIC_NAMES = (
+    INVOCATIONS,
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    LATENCY_MS,
+    FALLBACKS,
+    GUARDRAIL_INTERVENTIONS,
+    ESTIMATED_COST_USD,
+    CIRCUIT_BREAKER_OPEN,
+    CLIENT_ERRORS,
+    SERVER_ERRORS,
+    THROTTLES,
+)
+
+# --- dimensions -----------------------------------------------------------------------------------
+DIMENSION_TEAM = "Team"
+DIMENSION_MODEL = "Model"
+UNKNOWN = "unknown"
+
+logger = Logger(service=SERVICE_NAME)
+
+
+@dataclass
+class RequestTrace:
+    """What one request did, filled in as it goes; never holds text unless ``log_content``."""
+
+    request_id: str
+    team: str | None = None
+    caller: str | None = None
+    requested_alias: str | None = None  # set only once known to be a configured alias
+    answered_alias: str | None = None
+    model_id: str | None = None
+    fallbacks_used: int = 0
+    attempts: list[dict[str, str]] = field(default_factory=list)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: int | None = None
+    stop_reason: str | None = None
+    guardrail_intervened: bool | None = None
+    estimated_cost_usd: float | None = None
+    error_code: str | None = None
+    content: dict[str, Any] | None = None  # prompt/completion, only with log_content
+
+    @property
+    def model_dimension(self) -> str:
+        return self.answered_alias or self.requested_alias or UNKNOWN
+
+
+class Telemetry:
+    """Emits the per-request summary log and metrics, and the breaker-open metric."""
+
+    def __init__(self, *, namespace: str, log_content: bool, log: Logger = logger) -> None:
+        self.namespace = namespace
+        self.log_content = log_content
+        self.logger = log
+        # service="" keeps Powertools from adding a "service" dimension from the environment.
+        self.metrics = Metrics(namespace=namespace, service="")
+
+    def attempt_failed(self, trace: RequestTrace, *, alias: str, model_id: str, code: str) -> None:
+        trace.attempts.append({"alias": alias, "model_id": model_id, "outcome": code})
+        self.logger.warning(
+            "model attempt failed",
+            extra={
+                "request_id": trace.request_id,
+                "alias": alias,
+                "model_id": model_id,
+                "error_code": code,
+            },
+        )
+
+    def attempt_skipped(self, trace: RequestTrace, *, alias: str, model_id: str) -> None:
+        trace.attempts.append({"alias": alias, "model_id": model_id, "outcome": "BreakerOpen"})
+
+    def access_denied(self, trace: RequestTrace, *, alias: str, model_id: str) -> None:
+        self.logger.error(
+            "operator error: Bedrock denied InvokeModel to the inference function; the landing "
+            "zone's IAM policy (or the model access / guardrail permissions) is wrong",
+            extra={
+                "request_id": trace.request_id,
+                "alias": alias,
+                "model_id": model_id,
+                "error_code": "AccessDeniedException",
+                "team": trace.team,
+            },
+        )
+
+    def breaker_opened(self, trace: RequestTrace, *, alias: str, model_id: str) -> None:
+        self.logger.warning(
+            "circuit breaker opened",
+            extra={"request_id": trace.request_id, "alias": alias, "model_id": model_id},
+        )
+        emf = AmazonCloudWatchEMFProvider(namespace=self.namespace, service="")
+        emf.add_dimension(name=DIMENSION_TEAM, value=trace.team or UNKNOWN)
+        emf.add_dimension(name=DIMENSION_MODEL, value=alias)
+        emf.add_metric(name=CIRCUIT_BREAKER_OPEN, unit=MetricUnit.Count, value=1)
+        emf.flush_metrics()
+
+    def finish(self, trace: RequestTrace, status: int) -> None:
+        """Write the summary log line and the request's metrics. Never raises."""
+        try:
+            self._log_summary(trace, status)
+            self._emit_metrics(trace, status)
+        except Exception:  # telemetry must never turn an answer into an error
+            self.metrics.clear_metrics()
+            self.logger.exception("telemetry failed", extra={"request_id": trace.request_id})
+
+    def _log_summary(self, trace: RequestTrace, status: int) -> None:
+        fields: dict[str, Any] = {
+            "request_id": trace.request_id,
+            "status": status,
+            "team": trace.team,
+            "caller": trace.caller,
+            "model_alias_requested": trace.requested_alias,
+            "model_alias": trace.answered_alias,
+            "model_id": trace.model_id,
+            "input_tokens": trace.input_tokens,
+            "output_tokens": trace.output_tokens,
+            "latency_ms": trace.latency_ms,
+            "stop_reason": trace.stop_reason,
+            "fallbacks_used": trace.fallbacks_used,
+            "guardrail_intervened": trace.guardrail_intervened,
+            "estimated_cost_usd": trace.estimated_cost_usd,
+            "error_code": trace.error_code,
+        }
+        if trace.attempts:
+            fields["attempts"] = trace.attempts
+        if self.log_content and trace.content is not None:
+            fields["content"] = trace.content
+        if status >= 500:
+            self.logger.warning("converse request finished", extra=fields)
+        else:
+            self.logger.info("converse request finished", extra=fields)
+
+    def _emit_metrics(self, trace: RequestTrace, status: int) -> None:
+        m = self.metrics
+        m.add_dimension(name=DIMENSION_TEAM, value=trace.team or UNKNOWN)
+        m.add_dimension(name=DIMENSION_MODEL, value=trace.model_dimension)
+        m.add_metric(name=INVOCATIONS, unit=MetricUnit.Count, value=1)
+        client_error = 400 <= status < 500 and status != 429
+        m.add_metric(name=CLIENT_ERRORS, unit=MetricUnit.Count, value=int(client_error))
+        m.add_metric(name=THROTTLES, unit=MetricUnit.Count, value=int(status == 429))
+        m.add_metric(name=SERVER_ERRORS, unit=MetricUnit.Count, value=int(status >= 500))
+        m.add_metric(name=FALLBACKS, unit=MetricUnit.Count, value=trace.fallbacks_used)
+        if status == 200:
+            m.add_metric(name=INPUT_TOKENS, unit=MetricUnit.Count, value=trace.input_tokens or 0)
+            m.add_metric(name=OUTPUT_TOKENS, unit=MetricUnit.Count, value=trace.output_tokens or 0)
+            m.add_metric(name=LATENCY_MS, unit=MetricUnit.Milliseconds, value=trace.latency_ms or 0)
+            m.add_metric(
+                name=GUARDRAIL_INTERVENTIONS,
+                unit=MetricUnit.Count,
+                value=int(bool(trace.guardrail_intervened)),
+            )
+            if trace.estimated_cost_usd is not None:
+                m.add_metric(
+                    name=ESTIMATED_COST_USD, unit=MetricUnit.NoUnit, value=trace.estimated_cost_usd
+                )
+        m.flush_metrics()

@@ -1,0 +1,289 @@
+"""Property-based: hostile and malformed requests always get a 4xx JSON answer, never a model call.
+
+Each run tries 1,000 generated requests: valid bodies broken by one invalidating mutation,
+arbitrary text and JSON bodies, and broken events (method, path, identity, base64, types).
+A second property checks the generator's premise: the unmutated bodies are accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from typing import Any
+
+from bedrock_inference import handler
+from bedrock_inference.local import converse_answer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from . import (
+    SEARCH_ARN,
+    TEST_CONFIG,
+    FakeClock,
+    FakeContext,
+    capture,
+    load_event,
+    make_event,
+    settings_for,
+)
+
+ALLOWED = ["claude-haiku", "nova-lite"]  # team "search"
+CAPS = {alias: TEST_CONFIG["models"][alias]["max_output_tokens"] for alias in ALLOWED}
+LIMITS = TEST_CONFIG["limits"]
+KNOWN_KEYS = {"model", "messages", "system", "inferenceConfig", "role", "content"} | {
+    "maxTokens",
+    "temperature",
+    "topP",
+    "stopSequences",
+}
+
+
+class _Events:
+    def register(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+class _Meta:
+    events = _Events()
+
+
+class CountingClient:
+    """Stands in for bedrock-runtime: counts calls, answers with a canned reply."""
+
+    meta = _Meta()
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def converse(self, **params: Any) -> dict[str, Any]:
+        self.calls.append(params)
+        return converse_answer("ok")
+
+
+def _service(client: CountingClient) -> Any:
+    return handler.build_service(
+        settings_for(), client_factory=lambda _config: client, clock=FakeClock()
+    )
+
+
+# --- valid bodies ---------------------------------------------------------------------------------
+text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+
+
+@st.composite
+def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    alias = draw(st.sampled_from(ALLOWED))
+    count = draw(st.integers(1, LIMITS["max_messages"]))
+    out: dict[str, Any] = {
+        "model": alias,
+        "messages": [
+            {"role": "user" if i % 2 == 0 else "assistant", "content": draw(text)}
+            for i in range(count)
+        ],
+    }
+    if draw(st.booleans()):
+        out["system"] = draw(text)
+    if draw(st.booleans()):
+        params: dict[str, Any] = {}
+        if draw(st.booleans()):
+            params["maxTokens"] = draw(st.integers(1, CAPS[alias]))
+        if draw(st.booleans()):
+            params["temperature"] = draw(st.floats(0, 1))
+        if draw(st.booleans()):
+            params["topP"] = draw(st.floats(0, 1))
+        if draw(st.booleans()):
+            params["stopSequences"] = draw(
+                st.lists(
+                    st.text(min_size=1, max_size=LIMITS["max_stop_sequence_chars"]),
+                    max_size=LIMITS["max_stop_sequences"],
+                )
+            )
+        out["inferenceConfig"] = params
+    return out
+
+
+# --- one invalidating mutation of a valid body ----------------------------------------------------
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def not_a(kind: type | tuple[type, ...]) -> st.SearchStrategy[Any]:
+    # bool is an int for isinstance; strict validation rejects it anyway
+    return json_values.filter(lambda v: not isinstance(v, kind) or isinstance(v, bool))
+
+
+@st.composite
+def invalid_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    b = copy.deepcopy(draw(valid_bodies()))
+    msgs = b["messages"]
+    i = draw(st.integers(0, len(msgs) - 1))
+    kind = draw(st.integers(0, 17))
+    if kind == 0:
+        del b[draw(st.sampled_from(["model", "messages"]))]
+    elif kind == 1:
+        b["model"] = draw(st.text(max_size=70).filter(lambda s: s not in ALLOWED))
+    elif kind == 2:
+        b["model"] = draw(not_a(str))
+    elif kind == 3:
+        b["messages"] = draw(not_a(list).filter(lambda v: v != []) | st.just([]))
+    elif kind == 4:
+        msgs[i]["role"] = draw(
+            st.text(max_size=12).filter(lambda s: s not in {"user", "assistant"})
+        )
+    elif kind == 5:  # break alternation
+        msgs[i]["role"] = "assistant" if msgs[i]["role"] == "user" else "user"
+    elif kind == 6:
+        msgs[i]["content"] = draw(not_a(str))
+    elif kind == 7:
+        msgs[i]["content"] = draw(st.text(alphabet=" \t\n\r", max_size=5))
+    elif kind == 8:
+        where = draw(st.sampled_from(["top", "message", "params"]))
+        key = draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in KNOWN_KEYS))
+        target = b if where == "top" else msgs[i] if where == "message" else None
+        if target is None:
+            target = b.setdefault("inferenceConfig", {})
+        target[key] = draw(json_values)
+    elif kind == 9:  # too many messages
+        extra = draw(st.integers(LIMITS["max_messages"] + 1, LIMITS["max_messages"] + 10))
+        b["messages"] = [
+            {"role": "user" if n % 2 == 0 else "assistant", "content": "x"} for n in range(extra)
+        ]
+    elif kind == 10:
+        msgs[i]["content"] = "y" * (LIMITS["max_total_chars"] + 1)
+    elif kind == 11:
+        b["system"] = draw(
+            st.text(alphabet=" \n", max_size=3) | st.just("s" * (LIMITS["max_system_chars"] + 1))
+        )
+    elif kind == 12:
+        b["inferenceConfig"] = {
+            "maxTokens": draw(st.integers(CAPS[b["model"]] + 1) | st.integers(max_value=0))
+        }
+    elif kind == 13:
+        key = draw(st.sampled_from(["temperature", "topP"]))
+        value = draw(
+            st.floats(min_value=1.0001)
+            | st.floats(max_value=-0.0001)
+            | not_a((int, float)).filter(lambda v: v is not None)
+        )
+        b["inferenceConfig"] = {key: value}
+    elif kind == 14:
+        b["inferenceConfig"] = {
+            "stopSequences": draw(
+                st.lists(
+                    st.text(min_size=1, max_size=3),
+                    min_size=LIMITS["max_stop_sequences"] + 1,
+                    max_size=8,
+                )
+                | st.lists(
+                    st.text(min_size=LIMITS["max_stop_sequence_chars"] + 1), min_size=1, max_size=2
+                )
+                | st.just([""])
+            )
+        }
+    elif kind == 15:
+        b["inferenceConfig"] = draw(not_a(dict).filter(lambda v: v is not None))
+    elif kind == 16:
+        b["system"] = draw(not_a(str).filter(lambda v: v is not None))
+    else:
+        msgs.insert(0, {"role": "assistant", "content": "I start"})
+    return b
+
+
+# --- whole requests -------------------------------------------------------------------------------
+ROUTE = "/v1/converse"
+
+
+@st.composite
+def hostile_events(draw: st.DrawFn) -> Any:
+    choice = draw(st.integers(0, 9))
+    if choice == 0:  # a broken body in a good event
+        return make_event(draw(invalid_bodies()))
+    if choice == 1:  # arbitrary text as the body
+        return make_event(raw_body=draw(st.text(min_size=1, max_size=200)))
+    if choice == 2:  # arbitrary JSON that is not a request
+        value = draw(
+            json_values.filter(
+                lambda v: not (isinstance(v, dict) and {"model", "messages"} <= set(v))
+            )
+        )
+        return make_event(raw_body=json.dumps(value))
+    if choice == 3:  # base64 flag with arbitrary (often invalid) content
+        event = make_event(draw(invalid_bodies()))
+        raw = draw(
+            st.text(max_size=80)
+            | st.binary(max_size=80).map(lambda b: base64.b64encode(b).decode())
+            | st.just(base64.b64encode(event["body"].encode()).decode())
+        )
+        event["isBase64Encoded"], event["body"] = True, raw
+        return event
+    if choice == 4:  # wrong method on the route
+        method = draw(st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "post"]))
+        return make_event(draw(valid_bodies()), method=method)
+    if choice == 5:  # another path
+        path = draw(st.text(max_size=30).filter(lambda p: p.rstrip("/") != ROUTE))
+        return make_event(draw(valid_bodies()), path=path)
+    if choice == 6:  # unknown or odd callers
+        arn = draw(
+            st.text(max_size=120)
+            | st.just(SEARCH_ARN.replace("team-search", "team-unknown"))
+            | st.just("arn:aws:iam::123456789012:user/bedrock-lz-default-team-search")
+            | st.just(SEARCH_ARN.rsplit("/", 1)[0])
+        )
+        return make_event(draw(valid_bodies()), user_arn=arn)
+    if choice == 7:  # structural damage to the event
+        event = make_event(draw(valid_bodies()))
+        damage = draw(st.sampled_from(["no-context", "context", "identity", "body-type"]))
+        if damage == "no-context":
+            del event["requestContext"]
+        elif damage == "context":
+            event["requestContext"] = draw(not_a(dict))
+        elif damage == "identity":
+            event["requestContext"]["identity"] = draw(not_a(dict))
+        else:
+            event["body"] = draw(not_a(str).filter(lambda v: v is not None))
+        return event
+    if choice == 8:  # oversized bodies
+        return make_event(raw_body='{"model": "' + "m" * LIMITS["max_body_bytes"] + '"}')
+    return draw(json_values.filter(lambda v: not isinstance(v, dict)))  # not even an object
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event=hostile_events())
+def test_hostile_requests_always_get_a_4xx_json_answer(event: Any) -> None:
+    client = CountingClient()
+    with capture():
+        raw = handler.handle(event, FakeContext(), _service(client))
+    assert 400 <= raw["statusCode"] < 500, raw
+    assert raw["headers"]["Content-Type"] == "application/json"
+    answer = json.loads(raw["body"])
+    assert set(answer) == {"error", "requestId"}
+    assert set(answer["error"]) == {"code", "field", "message"}
+    assert isinstance(answer["error"]["message"], str) and answer["error"]["message"]
+    assert "Traceback" not in raw["body"]
+    assert client.calls == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(request=valid_bodies())
+def test_valid_requests_reach_bedrock_within_the_caps(request: dict[str, Any]) -> None:
+    client = CountingClient()
+    with capture():
+        raw = handler.handle(make_event(request), FakeContext(), _service(client))
+    assert raw["statusCode"] == 200, raw
+    (params,) = client.calls
+    assert params["inferenceConfig"]["maxTokens"] <= CAPS[request["model"]]
+    assert params["guardrailConfig"]["trace"] == "disabled"
+    assert set(params["requestMetadata"]) == {"team", "caller", "requestId"}
+
+
+def test_fixture_event_is_valid_for_the_properties() -> None:
+    assert load_event("converse_ok")["requestContext"]["identity"]["userArn"] == SEARCH_ARN
