@@ -22,6 +22,7 @@ __all__ = [
     "add_compliance_packs",
     "has_compliance_packs",
     "ignore_cfn_lint",
+    "nag_form",
     "skip_checkov",
 ]
 
@@ -138,3 +139,22 @@ def acknowledge_deploy_time_function(function: cdk.CfnResource, *, purpose: str)
     skip_checkov(
         function, {"CKV_AWS_115": concurrency, "CKV_AWS_116": dlq, "CKV_AWS_117": outside_vpc}
     )
+
+
+def nag_form(stack: cdk.Stack, value: str) -> str:
+    """A string as cdk-nag prints it in finding ids: pseudo parameters as ``<AWS::Region>``,
+    other references as ``<LogicalId.Attribute>``."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved["Fn::Join"][1] if "Fn::Join" in resolved else [resolved]
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif "Ref" in part:
+            out.append(f"<{part['Ref']}>")
+        else:
+            logical_id, attribute = part["Fn::GetAtt"]
+            out.append(f"<{logical_id}.{attribute}>")
+    return "".join(out)

@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "ExistingVpcConfig",
     "GuardrailConfig",
+    "InferenceConfig",
     "InvocationLoggingConfig",
     "LandingZoneConfig",
     "ModelAccessAutomationConfig",
@@ -522,6 +523,39 @@ class AlertsConfig(_Strict):
     )
 
 
+class InferenceLimits(_Strict):
+    """Request size limits the inference API enforces (each rejection is a 400 naming it)."""
+
+    max_messages: int = Field(default=40, ge=1, le=1000)
+    max_total_chars: int = Field(default=100_000, ge=1, le=2_000_000)
+    max_system_chars: int = Field(default=20_000, ge=0, le=200_000)
+
+
+class InferenceConfig(_Strict):
+    """The landing zone's inference path: a private, IAM-authenticated API and its function."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Deploy the inference stack (needs the 'execute-api' interface endpoint).",
+    )
+    reserved_concurrency: int = Field(default=20, ge=1, le=1000)
+    memory_mb: int = Field(default=512, ge=128, le=10240)
+    timeout_seconds: int = Field(
+        default=29, ge=5, le=29, description="Function timeout; API Gateway allows 29 s."
+    )
+    throttle_rate_per_second: int = Field(default=50, ge=1, le=10000)
+    throttle_burst: int = Field(default=100, ge=1, le=5000)
+    limits: InferenceLimits = Field(default_factory=InferenceLimits)
+    log_content: bool = Field(
+        default=False, description="Log prompt and completion text (off: never in logs)."
+    )
+    powertools_layer_version: int = Field(
+        default=27,
+        ge=1,
+        description="Version of the AWS-managed Powertools for AWS Lambda (Python) v3 layer.",
+    )
+
+
 class GuardrailConfig(_Strict):
     """The landing zone's Bedrock Guardrail, required on every inference call."""
 
@@ -588,6 +622,7 @@ class LandingZoneConfig(_Strict):
     )
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
 
     _retention = field_validator("log_retention_days")(_check_retention)
 
@@ -645,6 +680,13 @@ class LandingZoneConfig(_Strict):
                     raise _FieldError(
                         loc, alias, f"unknown model alias; allowed aliases: {allowed}"
                     )
+        if self.inference.enabled and "execute-api" not in self.network.interface_endpoints:
+            raise _FieldError(
+                ("network", "interface_endpoints"),
+                list(self.network.interface_endpoints),
+                "the inference API is private and reachable only through an execute-api "
+                "endpoint: add 'execute-api', or set inference.enabled: false",
+            )
         for index, team in enumerate(self.teams):
             for alias in team.models:
                 if alias not in known:

@@ -12,6 +12,7 @@ from bedrock_landing_zone.compliance import add_compliance_packs
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.stacks.audit_stack import AuditStack
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
+from bedrock_landing_zone.stacks.inference_stack import InferenceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
 from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
 
@@ -25,6 +26,7 @@ class LandingZoneStacks:
     governance: GovernanceStack
     network: NetworkStack
     audit: AuditStack
+    inference: InferenceStack | None = None
     organization: OrganizationStack | None = None
 
     def all(self) -> list[cdk.Stack]:
@@ -32,6 +34,7 @@ class LandingZoneStacks:
             self.governance,
             self.network,
             self.audit,
+            self.inference,
             self.organization,
         ]
         return [s for s in stacks if s is not None]
@@ -80,6 +83,18 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         description="Bedrock landing zone: invocation logging, alerts, team budgets",
         **common,
     )
+    inference = None
+    if config.inference.enabled:
+        inference = InferenceStack(
+            scope,
+            "Inference",
+            config=config,
+            governance=governance,
+            network=network,
+            stack_name=name("inference"),
+            description="Bedrock landing zone: guarded inference function and private API",
+            **common,
+        )
     organization = None
     if config.organization_policies is not None:
         organization = OrganizationStack(
@@ -93,7 +108,11 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
             ),
         )
     stacks = LandingZoneStacks(
-        governance=governance, network=network, audit=audit, organization=organization
+        governance=governance,
+        network=network,
+        audit=audit,
+        inference=inference,
+        organization=organization,
     )
     tags = {
         "Environment": config.name,

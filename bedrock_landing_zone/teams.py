@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from bedrock_landing_zone.compliance import acknowledge, nag_form
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.model_access import ModelAccess
 from bedrock_landing_zone.roles import ManagedPolicyRole
@@ -44,6 +46,26 @@ class TeamAccess(Construct):
         self.boundary = model_access.managed_policy(
             "TeamBoundary",
             description="Team role boundary: invoke allow-listed models with the guardrail only",
+        )
+        # ... and call the landing zone's inference API (its id is not known here)
+        stack = cdk.Stack.of(self)
+        api_pattern = (
+            f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}"
+            ":*/prod/POST/v1/converse"
+        )
+        self.boundary.add_statements(
+            iam.PolicyStatement(
+                sid="CallTheLandingZoneInferenceApi",
+                actions=["execute-api:Invoke"],
+                resources=[api_pattern],
+            )
+        )
+        acknowledge(
+            self.boundary,
+            [f"AwsSolutions-IAM5[Resource::{nag_form(stack, api_pattern)}]"],
+            "A boundary only caps permissions: team roles may call POST /v1/converse of a "
+            "private API in this account (the API id is created later); the API's resource "
+            "policy limits callers to the landing zone VPC endpoint.",
         )
         self.policies: dict[str, iam.ManagedPolicy] = {}
         self.roles: dict[str, iam.Role] = {}

@@ -77,10 +77,11 @@ def test_default_security_group_is_stripped(default: Synth) -> None:
     default.template(default.stacks.network).resource_count_is("Custom::VpcRestrictDefaultSG", 1)
 
 
-def test_default_environment_creates_only_bedrock_runtime_endpoint(default: Synth) -> None:
+def test_default_environment_creates_only_the_endpoints_it_uses(default: Synth) -> None:
+    assert default.config.network.interface_endpoints == ["bedrock-runtime", "execute-api"]
     template = default.template(default.stacks.network)
     template.resource_properties_count_is(
-        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface"}, 1
+        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface"}, 2
     )
     template.has_resource_properties(
         "AWS::EC2::VPCEndpoint",
@@ -101,15 +102,17 @@ def test_endpoint_security_group_admits_https_from_client_group_only(default: Sy
         egress = group["Properties"].get("SecurityGroupEgress", [])
         # allow_all_outbound=False renders a single "disallow all" placeholder rule
         assert all(rule.get("CidrIp") == "255.255.255.255/32" for rule in egress)
+    endpoints = len(default.config.network.interface_endpoints)
     ingress = list(_resources(template, "AWS::EC2::SecurityGroupIngress").values())
-    assert len(ingress) == 1
-    rule = ingress[0]["Properties"]
-    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
-    assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("PrivateNetworkClientSecurity")
+    assert len(ingress) == endpoints  # one rule per endpoint security group
+    for item in ingress:
+        rule = item["Properties"]
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443)
+        source = rule["SourceSecurityGroupId"]["Fn::GetAtt"][0]
+        assert source.startswith("PrivateNetworkClientSecurity")
     egress = list(_resources(template, "AWS::EC2::SecurityGroupEgress").values())
-    assert [(e["Properties"]["FromPort"], e["Properties"]["ToPort"]) for e in egress] == [
-        (443, 443)
-    ]
+    ports = [(e["Properties"]["FromPort"], e["Properties"]["ToPort"]) for e in egress]
+    assert ports == [(443, 443)] * endpoints
 
 
 def test_endpoint_policies_admit_only_this_account(default: Synth) -> None:

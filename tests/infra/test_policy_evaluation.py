@@ -72,23 +72,30 @@ def _fake(template: dict[str, Any], *, account: str, region: str) -> dict[str, s
             refs[f"{lid}.Arn"] = f"arn:aws:sqs:{region}:{account}:{low}"
         elif kind == "AWS::EC2::VPC":
             refs[f"{lid}.DefaultSecurityGroup"] = "sg-0123456789abcdef0"
+        elif kind == "AWS::EC2::SecurityGroup":
+            refs[f"{lid}.GroupId"] = "sg-0fedcba9876543210"
         service = kind.split("::")[1].lower()
         refs.setdefault(f"{lid}.Arn", f"arn:aws:{service}:{region}:{account}:{low}")
     return refs
 
 
 def _inline_stack_outputs(node: Any, producer: dict[str, str]) -> Any:
-    """Replace ``Fn::GetStackOutput`` (cross-stack references) by the producer's fake value."""
+    """Replace ``Fn::GetStackOutput`` (cross-stack references) by the producer's fake value.
+
+    CDK names the outputs ``PublishOutputRef<LogicalId><hash>`` and
+    ``PublishOutputFnGetAtt<LogicalId><Attribute><hash>``.
+    """
     if isinstance(node, dict):
         if set(node) == {"Fn::GetStackOutput"}:
-            name = node["Fn::GetStackOutput"]["OutputName"]
-            for key, value in producer.items():
-                if "." in key and name.endswith(key.replace(".", "") + name[-8:]):
-                    return value
-            for key, value in producer.items():
-                if "." in key and key.replace(".", "") in name:
-                    return value
-            raise KeyError(f"unknown stack output {name}")
+            name = node["Fn::GetStackOutput"]["OutputName"].removeprefix("PublishOutput")
+            if name.startswith("Ref"):
+                keys = [k for k in producer if "." not in k and name[3:].startswith(k)]
+            else:
+                rest = name.removeprefix("FnGetAtt")
+                keys = [k for k in producer if "." in k and rest.startswith(k.replace(".", ""))]
+            if not keys:
+                raise KeyError(f"unknown stack output {name}")
+            return producer[max(keys, key=len)]
         return {k: _inline_stack_outputs(v, producer) for k, v in node.items()}
     if isinstance(node, list):
         return [_inline_stack_outputs(v, producer) for v in node]

@@ -1,0 +1,466 @@
+"""The hardened inference path: a guarded Lambda function behind a private, IAM-authenticated API.
+
+``GuardedInferenceFunction`` is the reusable unit another team drops into its own stack (ten
+lines: a VPC, a ``ModelAccess`` grant and a guardrail). ``PrivateInferenceApi`` puts a private
+REST API in front of it, reachable only through an ``execute-api`` interface endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone.compliance import acknowledge, nag_form, skip_checkov
+from bedrock_landing_zone.config import InferenceConfig, ModelConfig
+from bedrock_landing_zone.functions import RUNTIME, LandingZoneFunction
+from bedrock_landing_zone.model_access import ModelAccess
+from bedrock_landing_zone.roles import ManagedPolicyRole
+
+__all__ = [
+    "METRICS_NAMESPACE",
+    "POWERTOOLS_LAYER_ACCOUNT",
+    "GuardedInferenceFunction",
+    "PrivateInferenceApi",
+    "TeamAccessSpec",
+]
+
+#: Namespace of the handler's metrics (``lambda/inference/bedrock_inference/telemetry.py``).
+METRICS_NAMESPACE = "BedrockLandingZone/Inference"
+#: AWS account that publishes the Powertools for AWS Lambda layers (Powertools documentation,
+#: "Lambda Layer" section: arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-
+#: {python_version}-{arch}:{version}). Not a landing-zone account.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+CONVERSE_PATH = "/v1/converse"
+#: Python version of the function runtime, as in the Powertools layer name (python314).
+RUNTIME_VERSION = RUNTIME.name.removeprefix("python")
+
+
+@dataclass(frozen=True)
+class TeamAccessSpec:
+    """Which IAM roles belong to a team, and which aliases the team may call."""
+
+    models: Sequence[str]
+    role_names: Sequence[str] = field(default_factory=list)
+
+
+class GuardedInferenceFunction(Construct):
+    """The inference handler (``lambda/inference``) with its grant, network and settings.
+
+    Example (another team's stack)::
+
+        access = ModelAccess(self, "Access", models=models,
+                             guardrail=LandingZoneGuardrail.from_ssm_parameters(self, "prod"))
+        fn = GuardedInferenceFunction(
+            self, "Inference", vpc=vpc, client_security_group=endpoint_clients,
+            model_access=access, models=models,
+            teams={"search": TeamAccessSpec(models=["claude-haiku"], role_names=["search-app"])},
+            key=key,
+        )
+
+    Creates a Python function on arm64 (newest runtime) in ``vpc``'s private subnets with
+    ``client_security_group`` (HTTPS to the VPC endpoints), reserved concurrency, active
+    tracing, a KMS-encrypted log group with retention, the AWS-managed Powertools layer of the
+    stack's region, and ``model_access.grant_invoke`` on exactly the models it serves. The
+    guardrail id and version and the allow-list reach it through environment variables.
+
+    Attributes:
+        function: the ``lambda_.Function``.
+        role: its ``ManagedPolicyRole``.
+        log_group: its log group.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        client_security_group: ec2.ISecurityGroup,
+        model_access: ModelAccess,
+        models: Sequence[ModelConfig],
+        teams: Mapping[str, TeamAccessSpec],
+        key: kms.IKey,
+        settings: InferenceConfig | None = None,
+        log_retention_days: int = 365,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        settings = settings or InferenceConfig()
+        if not teams:
+            raise ValueError("teams: name at least one team that may call the function")
+        known = {m.alias for m in models}
+        for team, spec in teams.items():
+            unknown = sorted(set(spec.models) - known)
+            if unknown:
+                raise ValueError(f"teams.{team}.models: {unknown} are not in models")
+        stack = cdk.Stack.of(self)
+        timeout = settings.timeout_seconds
+        inference_config = {
+            "models": {
+                m.alias: {
+                    "model_id": m.model_id,
+                    "max_output_tokens": m.max_output_tokens,
+                    "fallbacks": list(m.fallbacks),
+                }
+                for m in models
+            },
+            "teams": {
+                team: {"models": list(spec.models), "role_names": list(spec.role_names)}
+                for team, spec in teams.items()
+            },
+            "limits": settings.limits.model_dump(),
+            "retry": {
+                "max_attempts": 2,
+                "connect_timeout_s": 2,
+                "read_timeout_s": max(timeout - 4, 1),
+            },
+            "log_content": settings.log_content,
+        }
+        layer_name = (
+            "AWSLambdaPowertoolsPythonV3-"
+            f"python{''.join(RUNTIME_VERSION.split('.'))}-arm64:{settings.powertools_layer_version}"
+        )
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "Powertools",
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer_name}",
+        )
+        self._unit = LandingZoneFunction(
+            self,
+            "Handler",
+            asset="inference",
+            handler="bedrock_inference.handler.lambda_handler",
+            description="Bedrock landing zone: guarded inference (Converse with guardrail)",
+            key=key,
+            log_retention_days=log_retention_days,
+            environment={
+                "INFERENCE_CONFIG": stack.to_json_string(inference_config),
+                "GUARDRAIL_ID": model_access.guardrail.arn,
+                "GUARDRAIL_VERSION": model_access.guardrail.version,
+                "POWERTOOLS_SERVICE_NAME": "bedrock-inference",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+            timeout=cdk.Duration.seconds(timeout),
+            memory_size=settings.memory_mb,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets
+            or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[client_security_group],
+            reserved_concurrency=settings.reserved_concurrency,
+            layers=[powertools],
+        )
+        self.function = self._unit.function
+        self.role = self._unit.role
+        self.log_group = self._unit.log_group
+        model_access.grant_invoke(self.role, [m.alias for m in models])
+        acknowledge(
+            self.role.permissions or self.role,
+            ["AwsSolutions-IAM5[Resource::*]"],
+            "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
+            "resource types, so IAM accepts only '*' for them; nothing else here uses it.",
+        )
+        acknowledge(
+            self.role,
+            [
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
+            ],
+            "Lambda attaches this AWS-maintained policy for VPC networking: it holds only the "
+            "ec2 network-interface actions Lambda needs to place the function in the VPC.",
+        )
+        function_resource = self.function.node.default_child
+        assert isinstance(function_resource, cdk.CfnResource)
+        acknowledge(
+            function_resource,
+            [
+                "NIST.800.53.R5-LambdaDLQ",
+                "HIPAA.Security-LambdaDLQ",
+                "PCI.DSS.321-LambdaDLQ",
+                "Serverless-LambdaDLQ",
+            ],
+            "Invoked synchronously by API Gateway: every failure is returned to the caller as "
+            "an HTTP error and logged; there is no asynchronous event to dead-letter.",
+        )
+        skip_checkov(
+            function_resource,
+            {
+                "CKV_AWS_116": "Invoked synchronously by API Gateway: failures return to the "
+                "caller as HTTP errors; there is no asynchronous event to dead-letter.",
+            },
+        )
+
+    # ----- alarms-ready metrics --------------------------------------------------------------
+
+    def metric(self, name: str, *, statistic: str = "Sum", **dimensions: str) -> cloudwatch.Metric:
+        """A handler metric (``Invocations``, ``InputTokens``, ...) of the landing zone."""
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map=dict(dimensions) or None,
+            statistic=statistic,
+            period=cdk.Duration.minutes(1),
+        )
+
+    def metric_errors(self) -> cloudwatch.Metric:
+        return self.function.metric_errors(period=cdk.Duration.minutes(1))
+
+    def metric_throttles(self) -> cloudwatch.Metric:
+        return self.function.metric_throttles(period=cdk.Duration.minutes(1))
+
+
+class PrivateInferenceApi(Construct):
+    """``POST /v1/converse`` on a PRIVATE REST API, reachable only through ``endpoint``.
+
+    - resource policy: allow ``execute-api:Invoke`` through ``endpoint`` for principals of this
+      account (or organisation), deny everything that does not come through it;
+    - IAM (SigV4) authorization; the caller's role decides the team (the function maps role
+      names to teams), never a header;
+    - a request model (JSON schema) and validator, stage throttling, X-Ray tracing, execution
+      logs without request or response bodies, JSON access logs in a KMS-encrypted log group.
+
+    Attributes:
+        api: the ``apigw.RestApi``.
+        stage: the ``prod`` stage.
+        converse_arn: the ``execute-api`` ARN of ``POST /v1/converse`` (for grants).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        endpoint: ec2.IInterfaceVpcEndpoint,
+        key: kms.IKey,
+        principal_condition: Mapping[str, Mapping[str, str]],
+        settings: InferenceConfig | None = None,
+        log_retention_days: int = 365,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        settings = settings or InferenceConfig()
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            encryption_key=key,
+            retention=retention(log_retention_days),
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="InvokeThroughTheLandingZoneEndpoint",
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                    conditions={
+                        **{
+                            k: dict(v)
+                            for k, v in principal_condition.items()
+                            if k != "StringEquals"
+                        },
+                        "StringEquals": {
+                            **principal_condition.get("StringEquals", {}),
+                            "aws:SourceVpce": endpoint.vpc_endpoint_id,
+                        },
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="DenyAnyOtherPath",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["execute-api:Invoke"],
+                    resources=["execute-api:/*"],
+                    conditions={"StringNotEquals": {"aws:SourceVpce": endpoint.vpc_endpoint_id}},
+                ),
+            ]
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Bedrock landing zone: guarded inference (private, SigV4)",
+            endpoint_configuration=apigw.EndpointConfiguration(
+                types=[apigw.EndpointType.PRIVATE], vpc_endpoints=[endpoint]
+            ),
+            policy=policy,
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name="prod",
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                data_trace_enabled=False,  # never log request or response bodies
+                metrics_enabled=True,
+                throttling_rate_limit=settings.throttle_rate_per_second,
+                throttling_burst_limit=settings.throttle_burst,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+            disable_execute_api_endpoint=False,
+        )
+        body = apigw.Model(
+            self,
+            "ConverseRequest",
+            rest_api=self.api,
+            content_type="application/json",
+            description="POST /v1/converse request body",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                type=apigw.JsonSchemaType.OBJECT,
+                required=["model", "messages"],
+                properties={
+                    "model": apigw.JsonSchema(
+                        type=apigw.JsonSchemaType.STRING, min_length=1, max_length=64
+                    ),
+                    "messages": apigw.JsonSchema(
+                        type=apigw.JsonSchemaType.ARRAY,
+                        min_items=1,
+                        max_items=settings.limits.max_messages,
+                        items=apigw.JsonSchema(
+                            type=apigw.JsonSchemaType.OBJECT,
+                            required=["role", "content"],
+                            properties={
+                                "role": apigw.JsonSchema(
+                                    type=apigw.JsonSchemaType.STRING, enum=["user", "assistant"]
+                                ),
+                                "content": apigw.JsonSchema(
+                                    type=apigw.JsonSchemaType.STRING, min_length=1
+                                ),
+                            },
+                        ),
+                    ),
+                    "system": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+                    "inferenceConfig": apigw.JsonSchema(type=apigw.JsonSchemaType.OBJECT),
+                },
+            ),
+        )
+        validator = apigw.RequestValidator(
+            self,
+            "Validator",
+            rest_api=self.api,
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        v1 = self.api.root.add_resource("v1")
+        converse = v1.add_resource("converse")
+        self.method = converse.add_method(
+            "POST",
+            apigw.LambdaIntegration(handler, proxy=True, timeout=cdk.Duration.seconds(29)),
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_validator=validator,
+            request_models={"application/json": body},
+        )
+        self.stage = self.api.deployment_stage
+        self.converse_arn = self.api.arn_for_execute_api("POST", CONVERSE_PATH, "prod")
+        self._account_logging_role()
+        self._acknowledge()
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call ``POST /v1/converse``."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[self.converse_arn]
+        )
+
+    def _account_logging_role(self) -> None:
+        """API Gateway execution logs need the account's CloudWatch role (account-wide)."""
+        stack = cdk.Stack.of(self)
+        log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="API-Gateway-Execution-Logs_*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role = ManagedPolicyRole(
+            self,
+            "ExecutionLogsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway account setting: write execution logs to CloudWatch Logs",
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                    "logs:PutRetentionPolicy",
+                ],
+                resources=[log_groups],
+            )
+        )
+        account = apigw.CfnAccount(self, "AccountSettings", cloud_watch_role_arn=role.role_arn)
+        self.api.node.add_dependency(account)
+        acknowledge(
+            role.permissions or role,
+            [f"AwsSolutions-IAM5[Resource::{nag_form(stack, log_groups)}]"],
+            "API Gateway names execution log groups API-Gateway-Execution-Logs_<api id>/<stage>; "
+            "the wildcard is that prefix only, nothing else in the account.",
+        )
+
+    def _acknowledge(self) -> None:
+        stage = self.stage.node.default_child
+        assert isinstance(stage, cdk.CfnResource)
+        acknowledge(
+            stage,
+            [
+                "AwsSolutions-APIG3",
+                "NIST.800.53.R5-APIGWAssociatedWithWAF",
+                "PCI.DSS.321-APIGWAssociatedWithWAF",
+            ],
+            "Private API: reachable only through the landing zone's execute-api VPC endpoint, "
+            "by SigV4-signed principals of this account or organisation; there is no public "
+            "traffic for a web ACL to filter.",
+        )
+        acknowledge(
+            stage,
+            [
+                "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+                "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+                "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
+            ],
+            "Every response is a fresh, per-caller model answer that may contain confidential "
+            "data: caching would serve one caller's answer to another, so the cache is off.",
+        )
+        acknowledge(
+            stage,
+            [
+                "NIST.800.53.R5-APIGWSSLEnabled",
+                "HIPAA.Security-APIGWSSLEnabled",
+                "PCI.DSS.321-APIGWSSLEnabled",
+            ],
+            "The only integration is a Lambda proxy (invoked over the AWS API, TLS by AWS); a "
+            "client certificate applies to HTTP back ends, of which there are none.",
+        )
+        acknowledge(
+            self.method.node.default_child,  # type: ignore[arg-type]
+            ["AwsSolutions-COG4"],
+            "Callers are AWS principals (team roles) authenticated with SigV4 (IAM "
+            "authorization); a Cognito user pool is for end-user identities, which this "
+            "service-to-service API does not have.",
+        )
+        skip_checkov(
+            stage,
+            {
+                "CKV_AWS_120": "Caching is off on purpose: each response is a per-caller model "
+                "answer that must never be served to another caller.",
+            },
+        )

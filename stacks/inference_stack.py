@@ -1,0 +1,98 @@
+"""Inference: the guarded function and the private, IAM-authenticated API in front of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from bedrock_landing_zone.config import LandingZoneConfig
+from bedrock_landing_zone.inference import (
+    GuardedInferenceFunction,
+    PrivateInferenceApi,
+    TeamAccessSpec,
+)
+from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
+from bedrock_landing_zone.stacks.network_stack import NetworkStack
+
+
+class InferenceStack(cdk.Stack):
+    """Composes ``GuardedInferenceFunction`` and ``PrivateInferenceApi``.
+
+    Team roles (governance) may call ``POST /v1/converse``; the function maps each caller's
+    role to its team and serves only that team's models.
+
+    Attributes:
+        function: the ``GuardedInferenceFunction``.
+        api: the ``PrivateInferenceApi``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LandingZoneConfig,
+        governance: GovernanceStack,
+        network: NetworkStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        private = network.network
+        roles = governance.teams.roles
+        self.function = GuardedInferenceFunction(
+            self,
+            "GuardedInference",
+            vpc=private.vpc,
+            client_security_group=private.client_security_group,
+            model_access=governance.model_access,
+            models=config.models,
+            teams={
+                team.name: TeamAccessSpec(
+                    models=list(team.models), role_names=[roles[team.name].role_name]
+                )
+                for team in config.teams
+            },
+            key=governance.key,
+            settings=config.inference,
+            log_retention_days=config.log_retention_days,
+        )
+        self.api = PrivateInferenceApi(
+            self,
+            "PrivateApi",
+            handler=self.function.function,
+            endpoint=private.endpoints["execute-api"],
+            key=governance.key,
+            principal_condition=private.principal_condition,
+            settings=config.inference,
+            log_retention_days=config.log_retention_days,
+        )
+        iam.ManagedPolicy(
+            self,
+            "TeamApiAccess",
+            description="Team roles may call POST /v1/converse of the landing zone API",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"], resources=[self.api.converse_arn]
+                )
+            ],
+            roles=list(roles.values()),
+        )
+        prefix = f"/bedrock-lz/{config.name}/inference"
+        ssm.StringParameter(
+            self,
+            "ApiUrlParameter",
+            parameter_name=f"{prefix}/api-url",
+            string_value=self.api.api.url_for_path("/v1/converse"),
+            description="Private inference API: POST here with SigV4 (execute-api)",
+        )
+        ssm.StringParameter(
+            self,
+            "ApiIdParameter",
+            parameter_name=f"{prefix}/api-id",
+            string_value=self.api.api.rest_api_id,
+        )
+        cdk.CfnOutput(self, "ConverseUrl", value=self.api.api.url_for_path("/v1/converse"))

@@ -1,0 +1,293 @@
+"""Inference stack: private IAM-authenticated API, guarded function, reusable construct."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+from bedrock_inference.models import load_settings
+
+from bedrock_landing_zone.compliance import add_compliance_packs
+from bedrock_landing_zone.guardrail import LandingZoneGuardrail
+from bedrock_landing_zone.inference import GuardedInferenceFunction, TeamAccessSpec
+from bedrock_landing_zone.model_access import ModelAccess
+from tests.conftest import Synth, Synths, cdk_app
+from tests.infra.test_policy_evaluation import _fake, _inline_stack_outputs
+
+ACCOUNT = "111122223333"
+
+
+def _inference(synth: Synth) -> dict[str, Any]:
+    assert synth.stacks.inference is not None
+    return synth.template_json(synth.stacks.inference)
+
+
+def _one(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
+    (item,) = [(k, r) for k, r in template["Resources"].items() if r["Type"] == kind]
+    return item
+
+
+def test_api_is_private_and_only_reachable_through_the_endpoint(default: Synth) -> None:
+    template = _inference(default)
+    _, api = _one(template, "AWS::ApiGateway::RestApi")
+    props = api["Properties"]
+    assert props["EndpointConfiguration"]["Types"] == ["PRIVATE"]
+    assert len(props["EndpointConfiguration"]["VpcEndpointIds"]) == 1
+    allow, deny = props["Policy"]["Statement"]
+    assert allow["Effect"] == "Allow" and deny["Effect"] == "Deny"
+    assert "aws:SourceVpce" in allow["Condition"]["StringEquals"]
+    assert "aws:PrincipalAccount" in allow["Condition"]["StringEquals"]
+    assert "aws:SourceVpce" in deny["Condition"]["StringNotEquals"]
+    assert allow["Action"] == deny["Action"] == "execute-api:Invoke"
+
+
+def test_organisation_wide_api_policy_when_an_org_is_configured(existing_vpc: Synth) -> None:
+    _, api = _one(_inference(existing_vpc), "AWS::ApiGateway::RestApi")
+    allow = api["Properties"]["Policy"]["Statement"][0]
+    assert allow["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg1"
+
+
+def test_converse_method_requires_iam_and_validates_the_body(default: Synth) -> None:
+    template = Template.from_json(_inference(default))
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "AuthorizationType": "AWS_IAM",
+            "RequestValidatorId": Match.any_value(),
+            "RequestModels": {"application/json": Match.any_value()},
+            "Integration": {"Type": "AWS_PROXY", "TimeoutInMillis": 29000},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True}
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::Model",
+        {"Schema": Match.object_like({"required": ["model", "messages"]})},
+    )
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "converse"})
+
+
+def test_stage_throttles_traces_and_logs_without_bodies(default: Synth) -> None:
+    _, stage = _one(_inference(default), "AWS::ApiGateway::Stage")
+    props = stage["Properties"]
+    assert props["TracingEnabled"] is True
+    (settings,) = props["MethodSettings"]
+    assert settings["DataTraceEnabled"] is False
+    assert settings["LoggingLevel"] == "INFO"
+    assert settings["ThrottlingRateLimit"] == default.config.inference.throttle_rate_per_second
+    assert settings["ThrottlingBurstLimit"] == default.config.inference.throttle_burst
+    assert json.loads(props["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+    log_groups = [
+        r for r in _inference(default)["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"
+    ]
+    assert log_groups and all("KmsKeyId" in g["Properties"] for g in log_groups)
+
+
+def test_function_is_arm64_newest_python_in_vpc_with_reserved_concurrency(default: Synth) -> None:
+    template = _inference(default)
+    functions = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") == "bedrock_inference.handler.lambda_handler"
+    ]
+    (fn,) = functions
+    assert fn["Runtime"] == "python3.14"
+    assert fn["Architectures"] == ["arm64"]
+    assert fn["TracingConfig"] == {"Mode": "Active"}
+    assert fn["ReservedConcurrentExecutions"] == default.config.inference.reserved_concurrency
+    assert fn["Timeout"] == 29
+    assert len(fn["VpcConfig"]["SubnetIds"]) == 2
+    assert "KmsKeyArn" in fn
+    layer = json.dumps(fn["Layers"])
+    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:" in layer
+    env = fn["Environment"]["Variables"]
+    assert {"INFERENCE_CONFIG", "GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(env)
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "BedrockLandingZone/Inference"
+
+
+@pytest.mark.parametrize("env", ["default", "existing-vpc"])
+def test_runtime_accepts_the_environment_the_stack_gives_it(synths: Synths, env: str) -> None:
+    """Contract: the deployed env vars pass the handler's own validation (load_settings)."""
+    synth = synths[env]
+    account = synth.config.account or ACCOUNT
+    producer: dict[str, str] = {}
+    for path in Path(synth.outdir).glob("*.template.json"):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        producer.update(_fake(template, account=account, region=synth.config.region))
+    template = _inference(synth)
+    for lid in template["Resources"]:
+        producer.setdefault(lid, lid.lower())
+    resolved = _inline_stack_outputs(template, producer)
+    (fn,) = [
+        r["Properties"]
+        for r in resolved["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler") == "bedrock_inference.handler.lambda_handler"
+    ]
+    variables = {
+        k: _join(v, producer, account, synth.config.region)
+        for k, v in fn["Environment"]["Variables"].items()
+    }
+    settings = load_settings({**variables, "AWS_REGION": synth.config.region})
+    assert set(settings.config.models) == {m.alias for m in synth.config.models}
+    for team in synth.config.teams:
+        spec = settings.config.teams[team.name]
+        assert list(spec.models) == list(team.models)
+        assert len(spec.role_names) == 1
+    assert settings.guardrail_version == "7"
+
+
+def _join(value: Any, refs: dict[str, str], account: str, region: str) -> str:
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return str(sep).join(_join(p, refs, account, region) for p in parts)
+    if "Ref" in value:
+        pseudo = {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
+        return str(pseudo.get(value["Ref"]) or refs[value["Ref"]])
+    logical_id, attribute = value["Fn::GetAtt"]
+    return refs[f"{logical_id}.{attribute}"]
+
+
+def test_team_roles_may_call_the_api_and_the_ssm_contract(default: Synth) -> None:
+    template = Template.from_json(_inference(default))
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {"Statement": [Match.object_like({"Action": "execute-api:Invoke"})]},
+            "Roles": Match.any_value(),
+        },
+    )
+    names = {
+        r["Properties"]["Name"]
+        for r in _inference(default)["Resources"].values()
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
+    assert names == {
+        "/bedrock-lz/default/inference/api-url",
+        "/bedrock-lz/default/inference/api-id",
+    }
+
+
+def test_reusable_construct_in_a_separate_stack_is_compliant(tmp_path: Path) -> None:
+    """Another team's stack: imported VPC, guardrail from SSM, its own key and models."""
+    from bedrock_landing_zone.config import ModelConfig
+
+    app = cdk_app("default", tmp_path)
+    add_compliance_packs(app)
+    stack = cdk.Stack(app, "TeamStack", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        isolated_subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        isolated_subnet_route_table_ids=["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"],
+    )
+    clients = ec2.SecurityGroup.from_security_group_id(stack, "Clients", "sg-0123456789abcdef0")
+    key = kms.Key(stack, "Key", enable_key_rotation=True, removal_policy=cdk.RemovalPolicy.RETAIN)
+    models = [ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")]
+    access = ModelAccess(
+        stack,
+        "Access",
+        models=models,
+        guardrail=LandingZoneGuardrail.from_ssm_parameters(stack, "default"),
+    )
+    GuardedInferenceFunction(
+        stack,
+        "Inference",
+        vpc=vpc,
+        client_security_group=clients,
+        model_access=access,
+        models=models,
+        teams={"search": TeamAccessSpec(models=["nova-lite"], role_names=["search-app"])},
+        key=key,
+    )
+    assembly = app.synth()  # raises on any open cdk-nag finding
+    template = assembly.get_stack_by_name("TeamStack").template
+    params = [p for p in template["Parameters"].values() if p["Type"].startswith("AWS::SSM")]
+    assert {p["Default"] for p in params} >= {
+        "/bedrock-lz/default/guardrail/arn",
+        "/bedrock-lz/default/guardrail/version",
+    }
+    report = json.loads((tmp_path / "validation-report.json").read_text(encoding="utf-8"))
+    assert all(not p["violations"] for p in report["pluginReports"])
+
+
+def test_construct_rejects_a_team_naming_an_unknown_alias() -> None:
+    from bedrock_landing_zone.config import ModelConfig
+    from bedrock_landing_zone.model_access import GuardrailReference
+
+    stack = cdk.Stack(cdk.App(), "S")
+    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0)
+    models = [ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")]
+    access = ModelAccess(stack, "A", models=models, guardrail=GuardrailReference("arn", "1"))
+    with pytest.raises(ValueError, match=r"teams.search.models: \['gpt'\] are not in models"):
+        GuardedInferenceFunction(
+            stack,
+            "F",
+            vpc=vpc,
+            client_security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc),
+            model_access=access,
+            models=models,
+            teams={"search": TeamAccessSpec(models=["gpt"])},
+            key=kms.Key(stack, "K"),
+        )
+
+
+@pytest.mark.parametrize("env", ["default", "existing-vpc"])
+def test_function_role_invokes_the_allow_list_only_through_the_guardrail(
+    synths: Synths, env: str
+) -> None:
+    from tests.iam_eval.evaluator import Request, evaluate, role_identity_policies
+
+    synth = synths[env]
+    account, region = synth.config.account or ACCOUNT, synth.config.region
+    producer: dict[str, str] = {}
+    for path in Path(synth.outdir).glob("*.template.json"):
+        template = json.loads(path.read_text(encoding="utf-8"))
+        producer.update(_fake(template, account=account, region=region))
+    resolved = _inline_stack_outputs(_inference(synth), producer)
+    (role_id,) = [
+        k
+        for k, r in resolved["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and k.startswith("GuardedInferenceHandlerRole")
+    ]
+    vpc_access = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    identity = role_identity_policies(
+        resolved,
+        role_id,
+        account=account,
+        region=region,
+        refs=producer,
+        external_policies={
+            vpc_access: {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*"}
+                ],
+            }
+        },
+    )
+    (guardrail,) = [v for k, v in producer.items() if k.endswith(".GuardrailArn")]
+    guarded = {"bedrock:GuardrailIdentifier": f"{guardrail}:7"}
+    for model in synth.config.models:
+        arn = (
+            f"arn:aws:bedrock:{region}:{account}:inference-profile/{model.model_id}"
+            if model.is_inference_profile
+            else f"arn:aws:bedrock:{region}::foundation-model/{model.model_id}"
+        )
+        assert evaluate(Request("bedrock:InvokeModel", arn, guarded), identity).allowed
+        assert evaluate(Request("bedrock:InvokeModel", arn, {}), identity).effect == "ExplicitDeny"
+    outside = f"arn:aws:bedrock:{region}::foundation-model/meta.llama3-70b-instruct-v1:0"
+    assert not evaluate(Request("bedrock:InvokeModel", outside, guarded), identity).allowed
