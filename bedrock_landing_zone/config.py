@@ -45,6 +45,7 @@ __all__ = [
     "ModelConfig",
     "NetworkConfig",
     "NewVpcConfig",
+    "ObservabilityConfig",
     "OrganizationPoliciesConfig",
     "TagsConfig",
     "TeamConfig",
@@ -339,6 +340,9 @@ class ModelConfig(_Strict):
         ge=1,
         description="The account's tokens-per-minute quota for this model id (for alarms).",
     )
+    p99_latency_alarm_ms: int | None = Field(
+        default=None, ge=100, description="Override observability.p99_latency_ms for this model."
+    )
 
     @property
     def geography(self) -> str | None:
@@ -556,6 +560,32 @@ class InferenceConfig(_Strict):
     )
 
 
+class ObservabilityConfig(_Strict):
+    """Alarm thresholds (defaults suit most workloads) and the runbook link."""
+
+    period_minutes: Literal[1, 5] = 5
+    evaluation_periods: int = Field(default=3, ge=1, le=24)
+    datapoints_to_alarm: int = Field(default=2, ge=1, le=24)
+    throttle_rate_percent: float = Field(default=5.0, gt=0, le=100)
+    server_error_rate_percent: float = Field(default=2.0, gt=0, le=100)
+    p99_latency_ms: int = Field(default=60_000, ge=100, le=900_000)
+    quota_usage_percent: float = Field(default=80.0, gt=0, le=100)
+    guardrail_anomaly_band: float = Field(
+        default=3.0, gt=0, le=10, description="Standard deviations of the anomaly band."
+    )
+    handler_errors: int = Field(default=1, ge=1, description="Lambda errors per period.")
+    api_5xx: int = Field(default=1, ge=1, description="API 5XX responses per period.")
+    runbook_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")] = (
+        "https://github.com/example-org/bedrock-landing-zone/blob/main/docs/runbook.md"
+    )
+
+    @model_validator(mode="after")
+    def _datapoints(self) -> ObservabilityConfig:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm cannot exceed evaluation_periods")
+        return self
+
+
 class GuardrailConfig(_Strict):
     """The landing zone's Bedrock Guardrail, required on every inference call."""
 
@@ -623,6 +653,7 @@ class LandingZoneConfig(_Strict):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
     _retention = field_validator("log_retention_days")(_check_retention)
 

@@ -14,6 +14,7 @@ from bedrock_landing_zone.stacks.audit_stack import AuditStack
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
 from bedrock_landing_zone.stacks.inference_stack import InferenceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
+from bedrock_landing_zone.stacks.observability_stack import ObservabilityStack
 from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
 
 __all__ = ["LandingZoneStacks", "LandingZoneStage", "add_landing_zone", "environment_of"]
@@ -27,6 +28,7 @@ class LandingZoneStacks:
     network: NetworkStack
     audit: AuditStack
     inference: InferenceStack | None = None
+    observability: ObservabilityStack | None = None
     organization: OrganizationStack | None = None
 
     def all(self) -> list[cdk.Stack]:
@@ -35,6 +37,7 @@ class LandingZoneStacks:
             self.network,
             self.audit,
             self.inference,
+            self.observability,
             self.organization,
         ]
         return [s for s in stacks if s is not None]
@@ -95,6 +98,17 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
             description="Bedrock landing zone: guarded inference function and private API",
             **common,
         )
+    observability = ObservabilityStack(
+        scope,
+        "Observability",
+        config=config,
+        governance=governance,
+        audit=audit,
+        inference=inference,
+        stack_name=name("observability"),
+        description="Bedrock landing zone: dashboard and alarms from the model allow-list",
+        **common,
+    )
     organization = None
     if config.organization_policies is not None:
         organization = OrganizationStack(
@@ -112,6 +126,7 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         network=network,
         audit=audit,
         inference=inference,
+        observability=observability,
         organization=organization,
     )
     tags = {

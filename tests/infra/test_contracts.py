@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Synths
+from tests.conftest import Synth, Synths
 
 #: Replacing one of these loses data (or makes it unreadable): locked ids AND retained.
 RETAINED_TYPES = {"AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket"}
@@ -19,6 +19,15 @@ LOCKED: dict[str, dict[str, set[str]]] = {
     "default": {
         "governance": {"LandingZoneKey369188A4", "GuardrailA5094A7B"},
         "network": {"PrivateNetworkFlowLogsD17D84BF"},
+        "audit": {
+            "AlertsTopicCF7C81C9",
+            "InvocationLoggingAccessLogBucketAF619DF5",
+            "InvocationLoggingBucketF12B4122",
+            "InvocationLoggingConfigurationHandlerLogs034A72B8",
+            "InvocationLoggingLogGroupEDBFE163",
+        },
+        "inference": {"GuardedInferenceHandlerLogs13D4CFFD", "PrivateApiAccessLogs91F4282E"},
+        "observability": set(),
     },
 }
 
@@ -35,8 +44,43 @@ def test_stateful_logical_ids_are_locked(synths: Synths, env: str) -> None:
 
 def test_every_stateful_resource_is_retained(synths: Synths) -> None:
     for synth in synths:
-        for stack in synth.stacks.all():
+        for stack in synth.stacks.all():  # every stack of every example environment
             for logical_id, resource in synth.template_json(stack)["Resources"].items():
                 if resource["Type"] in RETAINED_TYPES:
                     assert resource.get("DeletionPolicy") == "Retain", logical_id
                     assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_stack_names_and_ids_are_stable(default: Synth) -> None:
+    names = {s.node.id: s.stack_name for s in default.stacks.all()}
+    assert names == {
+        "Governance": "bedrock-lz-default-governance",
+        "Network": "bedrock-lz-default-network",
+        "Audit": "bedrock-lz-default-audit",
+        "Inference": "bedrock-lz-default-inference",
+        "Observability": "bedrock-lz-default-observability",
+    }
+
+
+def test_ssm_parameter_names_are_a_public_contract(synths: Synths) -> None:
+    """Other teams' apps read these names: renaming one breaks them."""
+    expected = {
+        "/bedrock-lz/default/guardrail/arn",
+        "/bedrock-lz/default/guardrail/id",
+        "/bedrock-lz/default/guardrail/version",
+        "/bedrock-lz/default/kms-key-arn",
+        "/bedrock-lz/default/teams/search/role-arn",
+        "/bedrock-lz/default/teams/search/model-access-policy-arn",
+        "/bedrock-lz/default/teams/assistant/role-arn",
+        "/bedrock-lz/default/teams/assistant/model-access-policy-arn",
+        "/bedrock-lz/default/inference/api-url",
+        "/bedrock-lz/default/inference/api-id",
+    }
+    synth = synths["default"]
+    names = {
+        r["Properties"]["Name"]
+        for stack in synth.stacks.all()
+        for r in synth.template_json(stack)["Resources"].values()
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
+    assert names == expected
