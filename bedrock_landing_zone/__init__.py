@@ -12,47 +12,105 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "PACKS": "bedrock_landing_zone.compliance",
-    "acknowledge": "bedrock_landing_zone.compliance",
-    "add_compliance_packs": "bedrock_landing_zone.compliance",
+    "AlertTopic": "bedrock_landing_zone.alerts",
     "ConfigError": "bedrock_landing_zone.config",
+    "CostAllocation": "bedrock_landing_zone.cost_allocation",
+    "GuardedInferenceFunction": "bedrock_landing_zone.inference",
+    "GuardrailReference": "bedrock_landing_zone.model_access",
+    "InvocationLogging": "bedrock_landing_zone.invocation_logging",
     "LandingZoneConfig": "bedrock_landing_zone.config",
-    "load_config": "bedrock_landing_zone.config",
+    "LandingZoneFunction": "bedrock_landing_zone.functions",
+    "LandingZoneGuardrail": "bedrock_landing_zone.guardrail",
     "LandingZoneKey": "bedrock_landing_zone.encryption",
+    "LandingZoneObservability": "bedrock_landing_zone.observability",
     "LandingZoneStacks": "bedrock_landing_zone.landing_zone",
     "LandingZoneStage": "bedrock_landing_zone.landing_zone",
-    "add_landing_zone": "bedrock_landing_zone.landing_zone",
-    "PrivateNetwork": "bedrock_landing_zone.network",
     "ManagedPolicyRole": "bedrock_landing_zone.roles",
+    "ModelAccess": "bedrock_landing_zone.model_access",
+    "ModelAccessAutomation": "bedrock_landing_zone.model_access_automation",
+    "ModelAlarms": "bedrock_landing_zone.observability",
+    "ModelConfig": "bedrock_landing_zone.config",
+    "ModelDashboardSection": "bedrock_landing_zone.observability",
+    "OrganizationPolicies": "bedrock_landing_zone.organization_policies",
+    "PACKS": "bedrock_landing_zone.compliance",
+    "PrivateInferenceApi": "bedrock_landing_zone.inference",
+    "PrivateNetwork": "bedrock_landing_zone.network",
+    "TeamAccess": "bedrock_landing_zone.teams",
+    "TeamAccessSpec": "bedrock_landing_zone.inference",
+    "TeamBudgets": "bedrock_landing_zone.budgets",
+    "acknowledge": "bedrock_landing_zone.compliance",
+    "add_compliance_packs": "bedrock_landing_zone.compliance",
+    "add_landing_zone": "bedrock_landing_zone.landing_zone",
+    "load_config": "bedrock_landing_zone.config",
+    "scp_documents": "bedrock_landing_zone.organization_policies",
 }
 
 __all__ = [
     "PACKS",
+    "AlertTopic",
     "ConfigError",
+    "CostAllocation",
+    "GuardedInferenceFunction",
+    "GuardrailReference",
+    "InvocationLogging",
     "LandingZoneConfig",
+    "LandingZoneFunction",
+    "LandingZoneGuardrail",
     "LandingZoneKey",
+    "LandingZoneObservability",
     "LandingZoneStacks",
     "LandingZoneStage",
     "ManagedPolicyRole",
+    "ModelAccess",
+    "ModelAccessAutomation",
+    "ModelAlarms",
+    "ModelConfig",
+    "ModelDashboardSection",
+    "OrganizationPolicies",
+    "PrivateInferenceApi",
     "PrivateNetwork",
+    "TeamAccess",
+    "TeamAccessSpec",
+    "TeamBudgets",
     "__version__",
     "acknowledge",
     "add_compliance_packs",
     "add_landing_zone",
     "load_config",
+    "scp_documents",
 ]
 
 if TYPE_CHECKING:
+    from bedrock_landing_zone.alerts import AlertTopic
+    from bedrock_landing_zone.budgets import TeamBudgets
     from bedrock_landing_zone.compliance import PACKS, acknowledge, add_compliance_packs
-    from bedrock_landing_zone.config import ConfigError, LandingZoneConfig, load_config
+    from bedrock_landing_zone.config import ConfigError, LandingZoneConfig, ModelConfig, load_config
+    from bedrock_landing_zone.cost_allocation import CostAllocation
     from bedrock_landing_zone.encryption import LandingZoneKey
+    from bedrock_landing_zone.functions import LandingZoneFunction
+    from bedrock_landing_zone.guardrail import LandingZoneGuardrail
+    from bedrock_landing_zone.inference import (
+        GuardedInferenceFunction,
+        PrivateInferenceApi,
+        TeamAccessSpec,
+    )
+    from bedrock_landing_zone.invocation_logging import InvocationLogging
     from bedrock_landing_zone.landing_zone import (
         LandingZoneStacks,
         LandingZoneStage,
         add_landing_zone,
     )
+    from bedrock_landing_zone.model_access import GuardrailReference, ModelAccess
+    from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
     from bedrock_landing_zone.network import PrivateNetwork
+    from bedrock_landing_zone.observability import (
+        LandingZoneObservability,
+        ModelAlarms,
+        ModelDashboardSection,
+    )
+    from bedrock_landing_zone.organization_policies import OrganizationPolicies, scp_documents
     from bedrock_landing_zone.roles import ManagedPolicyRole
+    from bedrock_landing_zone.teams import TeamAccess
 
 
 def __getattr__(name: str) -> Any:
