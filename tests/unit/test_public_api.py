@@ -25,7 +25,10 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_importing_the_package_does_not_start_the_cdk_runtime() -> None:
-    code = "import sys, bedrock_landing_zone, bedrock_landing_zone.config; print('aws_cdk' in sys.modules)"
+    code = (
+        "import sys, bedrock_landing_zone, bedrock_landing_zone.config; "
+        "print('aws_cdk' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
