@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnTag
+import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct
 
@@ -47,11 +47,10 @@ class CostAllocation(Construct):
                     model_source=bedrock.CfnApplicationInferenceProfile.InferenceProfileModelSourceProperty(
                         copy_from=source
                     ),
-                    tags=[
-                        CfnTag(key="Team", value=team.name),
-                        CfnTag(key="CostCenter", value=cost_center),
-                    ],
                 )
+                # above the environment-wide tags (priority 100), so the team's cost centre wins
+                cdk.Tags.of(profile).add("Team", team.name, priority=200)
+                cdk.Tags.of(profile).add("CostCenter", cost_center, priority=200)
                 self.profiles[(team.name, model.alias)] = profile
                 model_access.add_application_inference_profile(
                     model.alias, profile.attr_inference_profile_arn, team=team.name
