@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CDK := cdk --no-notices
 
-.PHONY: help setup synth test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup synth report test lint typecheck unit schema dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test: setup lint typecheck ## Everything CI runs: lint, type check, the whole te
 
 schema: $(VENV)/.installed ## Regenerate config/schema.json from the pydantic model
 	@$(PY) -m bedrock_landing_zone.config_schema > config/schema.json
+
+report: synth $(CHECKOV_VENV)/.installed ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
+	@$(PY) -m bedrock_landing_zone.compliance_report cdk.out docs/compliance.md --env $(ENV)
 
 dashboard-preview: synth ## Render the default environment's dashboard to docs/bedrock-lz-default.svg
 	@$(PY) -m bedrock_landing_zone.dashboard_preview cdk.out docs

@@ -1,7 +1,8 @@
 """Shared fixtures: every example environment is synthesized at most once per test session.
 
 The app gets exactly the context `cdk synth` gives it: cdk.json's context (feature flags
-included) plus ``env``. The CLI's own keys (path metadata and so on) do not change templates.
+included), ``env``, and the keys the CLI itself adds (path and asset metadata, version
+reporting, bundling), so templates are byte-identical to `make synth`'s.
 """
 
 from __future__ import annotations
@@ -30,11 +31,20 @@ from bedrock_landing_zone.landing_zone import LandingZoneStacks, add_landing_zon
 CONFIG_DIR = ROOT / "config"
 EXAMPLE_ENVS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+#: What the CDK CLI adds to the app's context on `cdk synth` (read from its CDK_CONTEXT_JSON).
+CLI_CONTEXT: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+}
 
 
 def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:
     """An App with the same context as `cdk synth -c env=<env>`."""
-    return cdk.App(context={**CDK_CONTEXT, "env": env}, outdir=str(outdir) if outdir else None)
+    return cdk.App(
+        context={**CDK_CONTEXT, **CLI_CONTEXT, "env": env}, outdir=str(outdir) if outdir else None
+    )
 
 
 @dataclass
