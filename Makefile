@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CDK := cdk --no-notices
 
-.PHONY: help setup synth report test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup synth report diagram test lint typecheck unit schema dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ schema: $(VENV)/.installed ## Regenerate config/schema.json from the pydantic mo
 
 report: synth $(CHECKOV_VENV)/.installed ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
 	@$(PY) -m bedrock_landing_zone.compliance_report cdk.out docs/compliance.md --env $(ENV)
+
+diagram: $(VENV)/.installed node_modules/.installed ## Regenerate docs/architecture.svg from a synth of the default environment
+	@$(CDK) synth -c env=default --quiet --output build/diagram.out
+	@$(PY) -m bedrock_landing_zone.architecture_diagram build/diagram.out docs/architecture.svg
 
 dashboard-preview: synth ## Render the default environment's dashboard to docs/bedrock-lz-default.svg
 	@$(PY) -m bedrock_landing_zone.dashboard_preview cdk.out docs
