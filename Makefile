@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CDK := cdk --no-notices
 
-.PHONY: help setup synth report diagram bench test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup synth report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ lint: $(VENV)/.installed ## ruff lint and format check
 	@ruff format --check .
 
 typecheck: $(VENV)/.installed ## mypy (strict) over infrastructure and runtime code
-	@mypy app.py bedrock_landing_zone tests bench
+	@mypy app.py bedrock_landing_zone rehearsal tests bench
 	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
 
 unit: setup ## pytest only
@@ -68,6 +68,9 @@ report: synth $(CHECKOV_VENV)/.installed ## Write docs/compliance.md: cdk-nag pa
 diagram: $(VENV)/.installed node_modules/.installed ## Regenerate docs/architecture.svg from a synth of the default environment
 	@$(CDK) synth -c env=default --quiet --output build/diagram.out
 	@$(PY) -m bedrock_landing_zone.architecture_diagram build/diagram.out docs/architecture.svg
+
+rehearse: $(VENV)/.installed node_modules/.installed ## Deploy, update and destroy the default environment on moto with the real CDK CLI
+	@$(PY) -m rehearsal
 
 bench: setup ## Synth-time ratio, test-suite time, inference cold/warm, asset size, fixed monthly cost -> bench/results.md
 	@$(PY) bench/run.py $(BENCH_ARGS)

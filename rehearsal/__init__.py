@@ -1,0 +1,1 @@
+"""Deploy rehearsal: the real CDK CLI deploys, updates and destroys the landing zone on moto."""

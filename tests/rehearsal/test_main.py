@@ -1,0 +1,121 @@
+"""The rehearsal runner's pure parts: no moto server, no CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rehearsal.__main__ import (
+    MOTO_INTRINSICS,
+    ROOT,
+    Assembly,
+    ConfigChange,
+    CustomResourceRequest,
+    RehearsalError,
+    _decode,
+    check_moto_coverage,
+    contract_parameters,
+    main,
+    replay,
+)
+from rehearsal.transform import TransformReport
+
+
+def assembly(templates: dict[str, dict[str, Any]]) -> Assembly:
+    return Assembly(Path(), TransformReport(), templates, list(templates))
+
+
+def test_coverage_accepts_what_moto_models_and_names_what_it_does_not() -> None:
+    ok = {
+        "Resources": {
+            "B": {"Type": "AWS::S3::Bucket"},
+            "W": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
+        }
+    }
+    check_moto_coverage(assembly({"s": ok}))
+    bad = {
+        "Resources": {
+            "A": {"Type": "AWS::Made::Up"},
+            "C": {"Type": "Custom::Thing"},
+            "Q": {"Type": "AWS::SQS::Queue", "Properties": {"N": {"Fn::Cidr": ["a", 1, 2]}}},
+        },
+        "Rules": {"R": {"Assertions": [{"Assert": {"Fn::Contains": [[], "x"]}}]}},
+    }
+    with pytest.raises(RehearsalError) as info:
+        check_moto_coverage(assembly({"s": bad}))
+    message = str(info.value)
+    for needle in ("AWS::Made::Up", "Custom::Thing", "intrinsic Fn::Cidr", "REPLACEMENTS"):
+        assert needle in message
+    assert "Fn::Contains" not in message  # Rules are not evaluated by moto
+    assert "Fn::GetStackOutput" not in MOTO_INTRINSICS
+
+
+def test_config_change_edits_only_the_chosen_model(tmp_path: Path) -> None:
+    source = ROOT / "config" / "default.yaml"
+    target = tmp_path / "default.yaml"
+    target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    before = yaml.safe_load(source.read_text(encoding="utf-8"))
+    alias = before["models"][0]["alias"]
+    ConfigChange(alias, 8192, 1234).apply(target)
+    after = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert after["models"][0]["max_output_tokens"] == 1234
+    after["models"][0]["max_output_tokens"] = before["models"][0].get("max_output_tokens")
+    assert after == before
+
+
+def test_contract_lists_every_team_and_the_inference_api() -> None:
+    names = contract_parameters(ROOT / "config")
+    assert "/bedrock-lz/default/kms-key-arn" in names
+    assert "/bedrock-lz/default/guardrail/version" in names
+    assert "/bedrock-lz/default/inference/api-url" in names
+    assert any(n.endswith("/model-access-policy-arn") for n in names)
+
+
+def test_decode_turns_aws_custom_resource_booleans_back() -> None:
+    assert _decode({"a": "TRUE:BOOLEAN", "b": ["FALSE:BOOLEAN", "x"], "c": 1}) == {
+        "a": True,
+        "b": [False, "x"],
+        "c": 1,
+    }
+
+
+def test_a_custom_resource_that_is_no_sdk_call_is_reported_not_replayed() -> None:
+    request = CustomResourceRequest("s", "L", "Custom::VpcRestrictDefaultSG", {"Account": "1"})
+    assert "not replayed" in replay(None, request, "Create")  # type: ignore[arg-type]
+
+
+def test_an_aws_custom_resource_call_is_made_with_boto3_names() -> None:
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Client:
+        def __init__(self, service: str) -> None:
+            self.service = service
+
+        def __getattr__(self, action: str) -> Any:
+            return lambda **kwargs: calls.append((self.service, action, kwargs))
+
+    create = {
+        "service": "Bedrock",
+        "action": "putModelInvocationLoggingConfiguration",
+        "parameters": {"loggingConfig": {"textDataDeliveryEnabled": "TRUE:BOOLEAN"}},
+    }
+    request = CustomResourceRequest("s", "L", "Custom::X", {"Create": json.dumps(create)})
+    line = replay(Client, request, "Create")  # type: ignore[arg-type]
+    assert calls == [
+        (
+            "bedrock",
+            "put_model_invocation_logging_configuration",
+            {"loggingConfig": {"textDataDeliveryEnabled": True}},
+        )
+    ]
+    assert "replayed" in line
+    assert "no Delete call" in replay(Client, request, "Delete")  # type: ignore[arg-type]
+
+
+def test_table_option_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--table"]) == 0
+    assert "| `AWS::Bedrock::Guardrail` |" in capsys.readouterr().out
