@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CDK := cdk --no-notices
 
-.PHONY: help setup synth report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,12 +45,17 @@ synth: $(VENV)/.installed node_modules/.installed ## Synthesize ENV (default: de
 	@$(CDK) synth -c env=$(ENV) --quiet
 	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
 
+PIPELINE ?= config/pipelines/example.yaml
+synth-pipeline: $(VENV)/.installed node_modules/.installed ## Synthesize the CDK pipeline PIPELINE (default: the example) with every stage into cdk.out/
+	@$(CDK) synth -c pipeline=$(PIPELINE) --quiet
+	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
+
 lint: $(VENV)/.installed ## ruff lint and format check
 	@ruff check .
 	@ruff format --check .
 
 typecheck: $(VENV)/.installed ## mypy (strict) over infrastructure and runtime code
-	@mypy app.py bedrock_landing_zone rehearsal tests bench
+	@mypy app.py bedrock_landing_zone rehearsal tests bench tools
 	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
 
 unit: setup ## pytest only

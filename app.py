@@ -3,6 +3,8 @@
 
 Reads config/NAME.yaml, validates it, and adds the landing zone's stacks at the top level so
 that `cdk deploy --all -c env=NAME` deploys them. No credentials and no network are needed.
+With `-c pipeline=config/pipelines/NAME.yaml` (`make synth-pipeline`) the app is the CDK
+pipeline instead, deploying one `LandingZoneStage` per configured environment and account.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bedrock_landing_zone import (  # noqa: E402
     ConfigError,
     add_compliance_packs,
     add_landing_zone,
+    add_pipeline,
     load_config,
 )
 from bedrock_landing_zone.organization_policies import write_scp_files  # noqa: E402
@@ -34,7 +37,13 @@ CONFIG_DIR = ROOT / "config"
 def main() -> None:
     app = cdk.App()
     env = app.node.try_get_context("env") or "default"
+    pipeline_file = app.node.try_get_context("pipeline")
     try:
+        if pipeline_file:
+            add_compliance_packs(app)
+            add_pipeline(app, root=ROOT, pipeline_file=str(pipeline_file))
+            app.synth()
+            return
         config = load_config(str(env), CONFIG_DIR)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "OrganizationPolicies": "bedrock_landing_zone.organization_policies",
     "PACKS": "bedrock_landing_zone.compliance",
     "PrivateInferenceApi": "bedrock_landing_zone.inference",
+    "PipelinePlan": "bedrock_landing_zone.pipeline_config",
+    "PipelineStack": "bedrock_landing_zone.pipeline",
     "PrivateNetwork": "bedrock_landing_zone.network",
     "TeamAccess": "bedrock_landing_zone.teams",
     "TeamAccessSpec": "bedrock_landing_zone.inference",
@@ -41,7 +43,9 @@ _EXPORTS: dict[str, str] = {
     "acknowledge": "bedrock_landing_zone.compliance",
     "add_compliance_packs": "bedrock_landing_zone.compliance",
     "add_landing_zone": "bedrock_landing_zone.landing_zone",
+    "add_pipeline": "bedrock_landing_zone.pipeline",
     "load_config": "bedrock_landing_zone.config",
+    "load_pipeline": "bedrock_landing_zone.pipeline_config",
     "scp_documents": "bedrock_landing_zone.organization_policies",
 }
 
@@ -67,6 +71,8 @@ __all__ = [
     "ModelConfig",
     "ModelDashboardSection",
     "OrganizationPolicies",
+    "PipelinePlan",
+    "PipelineStack",
     "PrivateInferenceApi",
     "PrivateNetwork",
     "TeamAccess",
@@ -76,7 +82,9 @@ __all__ = [
     "acknowledge",
     "add_compliance_packs",
     "add_landing_zone",
+    "add_pipeline",
     "load_config",
+    "load_pipeline",
     "scp_documents",
 ]
 
@@ -109,6 +117,8 @@ if TYPE_CHECKING:
         ModelDashboardSection,
     )
     from bedrock_landing_zone.organization_policies import OrganizationPolicies, scp_documents
+    from bedrock_landing_zone.pipeline import PipelineStack, add_pipeline
+    from bedrock_landing_zone.pipeline_config import PipelinePlan, load_pipeline
     from bedrock_landing_zone.roles import ManagedPolicyRole
     from bedrock_landing_zone.teams import TeamAccess
 

@@ -87,7 +87,7 @@ class ModelAccessAutomation(Construct):
             self,
             "Provider",
             on_event_handler=self.handler.function,
-            role=framework_role,
+            framework_on_event_role=framework_role,
             log_group=framework_logs,
             provider_function_env_encryption=key,
         )

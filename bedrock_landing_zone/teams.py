@@ -60,6 +60,20 @@ class TeamAccess(Construct):
                 resources=[api_pattern],
             )
         )
+        # ... and read where the API is, nothing else in SSM
+        discovery = iam.PolicyStatement(
+            sid="ReadTheInferenceApiLocation",
+            actions=["ssm:GetParameter"],
+            resources=[
+                stack.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"bedrock-lz/{config.name}/inference/{name}",
+                )
+                for name in ("api-url", "api-id")
+            ],
+        )
+        self.boundary.add_statements(discovery)
         acknowledge(
             self.boundary,
             [f"AwsSolutions-IAM5[Resource::{nag_form(stack, api_pattern)}]"],
@@ -91,6 +105,7 @@ class TeamAccess(Construct):
                 managed_policies=[policy],
                 max_session_duration=None,
             )
+            policy.add_statements(discovery)
             self.policies[team.name] = policy
             self.roles[team.name] = role
             names = team_parameter_names(config.name, team.name)
