@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 
 from bedrock_landing_zone.config import LOG_RETENTION_DAYS
 
@@ -15,3 +18,16 @@ _RETENTION = dict(
 def retention(days: int) -> logs.RetentionDays:
     """The ``RetentionDays`` member for a validated number of days."""
     return _RETENTION[days]
+
+
+def retained_log_group(
+    scope: Construct, construct_id: str, *, key: kms.IKey, days: int
+) -> logs.LogGroup:
+    """A log group encrypted with ``key``, with ``days`` retention, kept on stack removal."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        encryption_key=key,
+        retention=retention(days),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )

@@ -53,7 +53,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bedrock_landing_zone.dashboard_preview import resolve_text, text_width, truncate, wrap
+from bedrock_landing_zone.dashboard_preview import (  # shared SVG text helpers
+    _esc,
+    _n,
+    resolve_text,
+    text_width,
+    truncate,
+    wrap,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -1233,23 +1240,6 @@ _MEASURE = {
     "body": "body",
     "head": "head",
 }
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _esc(text: str) -> str:
-    text = _INVALID_XML.sub("\ufffd", text.replace("\t", " "))
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&apos;")
-    )
-
-
-def _n(value: float) -> str:
-    rounded = round(value, 1)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.1f}"
 
 
 def _width(text: str, css: str) -> float:

@@ -10,10 +10,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
 __all__ = ["LAMBDA_ROOT", "RUNTIME", "LandingZoneFunction"]
@@ -68,13 +67,7 @@ class LandingZoneFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=description[:1000],
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.log_group = retained_log_group(self, "Logs", key=key, days=log_retention_days)
         self.function = lambda_.Function(
             self,
             "Function",

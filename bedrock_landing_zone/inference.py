@@ -17,10 +17,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge, nag_form, skip_checkov
 from bedrock_landing_zone.config import InferenceConfig, ModelConfig
 from bedrock_landing_zone.functions import RUNTIME, LandingZoneFunction
@@ -249,13 +248,7 @@ class PrivateInferenceApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or InferenceConfig()
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.access_logs = retained_log_group(self, "AccessLogs", key=key, days=log_retention_days)
         policy = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(

@@ -15,12 +15,11 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import (
     acknowledge,
     acknowledge_deploy_time_function,
@@ -228,13 +227,7 @@ class InvocationLogging(Construct):
             )
         )
 
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.log_group = retained_log_group(self, "LogGroup", key=key, days=log_retention_days)
         self.delivery_role = ManagedPolicyRole(
             self,
             "DeliveryRole",
@@ -261,12 +254,8 @@ class InvocationLogging(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Sets the account's Bedrock model invocation logging configuration",
         )
-        handler_logs = logs.LogGroup(
-            self,
-            "ConfigurationHandlerLogs",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        handler_logs = retained_log_group(
+            self, "ConfigurationHandlerLogs", key=key, days=log_retention_days
         )
         handler_logs.grant_write(handler_role)
         # the custom resource's own policy would be inline: the role carries the grants instead

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge, acknowledge_deploy_time_function
 from bedrock_landing_zone.config import ModelAccessAutomationConfig, ModelConfig
 from bedrock_landing_zone.functions import LandingZoneFunction
@@ -76,13 +75,7 @@ class ModelAccessAutomation(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="CDK custom resource provider framework for model access automation",
         )
-        framework_logs = logs.LogGroup(
-            self,
-            "ProviderLogs",
-            encryption_key=key,
-            retention=retention(log_retention_days),
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        framework_logs = retained_log_group(self, "ProviderLogs", key=key, days=log_retention_days)
         provider = cr.Provider(
             self,
             "Provider",

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from bedrock_landing_zone._cdk_util import retention
+from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge_deploy_time_function
 from bedrock_landing_zone.config import NetworkConfig
 from bedrock_landing_zone.roles import ManagedPolicyRole
@@ -85,12 +85,8 @@ class PrivateNetwork(Construct):
                     )
                 ],
             )
-            self.flow_log_group = logs.LogGroup(
-                self,
-                "FlowLogs",
-                encryption_key=key,
-                retention=retention(config.flow_log_retention_days),
-                removal_policy=cdk.RemovalPolicy.RETAIN,
+            self.flow_log_group = retained_log_group(
+                self, "FlowLogs", key=key, days=config.flow_log_retention_days
             )
             flow_log_role = ManagedPolicyRole(
                 self,
