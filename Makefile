@@ -31,7 +31,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
-	@npm ci --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund --loglevel=error > /dev/null
 	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
