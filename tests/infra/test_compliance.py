@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +14,8 @@ from aws_cdk import aws_sqs as sqs
 from bedrock_landing_zone.compliance import PACKS, acknowledge, add_compliance_packs
 from bedrock_landing_zone.config import load_config
 from bedrock_landing_zone.landing_zone import LandingZoneStage, add_landing_zone
-from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS, ROOT, Synth, Synths, cdk_app
-
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS, Synth, Synths, cdk_app
+from tests.linters import cfn_lint, checkov, failed_checks, skips_without_reason
 
 
 def _open_findings(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -106,15 +103,9 @@ def test_acknowledge_requires_pack_prefix_and_reason() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)
 def test_cfn_lint_reports_nothing(synths: Synths, env: str) -> None:
-    templates = sorted(str(p) for p in synths[env].outdir.glob("*.template.json"))
+    templates = sorted(synths[env].outdir.glob("*.template.json"))
     assert templates
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *templates],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,  # reads .cfnlintrc.yaml
-    )
+    result = cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
@@ -122,33 +113,7 @@ def test_cfn_lint_reports_nothing(synths: Synths, env: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)
 def test_checkov_reports_no_failed_check(synths: Synths, env: str) -> None:
-    assert CHECKOV.exists(), "run `make setup` (checkov lives in .venv-checkov)"
-    result = subprocess.run(
-        [
-            str(CHECKOV),
-            "--directory",
-            str(synths[env].outdir),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--output",
-            "json",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads(result.stdout)
-    reports = data if isinstance(data, list) else [data]
-    failed = [
-        (c["check_id"], c["resource"])
-        for r in reports
-        for c in r.get("results", {}).get("failed_checks", [])
-    ]
-    assert failed == []
+    reports = checkov(synths[env].outdir)
+    assert failed_checks(reports) == []
     assert sum(r["summary"]["passed"] for r in reports if "summary" in r) > 20
-    # every skip carries the reason recorded in template metadata
-    for report in reports:
-        for skipped in report.get("results", {}).get("skipped_checks", []):
-            assert len(skipped.get("suppress_comment") or "") >= 20, skipped["check_id"]
+    assert skips_without_reason(reports) == []  # each skip's reason is in template metadata

@@ -8,8 +8,6 @@ non-production stage in the production wave, and synthesized with the five packs
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from bedrock_landing_zone.compliance import PACKS, add_compliance_packs
 from bedrock_landing_zone.pipeline import SMOKE_SCRIPT, PipelineStack, add_pipeline
 from bedrock_landing_zone.report_summary import summarize
 from tests.conftest import CONFIG_DIR, ROOT, cdk_app
+from tests.linters import cfn_lint, checkov, failed_checks, skips_without_reason
 
 PIPELINE_FILE = "config/pipelines/test.yaml"
 TOOLING = "123456789012"
@@ -403,49 +402,17 @@ def test_only_known_wildcards_are_acknowledged(tmp_path: Path) -> None:
 
 
 def test_cfn_lint_reports_nothing_on_pipeline_and_stage_templates(synth: PipelineSynth) -> None:
-    templates = sorted(str(p) for p in synth.outdir.glob("**/*.template.json"))
+    templates = sorted(synth.outdir.glob("**/*.template.json"))
     assert len(templates) > 10
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", *templates],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,  # reads .cfnlintrc.yaml
-    )
+    result = cfn_lint(templates)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
 def test_checkov_reports_no_failed_check_on_the_pipeline(synth: PipelineSynth) -> None:
-    checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
-    assert checkov.exists(), "run `make setup` (checkov lives in .venv-checkov)"
-    result = subprocess.run(
-        [
-            str(checkov),
-            "--directory",
-            str(synth.outdir),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--output",
-            "json",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    data = json.loads(result.stdout)
-    reports = data if isinstance(data, list) else [data]
-    failed = [
-        (c["check_id"], c["resource"])
-        for r in reports
-        for c in r.get("results", {}).get("failed_checks", [])
-    ]
-    assert failed == []
-    for report in reports:
-        for skipped in report.get("results", {}).get("skipped_checks", []):
-            assert len(skipped.get("suppress_comment") or "") >= 20, skipped["check_id"]
+    reports = checkov(synth.outdir)
+    assert failed_checks(reports) == []
+    assert skips_without_reason(reports) == []
 
 
 def test_only_the_lookups_a_committed_cdk_context_json_must_answer(synth: PipelineSynth) -> None:
