@@ -575,8 +575,9 @@ class ObservabilityConfig(_Strict):
     )
     handler_errors: int = Field(default=1, ge=1, description="Lambda errors per period.")
     api_5xx: int = Field(default=1, ge=1, description="API 5XX responses per period.")
-    runbook_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")] = (
-        "https://github.com/example-org/bedrock-landing-zone/blob/main/docs/runbook.md"
+    runbook_url: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$")] | None = Field(
+        default=None,
+        description="Where your copy of docs/runbook.md is published (alarm and dashboard links).",
     )
 
     @model_validator(mode="after")

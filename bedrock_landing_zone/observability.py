@@ -62,8 +62,25 @@ RUNBOOK = {
 }
 
 
-def _description(kind: str, subject: str, runbook_url: str) -> str:
-    return f"{subject}: {RUNBOOK[kind]} Runbook: {runbook_url}#{kind}"
+#: Where the runbook is when no ``runbook_url`` is configured.
+RUNBOOK_IN_REPOSITORY = "docs/runbook.md"
+
+
+def _runbook(runbook_url: str | None, kind: str = "") -> str:
+    """The runbook location (with an anchor), as text."""
+    anchor = f"#{kind}" if kind else ""
+    return f"{runbook_url or RUNBOOK_IN_REPOSITORY}{anchor}"
+
+
+def _runbook_link(runbook_url: str | None, kind: str = "") -> str:
+    """A markdown link for dashboards, or plain text when there is no URL to link to."""
+    if runbook_url:
+        return f"[Runbook]({_runbook(runbook_url, kind)})"
+    return f"Runbook: {_runbook(None, kind)} in the landing zone repository."
+
+
+def _description(kind: str, subject: str, runbook_url: str | None) -> str:
+    return f"{subject}: {RUNBOOK[kind]} Runbook: {_runbook(runbook_url, kind)}"
 
 
 def _label(text: str) -> str:
@@ -117,8 +134,7 @@ class ModelDashboardSection(Construct):
             "Volume, latency, tokens, errors and quota of this allow-listed model id (the "
             "`ModelId` dimension is the id callers pass, profile ids included)."
         )
-        if runbook_url:
-            header += f" [Runbook]({runbook_url})"
+        header += " " + _runbook_link(runbook_url)
         self.rows: list[list[cloudwatch.IWidget]] = [
             [cloudwatch.TextWidget(markdown=header, width=24, height=2)],
             [
@@ -331,7 +347,7 @@ class LandingZoneObservability(Construct):
                     f"# Bedrock landing zone · {config.name}\n"
                     "One section per allow-listed model id, then the guardrail, invocation-log "
                     "delivery, the inference function and its API. Alarms notify the landing "
-                    f"zone topic. [Runbook]({t.runbook_url})"
+                    f"zone topic. {_runbook_link(t.runbook_url)}"
                 ),
                 width=24,
                 height=2,
@@ -407,7 +423,7 @@ class LandingZoneObservability(Construct):
                 markdown=(
                     "### Guardrail\nEvery call carries the landing zone guardrail. A rise in "
                     "interventions above the learned band means abuse or a prompt-injection "
-                    f"campaign. [Runbook]({t.runbook_url}#guardrail-interventions)"
+                    f"campaign. {_runbook_link(t.runbook_url, 'guardrail-interventions')}"
                 ),
                 width=24,
                 height=2,
@@ -554,7 +570,7 @@ class LandingZoneObservability(Construct):
                 markdown=(
                     "### Inference function and API\nHandler metrics by team and model (tokens, "
                     "estimated cost, fallbacks, breaker openings), then the function and the "
-                    f"private API. [Runbook]({t.runbook_url}#handler-errors)"
+                    f"private API. {_runbook_link(t.runbook_url, 'handler-errors')}"
                 ),
                 width=24,
                 height=2,

@@ -168,7 +168,8 @@ def test_every_alarm_description_says_what_to_do(synths: Synths) -> None:
         for alarm in alarms:
             description = alarm["AlarmDescription"]
             assert any(line in description for line in RUNBOOK.values()), alarm["AlarmName"]
-            assert "Runbook: https://" in description
+            runbook = synth.config.observability.runbook_url
+            assert f"Runbook: {runbook}#" in description
 
 
 def test_composite_alarm_covers_the_per_model_and_inference_alarms(default: Synth) -> None:
@@ -233,3 +234,17 @@ def test_committed_dashboard_preview_is_current(default: Synth, tmp_path: Path) 
     assert PREVIEW.read_text(encoding="utf-8") == generated, (
         "docs/ preview is stale: run `make dashboard-preview`"
     )
+
+
+def test_without_a_runbook_url_alarms_point_to_the_runbook_in_the_repository() -> None:
+    from bedrock_landing_zone.observability import _description, _runbook_link
+
+    assert _description("api-5xx", "API", None).endswith("Runbook: docs/runbook.md#api-5xx")
+    assert "](" not in _runbook_link(None, "api-5xx")  # no broken relative link
+    assert (
+        _runbook_link("https://wiki.example.com/rb", "x")
+        == "[Runbook](https://wiki.example.com/rb#x)"
+    )
+    headings = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
+    for kind in RUNBOOK:
+        assert f"\n## {kind}\n" in headings, f"docs/runbook.md lacks a section for {kind}"
