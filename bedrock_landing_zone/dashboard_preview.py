@@ -191,6 +191,17 @@ def _if_expr(arg: Any) -> str | None:
     return f"if({condition}, {_expr(arg[1])}, {_expr(arg[2])})"
 
 
+def _stack_output_expr(arg: Any) -> str | None:
+    """A cross-stack reference as ``<stack>.<LogicalId>[.<Attribute>]`` (CDK's output names)."""
+    if not isinstance(arg, dict) or not isinstance(arg.get("OutputName"), str):
+        return None
+    name = re.sub(r"[0-9A-F]{8}$", "", arg["OutputName"].removeprefix("PublishOutput"))
+    name = re.sub(r"^(Ref|FnGetAtt)", "", name)
+    stack = arg.get("StackName")
+    prefix = f"{stack}." if isinstance(stack, str) else ""
+    return f"{prefix}{name}"
+
+
 _EXPRESSIONS: dict[str, Callable[[Any], str | None]] = {
     "Ref": lambda arg: arg if isinstance(arg, str) else None,
     "Condition": lambda arg: f"condition({arg})" if isinstance(arg, str) else None,
@@ -201,6 +212,7 @@ _EXPRESSIONS: dict[str, Callable[[Any], str | None]] = {
     "Fn::ImportValue": lambda arg: f"import({_expr(arg)})",
     "Fn::Sub": lambda arg: f"sub({_expr(arg[0] if isinstance(arg, list) and arg else arg)})",
     "Fn::If": _if_expr,
+    "Fn::GetStackOutput": _stack_output_expr,
 }
 
 

@@ -470,3 +470,16 @@ def test_module_runs_without_the_cdk(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "bedrock-overview.svg").is_file()
+
+
+def test_cross_stack_reference_is_shown_as_stack_and_output() -> None:
+    from bedrock_landing_zone.dashboard_preview import resolve_text
+
+    value = {
+        "Fn::GetStackOutput": {
+            "StackName": "bedrock-lz-default-governance",
+            "Region": "us-east-1",
+            "OutputName": "PublishOutputFnGetAttGuardrailA5094A7BGuardrailArn4C7E9F2A",
+        }
+    }
+    assert resolve_text(value) == "${bedrock-lz-default-governance.GuardrailA5094A7BGuardrailArn}"
