@@ -179,8 +179,15 @@ class Harness:
         assert raw["headers"]["Content-Type"] == "application/json"
         return Reply(raw["statusCode"], raw["headers"], json.loads(raw["body"]))
 
-    def answer(self, text: str = "A landing zone is...", **kwargs: Any) -> None:
-        self.stubber.add_response("converse", converse_answer(text, **kwargs))
+    def answer(
+        self,
+        text: str = "A landing zone is...",
+        *,
+        expected_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Stub one Converse answer (optionally checking the request Bedrock receives)."""
+        self.stubber.add_response("converse", converse_answer(text, **kwargs), expected_params)
 
     def fail(self, code: str, status: int = 400, message: str = "stubbed") -> None:
         self.stubber.add_client_error("converse", code, message, status)

@@ -48,14 +48,10 @@ def _connect_timeout() -> Exception:
 # --- success --------------------------------------------------------------------------------------
 def test_success_sends_guardrail_metadata_and_capped_params_and_returns_the_answer() -> None:
     h = make_harness()
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "A set of..."}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 21, "outputTokens": 7, "totalTokens": 28},
-            "metrics": {"latencyMs": 400},
-        },
+    h.answer(
+        "A set of...",
+        input_tokens=21,
+        output_tokens=7,
         expected_params={
             "modelId": MODEL_IDS["claude-haiku"],
             "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
@@ -82,14 +78,11 @@ def test_success_sends_guardrail_metadata_and_capped_params_and_returns_the_answ
 
 def test_max_tokens_defaults_to_the_model_cap_and_multi_turn_is_forwarded() -> None:
     h = make_harness()
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
-            "stopReason": "max_tokens",
-            "usage": {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3},
-            "metrics": {"latencyMs": 1},
-        },
+    h.answer(
+        "ok",
+        stop_reason="max_tokens",
+        input_tokens=1,
+        output_tokens=2,
         expected_params={
             "modelId": MODEL_IDS["claude-sonnet"],
             "messages": [
@@ -210,14 +203,10 @@ def test_fallback_answers_when_the_primary_fails_transiently(fail: Any) -> None:
         _raise_on_call(h, _read_timeout())
     else:
         h.fail(*fail)
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "from nova"}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 3, "outputTokens": 4, "totalTokens": 7},
-            "metrics": {"latencyMs": 5},
-        },
+    h.answer(
+        "from nova",
+        input_tokens=3,
+        output_tokens=4,
         expected_params={
             "modelId": MODEL_IDS["nova-lite"],
             "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
@@ -240,14 +229,10 @@ def test_fallback_answers_when_the_primary_fails_transiently(fail: Any) -> None:
 def test_fallback_max_tokens_is_clamped_to_the_fallback_cap() -> None:
     h = make_harness()
     h.fail("ThrottlingException", 429)
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "haiku"}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-            "metrics": {"latencyMs": 1},
-        },
+    h.answer(
+        "haiku",
+        input_tokens=1,
+        output_tokens=1,
         expected_params={
             "modelId": MODEL_IDS["claude-haiku"],
             "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],

@@ -143,14 +143,10 @@ def test_request_metadata_and_guardrail_are_sent_on_every_attempt() -> None:
             "inferenceConfig": {"maxTokens": 2048},
         },
     )
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-            "metrics": {"latencyMs": 1},
-        },
+    h.answer(
+        "ok",
+        input_tokens=1,
+        output_tokens=1,
         expected_params={
             **expected,
             "modelId": MODEL_IDS["nova-lite"],
@@ -174,14 +170,10 @@ def test_hostile_request_id_is_sanitized_in_request_metadata() -> None:
     h = make_harness()
     event = make_event(body())
     event["requestContext"]["requestId"] = "id\n<script>"
-    h.stubber.add_response(
-        "converse",
-        {
-            "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
-            "metrics": {"latencyMs": 1},
-        },
+    h.answer(
+        "ok",
+        input_tokens=1,
+        output_tokens=1,
         expected_params={
             "modelId": MODEL_IDS["claude-haiku"],
             "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
