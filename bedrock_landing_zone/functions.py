@@ -13,21 +13,38 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from bedrock_landing_zone._cdk_util import retained_log_group
+from bedrock_landing_zone.compliance import acknowledge, nag_form
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
-__all__ = ["LAMBDA_ROOT", "RUNTIME", "LandingZoneFunction"]
+__all__ = ["LAMBDA_ROOT", "RUNTIME", "VPC_NETWORK_INTERFACE_ACTIONS", "LandingZoneFunction"]
 
 #: Runtime code shipped with the package (``bedrock_landing_zone/lambda`` -> ``lambda/``).
 LAMBDA_ROOT = Path(__file__).resolve().parent / "lambda"
 #: The newest Python runtime (cdk-nag's latest-runtime rules accept it).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
+#: What Lambda does with the *execution role* to place a function in a VPC (Lambda Developer
+#: Guide, "Giving Lambda functions access to resources in an Amazon VPC", execution role and
+#: user permissions; the same actions as the AWS managed policy AWSLambdaVPCAccessExecutionRole
+#: v3, AWS Managed Policy Reference). CDK attaches that managed policy only to roles it creates
+#: itself, never to a role passed in, so ``LandingZoneFunction`` grants them explicitly.
+VPC_NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+
 
 class LandingZoneFunction(Construct):
     """A Python function on arm64 with everything the five packs ask of a Lambda function.
 
     - its own role (``ManagedPolicyRole``: grants land in a customer-managed policy), with
-      write access to its own log group only, plus ENI permissions when in a VPC;
+      write access to its own log group only, ``kms:Decrypt`` on ``key`` (Lambda decrypts the
+      encrypted environment with the execution role), and, in a VPC, the network-interface
+      permissions Lambda needs, scoped to that VPC (``vpc_network_statements``);
     - a log group encrypted with ``key``, with retention, RETAIN on removal; JSON log format;
     - X-Ray active tracing, environment variables encrypted with ``key``;
     - optional VPC placement and reserved concurrency.
@@ -94,3 +111,86 @@ class LandingZoneFunction(Construct):
             layers=list(layers) if layers else None,
         )
         self.log_group.grant_write(self.role)
+        # Environment variables encrypted with a customer managed key: Lambda decrypts them
+        # with the execution role's permissions (Lambda Developer Guide, "Securing Lambda
+        # environment variables"; Lambda API KMSAccessDeniedException: "Lambda couldn't decrypt
+        # the environment variables because KMS access was denied").
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[key.key_arn]
+            )
+        )
+        if vpc is not None:
+            self._grant_vpc_networking(vpc)
+
+    def _grant_vpc_networking(self, vpc: ec2.IVpc) -> None:
+        statements = vpc_network_statements(self, vpc)
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)
+        stack = cdk.Stack.of(self)
+        wildcards = sorted(
+            {
+                nag_form(stack, resource)
+                for statement in statements
+                for resource in statement.resources
+                if resource != "*"
+            }
+        )
+        acknowledge(
+            self.role.permissions or self.role,
+            [f"AwsSolutions-IAM5[Resource::{resource}]" for resource in wildcards],
+            "Lambda creates and deletes the function's network interfaces itself, with ids it "
+            "picks at run time; every statement is pinned to the function's VPC by ec2:Vpc "
+            "(the subnet and security group of a new interface, and every existing interface).",
+        )
+
+
+def vpc_network_statements(scope: Construct, vpc: ec2.IVpc) -> list[iam.PolicyStatement]:
+    """Least-privilege network-interface permissions for a Lambda function in ``vpc``.
+
+    Resource types and condition keys per action (Service Authorization Reference, "Actions,
+    resources, and condition keys for Amazon EC2"):
+
+    - ``CreateNetworkInterface`` authorizes the new ``network-interface`` (no ``ec2:Vpc`` key:
+      it does not exist yet), the ``subnet`` and the ``security-group`` (both carry
+      ``ec2:Vpc``); each must be allowed. One statement covers all three with
+      ``ArnEqualsIfExists`` on ``ec2:Vpc``: the subnet and security group must be in ``vpc``
+      (the key is always present for them), the new interface passes (the key is absent), so
+      an interface can only be created in that VPC (IAM User Guide, "IAM JSON policy elements:
+      Condition operators", ...IfExists).
+    - ``DeleteNetworkInterface`` and ``Assign``/``UnassignPrivateIpAddresses`` authorize an
+      existing ``network-interface``, which carries ``ec2:Vpc``: pinned to ``vpc``.
+    - ``DescribeNetworkInterfaces`` and ``DescribeSubnets`` have no resource types: ``*`` only
+      (the Lambda guide: DescribeNetworkInterfaces "only works if it's allowed on all
+      resources").
+    """
+    stack = cdk.Stack.of(scope)
+
+    def arn(resource: str) -> str:
+        return stack.format_arn(service="ec2", resource=resource, resource_name="*")
+
+    vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+    in_vpc = {"ArnEquals": {"ec2:Vpc": vpc_arn}}
+    return [
+        iam.PolicyStatement(
+            sid="CreateNetworkInterfaceInOwnVpc",
+            actions=["ec2:CreateNetworkInterface"],
+            resources=[arn("network-interface"), arn("subnet"), arn("security-group")],
+            conditions={"ArnEqualsIfExists": {"ec2:Vpc": vpc_arn}},
+        ),
+        iam.PolicyStatement(
+            sid="ManageNetworkInterfacesOfOwnVpc",
+            actions=[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resources=[arn("network-interface")],
+            conditions=in_vpc,
+        ),
+        iam.PolicyStatement(
+            sid="DescribeNetworkInterfacesAndSubnets",
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resources=["*"],
+        ),
+    ]

@@ -76,6 +76,16 @@ class ModelAccessAutomation(Construct):
             description="CDK custom resource provider framework for model access automation",
         )
         framework_logs = retained_log_group(self, "ProviderLogs", key=key, days=log_retention_days)
+        # A role passed to the provider gets no AWSLambdaBasicExecutionRole from CDK: the
+        # framework function writes its log streams and decrypts its environment (encrypted
+        # with ``key``) with this role (Lambda Developer Guide, "Defining Lambda function
+        # permissions with an execution role"; "Securing Lambda environment variables").
+        framework_logs.grant_write(framework_role)
+        framework_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DecryptOwnEnvironment", actions=["kms:Decrypt"], resources=[key.key_arn]
+            )
+        )
         provider = cr.Provider(
             self,
             "Provider",

@@ -96,6 +96,7 @@ __all__ = [
     "UnsupportedPolicyFeature",
     "evaluate",
     "resolve_template_policies",
+    "resolve_value",
     "role_identity_policies",
     "role_permissions_boundary",
     "service_control_policies",
@@ -950,6 +951,20 @@ def _policy_by_arn(
     if external_policies and arn in external_policies:
         return arn, external_policies[arn]
     raise UnresolvedIntrinsic(f"{where}: policy {arn} is not in the template (external_policies)")
+
+
+def resolve_value(
+    template: Mapping[str, Any],
+    node: Any,
+    *,
+    account: str,
+    region: str,
+    partition: str = "aws",
+    refs: Mapping[str, str] | None = None,
+) -> Any:
+    """``node`` (any part of ``template``) with its intrinsics resolved, as the policies are."""
+    resolver = _Resolver(template, account=account, region=region, partition=partition, refs=refs)
+    return resolver.resolve(node, "value")
 
 
 def role_identity_policies(
