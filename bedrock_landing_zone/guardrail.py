@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
@@ -37,7 +38,9 @@ class LandingZoneGuardrail(Construct):
       attack on input), denied topics, managed profanity and custom words, PII per type (block
       or anonymize), custom regexes, contextual grounding thresholds, blocked messages;
     - a published version whose logical id is derived from the configuration, so any change to
-      the guardrail publishes a new version (and callers' IAM conditions follow it);
+      the guardrail publishes a new version (and callers' IAM conditions follow it); superseded
+      versions are retained, so stacks not yet redeployed keep working (prune old versions by
+      hand once every stack of the environment is deployed);
     - opt-in account-level enforcement for included/excluded allow-listed models;
     - SSM parameters ``/bedrock-lz/<env>/guardrail/{id,arn,version}`` for other teams' apps.
 
@@ -162,6 +165,12 @@ class LandingZoneGuardrail(Construct):
             guardrail_identifier=self.guardrail.attr_guardrail_id,
             description=f"Landing zone guardrail, configuration {fingerprint}",
         )
+        # A configuration change publishes a new version under a new logical id; CloudFormation
+        # then removes the old one from the stack. Retained, it keeps serving callers (the
+        # endpoint policy and the inference function in other stacks) that still send it until
+        # their stacks are deployed (CloudFormation User Guide, "DeletionPolicy attribute" and
+        # "UpdateReplacePolicy attribute").
+        self.version.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         self.ref = GuardrailReference(
             arn=self.guardrail.attr_guardrail_arn, version=self.version.attr_version
         )

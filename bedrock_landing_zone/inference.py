@@ -17,6 +17,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone._cdk_util import retained_log_group
@@ -28,7 +29,7 @@ from bedrock_landing_zone.roles import ManagedPolicyRole
 
 __all__ = [
     "METRICS_NAMESPACE",
-    "POWERTOOLS_LAYER_ACCOUNT",
+    "POWERTOOLS_VERSION",
     "GuardedInferenceFunction",
     "PrivateInferenceApi",
     "TeamAccessSpec",
@@ -36,13 +37,22 @@ __all__ = [
 
 #: Namespace of the handler's metrics (``lambda/inference/bedrock_inference/telemetry.py``).
 METRICS_NAMESPACE = "BedrockLandingZone/Inference"
-#: AWS account that publishes the Powertools for AWS Lambda layers (Powertools documentation,
-#: "Lambda Layer" section: arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-
-#: {python_version}-{arch}:{version}). Not a landing-zone account.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+#: The Powertools for AWS Lambda (Python) release the handler is tested with: the same pin as
+#: ``aws-lambda-powertools`` in requirements-dev.txt (a test keeps them equal).
+POWERTOOLS_VERSION = "3.37.0"
 CONVERSE_PATH = "/v1/converse"
-#: Python version of the function runtime, as in the Powertools layer name (python314).
-RUNTIME_VERSION = RUNTIME.name.removeprefix("python")
+
+
+def powertools_layer_parameter(version: str = POWERTOOLS_VERSION, *, arch: str = "arm64") -> str:
+    """The public SSM parameter that holds the Powertools layer ARN for ``version``.
+
+    Powertools publishes, in every region it supports, one parameter per architecture, Python
+    runtime and release: ``/aws/service/powertools/python/<arm64|x86_64>/python3.x/<version>``
+    (Powertools for AWS Lambda (Python) documentation, "Lambda Layer"; its release workflow
+    ``update_ssm.yml`` writes them). Resolving it at deploy time means the template never
+    names a layer version that does not exist, and the layer matches the tested library.
+    """
+    return f"/aws/service/powertools/python/{arch}/{RUNTIME.name}/{version}"
 
 
 @dataclass(frozen=True)
@@ -126,14 +136,10 @@ class GuardedInferenceFunction(Construct):
             },
             "log_content": settings.log_content,
         }
-        layer_name = (
-            "AWSLambdaPowertoolsPythonV3-"
-            f"python{''.join(RUNTIME_VERSION.split('.'))}-arm64:{settings.powertools_layer_version}"
-        )
         powertools = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "Powertools",
-            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer_name}",
+            ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter()),
         )
         self._unit = LandingZoneFunction(
             self,
@@ -163,20 +169,18 @@ class GuardedInferenceFunction(Construct):
         self.function = self._unit.function
         self.role = self._unit.role
         self.log_group = self._unit.log_group
-        model_access.grant_invoke(self.role, [m.alias for m in models])
+        # The role and the GUARDRAIL_VERSION variable change in one stack update, but not at
+        # one instant: the role accepts any published version of the landing zone guardrail
+        # (superseded versions are retained), the code always sends the configured one.
+        model_access.grant_invoke(
+            self.role, [m.alias for m in models], guardrail_versions="published"
+        )
         acknowledge(
             self.role.permissions or self.role,
             ["AwsSolutions-IAM5[Resource::*]"],
-            "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no "
-            "resource types, so IAM accepts only '*' for them; nothing else here uses it.",
-        )
-        acknowledge(
-            self.role,
-            [
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]"
-            ],
-            "Lambda attaches this AWS-maintained policy for VPC networking: it holds only the "
-            "ec2 network-interface actions Lambda needs to place the function in the VPC.",
+            "Only actions without resource types use '*': xray:PutTraceSegments and "
+            "xray:PutTelemetryRecords (active tracing), ec2:DescribeNetworkInterfaces and "
+            "ec2:DescribeSubnets (Lambda's VPC networking); IAM accepts no narrower resource.",
         )
         function_resource = self.function.node.default_child
         assert isinstance(function_resource, cdk.CfnResource)

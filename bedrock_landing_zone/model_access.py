@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -29,10 +30,20 @@ from constructs import Construct
 from bedrock_landing_zone.compliance import acknowledge
 from bedrock_landing_zone.config import ModelConfig
 
-__all__ = ["INVOKE", "INVOKE_STREAM", "GuardrailReference", "ModelAccess"]
+__all__ = ["INVOKE", "INVOKE_STREAM", "GuardrailReference", "GuardrailVersions", "ModelAccess"]
 
 INVOKE = "bedrock:InvokeModel"
 INVOKE_STREAM = "bedrock:InvokeModelWithResponseStream"
+GUARDRAIL_KEY = "bedrock:GuardrailIdentifier"
+
+#: Which guardrail versions a statement accepts:
+#: ``"exact"``: only the version this deployment published (``<arn>:<version>``);
+#: ``"published"``: any published (numeric) version of the landing zone guardrail, never its
+#: working ``DRAFT``. Documents that live in another stack than the guardrail (the
+#: ``bedrock-runtime`` endpoint policy, the inference function's role) use ``"published"`` so
+#: that no deployment order leaves them naming a version their callers do not send; superseded
+#: versions are retained, and the function itself always sends the current one.
+GuardrailVersions = Literal["exact", "published"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,21 @@ class GuardrailReference:
     def identifier(self) -> str:
         """The value of ``bedrock:GuardrailIdentifier`` in requests: ``<arn>:<version>``."""
         return f"{self.arn}:{self.version}"
+
+    def allow_conditions(self, versions: GuardrailVersions = "exact") -> dict[str, Any]:
+        """Conditions an allow statement needs so that only this guardrail passes."""
+        if versions == "exact":
+            return {"StringEquals": {GUARDRAIL_KEY: self.identifier}}
+        return {
+            "StringLike": {GUARDRAIL_KEY: f"{self.arn}:*"},
+            "StringNotEquals": {GUARDRAIL_KEY: f"{self.arn}:DRAFT"},
+        }
+
+    def deny_conditions(self, versions: GuardrailVersions = "exact") -> dict[str, Any]:
+        """Conditions of the deny for requests without this guardrail (or with another)."""
+        if versions == "exact":
+            return {"StringNotEquals": {GUARDRAIL_KEY: self.identifier}}
+        return {"StringNotLike": {GUARDRAIL_KEY: f"{self.arn}:*"}}
 
 
 class ModelAccess(Construct):
@@ -127,17 +153,23 @@ class ModelAccess(Construct):
     # ----- statements -------------------------------------------------------------------------
 
     def statements(
-        self, aliases: Iterable[str] | None = None, *, team: str | None = None
+        self,
+        aliases: Iterable[str] | None = None,
+        *,
+        team: str | None = None,
+        guardrail_versions: GuardrailVersions = "exact",
     ) -> list[iam.PolicyStatement]:
         """The allow and deny statements for ``aliases`` (default: the whole allow-list).
 
-        ``team`` limits application inference profiles to that team's (default: all teams')."""
+        ``team`` limits application inference profiles to that team's (default: all teams').
+        ``guardrail_versions`` says which versions of the guardrail pass (``GuardrailVersions``).
+        """
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else list(self.models.values())
         )
         if not selected:
             raise ValueError("aliases: name at least one allow-listed model")
-        guardrail_condition = {"bedrock:GuardrailIdentifier": self.guardrail.identifier}
+        guardrail_condition = self.guardrail.allow_conditions(guardrail_versions)
         statements: list[iam.PolicyStatement] = []
         for streaming in (False, True):
             group = [m for m in selected if m.streaming == streaming]
@@ -151,7 +183,7 @@ class ModelAccess(Construct):
                     else "InvokeAllowListedModels",
                     actions=self._actions(streaming),
                     resources=resources,
-                    conditions={"StringEquals": guardrail_condition},
+                    conditions=dict(guardrail_condition),
                 )
             )
         for model in selected:
@@ -163,7 +195,7 @@ class ModelAccess(Construct):
                     actions=self._actions(model.streaming),
                     resources=[self.foundation_model_arn(model.foundation_model_id, region="*")],
                     conditions={
-                        "StringEquals": guardrail_condition,
+                        **guardrail_condition,
                         # the system profile, or an application profile that copies it
                         "ArnEquals": {
                             "bedrock:InferenceProfileArn": self.model_arns(model.alias, team)
@@ -171,10 +203,12 @@ class ModelAccess(Construct):
                     },
                 )
             )
-        statements.extend(self.guardrail_statements())
+        statements.extend(self.guardrail_statements(guardrail_versions))
         return statements
 
-    def guardrail_statements(self) -> list[iam.PolicyStatement]:
+    def guardrail_statements(
+        self, guardrail_versions: GuardrailVersions = "exact"
+    ) -> list[iam.PolicyStatement]:
         """Use the guardrail, and refuse any invoke that does not carry it."""
         stack = cdk.Stack.of(self)
         statements = [
@@ -189,9 +223,7 @@ class ModelAccess(Construct):
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:provisioned-model/*",
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:imported-model/*",
                 ],
-                conditions={
-                    "StringNotEquals": {"bedrock:GuardrailIdentifier": self.guardrail.identifier}
-                },
+                conditions=self.guardrail.deny_conditions(guardrail_versions),
             ),
             iam.PolicyStatement(
                 sid="ApplyLandingZoneGuardrail",
@@ -213,11 +245,18 @@ class ModelAccess(Construct):
         return statements
 
     def endpoint_statements(
-        self, principal_condition: dict[str, dict[str, str]]
+        self,
+        principal_condition: dict[str, dict[str, str]],
+        *,
+        guardrail_versions: GuardrailVersions = "published",
     ) -> list[iam.PolicyStatement]:
-        """A ``bedrock-runtime`` VPC endpoint policy narrowed to the allow-list."""
+        """A ``bedrock-runtime`` VPC endpoint policy narrowed to the allow-list.
+
+        The endpoint lives in the network stack, deployed apart from the guardrail: by default
+        it admits any published version of the landing zone guardrail (``GuardrailVersions``).
+        """
         statements = []
-        for statement in self.statements():
+        for statement in self.statements(guardrail_versions=guardrail_versions):
             if statement.effect != iam.Effect.ALLOW or not statement.sid:
                 continue
             conditions = dict(statement.conditions or {})
@@ -240,11 +279,18 @@ class ModelAccess(Construct):
     # ----- grants -----------------------------------------------------------------------------
 
     def grant_invoke(
-        self, grantee: iam.IGrantable, aliases: Iterable[str] | None = None
+        self,
+        grantee: iam.IGrantable,
+        aliases: Iterable[str] | None = None,
+        *,
+        guardrail_versions: GuardrailVersions = "exact",
     ) -> iam.Grant:
-        """Let ``grantee`` invoke ``aliases`` (default: all), through the guardrail only."""
+        """Let ``grantee`` invoke ``aliases`` (default: all), through the guardrail only.
+
+        ``guardrail_versions="published"`` for a grantee deployed apart from the guardrail
+        that always sends the current version itself (``GuardedInferenceFunction``)."""
         grant: iam.Grant | None = None
-        for statement in self.statements(aliases):
+        for statement in self.statements(aliases, guardrail_versions=guardrail_versions):
             if statement.effect == iam.Effect.DENY:
                 grantee.grant_principal.add_to_principal_policy(statement)
                 continue

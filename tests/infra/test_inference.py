@@ -107,8 +107,7 @@ def test_function_is_arm64_newest_python_in_vpc_with_reserved_concurrency(defaul
     assert fn["Timeout"] == 29
     assert len(fn["VpcConfig"]["SubnetIds"]) == 2
     assert "KmsKeyArn" in fn
-    layer = json.dumps(fn["Layers"])
-    assert "017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:" in layer
+    assert len(fn["Layers"]) == 1  # Powertools, see the layer test below
     env = fn["Environment"]["Variables"]
     assert {"INFERENCE_CONFIG", "GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(env)
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "BedrockLandingZone/Inference"
@@ -263,21 +262,8 @@ def test_function_role_invokes_the_allow_list_only_through_the_guardrail(
         for k, r in resolved["Resources"].items()
         if r["Type"] == "AWS::IAM::Role" and k.startswith("GuardedInferenceHandlerRole")
     ]
-    vpc_access = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
     identity = role_identity_policies(
-        resolved,
-        role_id,
-        account=account,
-        region=region,
-        refs=producer,
-        external_policies={
-            vpc_access: {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": "*"}
-                ],
-            }
-        },
+        resolved, role_id, account=account, region=region, refs=producer
     )
     (guardrail,) = [v for k, v in producer.items() if k.endswith(".GuardrailArn")]
     guarded = {"bedrock:GuardrailIdentifier": f"{guardrail}:7"}
@@ -289,5 +275,33 @@ def test_function_role_invokes_the_allow_list_only_through_the_guardrail(
         )
         assert evaluate(Request("bedrock:InvokeModel", arn, guarded), identity).allowed
         assert evaluate(Request("bedrock:InvokeModel", arn, {}), identity).effect == "ExplicitDeny"
+        draft = {"bedrock:GuardrailIdentifier": f"{guardrail}:DRAFT"}
+        assert not evaluate(Request("bedrock:InvokeModel", arn, draft), identity).allowed
     outside = f"arn:aws:bedrock:{region}::foundation-model/meta.llama3-70b-instruct-v1:0"
     assert not evaluate(Request("bedrock:InvokeModel", outside, guarded), identity).allowed
+
+
+def test_powertools_layer_is_resolved_at_deploy_time_for_the_tested_release(
+    default: Synth,
+) -> None:
+    """The layer ARN comes from Powertools' public SSM parameter of the pinned release, for the
+    function's own architecture and runtime; no layer version is written into the template."""
+    import importlib.metadata
+    import re
+
+    from bedrock_landing_zone.inference import POWERTOOLS_VERSION
+
+    template = _inference(default)
+    _, fn = _one(template, "AWS::Lambda::Function")
+    props = fn["Properties"]
+    ((layer_param,),) = [[layer["Ref"] for layer in props["Layers"]]]
+    parameter = template["Parameters"][layer_param]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    arch = {"arm64": "arm64", "x86_64": "x86_64"}[props["Architectures"][0]]
+    assert parameter["Default"] == (
+        f"/aws/service/powertools/python/{arch}/{props['Runtime']}/{POWERTOOLS_VERSION}"
+    )
+    assert ":layer:" not in json.dumps(template), "no literal layer ARN in the template"
+    pins = (Path(__file__).resolve().parents[2] / "requirements-dev.txt").read_text()
+    (pinned,) = re.findall(r"^aws-lambda-powertools==(\S+)$", pins, flags=re.MULTILINE)
+    assert pinned == POWERTOOLS_VERSION == importlib.metadata.version("aws-lambda-powertools")
