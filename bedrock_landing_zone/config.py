@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,6 +51,7 @@ __all__ = [
     "TagsConfig",
     "TeamConfig",
     "VpcConfig",
+    "availability_zone_context",
     "json_schema",
     "load_config",
 ]
@@ -111,6 +113,9 @@ _SCP_TARGET = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}|\d{12})$"
 ModelId = Annotated[
     str, StringConstraints(pattern=r"^([a-z]{2,6}\.)?[a-z0-9-]+\.[a-z0-9.\-:]+$", max_length=128)
 ]
+AvailabilityZoneName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
+]
 
 
 _PATTERN_HINTS: dict[str, str] = {
@@ -122,7 +127,80 @@ _PATTERN_HINTS: dict[str, str] = {
     r"^vpc-[0-9a-f]{8,17}$": "a VPC id such as vpc-0a1b2c3d4e5f67890",
     r"^subnet-[0-9a-f]{8,17}$": "a subnet id such as subnet-0a1b2c3d4e5f67890",
     r"^rtb-[0-9a-f]{8,17}$": "a route table id such as rtb-0a1b2c3d4e5f67890",
+    r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$": (
+        "an availability zone name such as us-east-1a (not a zone id such as use1-az1)"
+    ),
 }
+
+# --- Rules AWS enforces on the guardrail (the landing zone's guardrail uses the Classic tier) ---
+# "Safeguard tiers for guardrails policies", Amazon Bedrock User Guide,
+# https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-tiers.html: denied topics allow
+# "Maximum of 200 characters per definition" on the Classic tier (1,000 on the Standard tier), and
+# the Classic tier supports English, French and Spanish only (the Standard tier needs a
+# cross-Region guardrail profile). The CloudFormation reference agrees on 200:
+# "AWS::Bedrock::Guardrail TopicConfig", Definition "Maximum: 200",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-bedrock-guardrail-topicconfig.html
+# (same page: Name pattern ^[0-9a-zA-Z-_ !?.]+$, 1-100; Examples of 1-100 characters).
+CLASSIC_TOPIC_DEFINITION_MAX = 200
+#: Letters besides A-Z that French and Spanish text uses (NFC): the Classic tier's languages.
+_FRENCH_SPANISH_LETTERS = frozenset("àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸáíñóúÁÍÑÓÚªº")
+_CLASSIC_FIX = (
+    "the landing zone's guardrail uses the Classic tier, which supports English, French and "
+    "Spanish only (Amazon Bedrock User Guide, 'Safeguard tiers for guardrails policies'): write "
+    "it in English, French or Spanish, or remove it (the Standard tier, which supports more "
+    "languages, is not configurable here yet)"
+)
+
+
+def _classic_language(value: str) -> str:
+    """Refuse text written in a script the Classic tier does not support (a script check: it
+    cannot tell German written without umlauts from English)."""
+    for char in unicodedata.normalize("NFC", value):
+        category = unicodedata.category(char)
+        foreign_letter = category.startswith("L") and not (
+            char.isascii() or char in _FRENCH_SPANISH_LETTERS
+        )
+        foreign_mark = category.startswith("M") or (category == "Nd" and not char.isascii())
+        if foreign_letter or foreign_mark:
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            raise ValueError(
+                f"contains {char!r} ({name}), which is not English, French or "
+                f"Spanish text: {_CLASSIC_FIX}"
+            )
+    return value
+
+
+def _classic_topic_definition(value: str) -> str:
+    if len(value) > CLASSIC_TOPIC_DEFINITION_MAX:
+        raise ValueError(
+            f"is {len(value)} characters; the Classic tier allows "
+            f"{CLASSIC_TOPIC_DEFINITION_MAX} characters per denied-topic definition (Amazon "
+            "Bedrock User Guide, 'Safeguard tiers for guardrails policies'): shorten it to "
+            f"{CLASSIC_TOPIC_DEFINITION_MAX} characters or fewer and move detail into 'examples'"
+        )
+    return _classic_language(value)
+
+
+def _classic_texts(values: list[str]) -> list[str]:
+    for index, value in enumerate(values):
+        try:
+            _classic_language(value)
+        except ValueError as exc:
+            raise _FieldError((index,), value, str(exc)) from None
+    return values
+
+
+# --- Application inference profiles (cost_allocation.py): bedrock-lz-<env>-<team>-<alias> ---
+# InferenceProfileName: 1-64 characters, pattern ^([0-9a-zA-Z][ _-]?)+$ (so no "--"); Description:
+# 1-200 characters, pattern ^([0-9a-zA-Z:.][ _-]?)+$. Sources: "AWS::Bedrock::ApplicationInference
+# Profile", CloudFormation Template Reference,
+# https://docs.amazonaws.cn/en_us/AWSCloudFormation/latest/TemplateReference/aws-resource-bedrock-applicationinferenceprofile.md
+# (its resource schema, as cfn-lint ships it, holds these patterns and lengths); "InferenceProfile
+# Summary", Amazon Bedrock API Reference (inferenceProfileName: length 1-64, the same pattern),
+# https://docs.aws.amazon.com/bedrock/latest/APIReference/API_InferenceProfileSummary.html
+PROFILE_NAME_MAX = 64
+_PROFILE_NAME = re.compile(r"([0-9a-zA-Z][ _-]?)+")
+_PROFILE_DESCRIPTION = re.compile(r"([0-9a-zA-Z:.][ _-]?)+")
 
 
 class ConfigError(ValueError):
@@ -163,15 +241,45 @@ class TagsConfig(_Strict):
 
 
 class NewVpcConfig(_Strict):
-    """A new VPC with private isolated subnets only: no NAT gateway, no internet gateway."""
+    """A new VPC with private isolated subnets only: no NAT gateway, no internet gateway.
+
+    Synth never looks anything up: with an explicit ``account`` the CDK would ask the account for
+    its availability zones (a context lookup that needs credentials), and without one it knows
+    only two zones (``Fn::GetAZs`` at deploy time), so ``max_azs: 3`` would silently give two
+    subnets. ``availability_zones`` names the zones instead; it is required in both cases.
+    """
 
     cidr: str = Field(
         default="10.40.0.0/22", description="IPv4 CIDR of the VPC, /16 to /24 (e.g. 10.40.0.0/22)."
     )
-    max_azs: int = Field(default=2, ge=2, le=3, description="Availability zones used, 2 or 3.")
+    max_azs: int = Field(
+        default=2,
+        ge=2,
+        le=3,
+        description="Availability zones used, 2 or 3 (default: the number of availability_zones).",
+    )
     subnet_prefix_length: int = Field(
         default=24, ge=20, le=28, description="Prefix length of each private subnet (one per AZ)."
     )
+    availability_zones: Annotated[list[AvailabilityZoneName], Field(min_length=2, max_length=3)] | (
+        None
+    ) = Field(
+        default=None,
+        description=(
+            "AZ names of the region, one private subnet each (e.g. [us-east-1a, us-east-1b]). "
+            "Required with an explicit account or with max_azs: 3, so that synth needs no "
+            "credentials and no lookup."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_azs_from_zones(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "max_azs" not in data:
+            zones = data.get("availability_zones")
+            if isinstance(zones, list) and 2 <= len(zones) <= 3:
+                return {**data, "max_azs": len(zones)}
+        return data
 
     @field_validator("cidr")
     @classmethod
@@ -191,6 +299,19 @@ class NewVpcConfig(_Strict):
                 f"do not fit in {self.cidr}; "
                 "use a larger VPC CIDR or a longer subnet_prefix_length"
             )
+        zones = self.availability_zones
+        if zones is not None:
+            if len(set(zones)) != len(zones):
+                raise _FieldError(
+                    ("availability_zones",), zones, "must not repeat an availability zone"
+                )
+            if len(zones) != self.max_azs:
+                raise _FieldError(
+                    ("availability_zones",),
+                    zones,
+                    f"lists {len(zones)} zones but max_azs is {self.max_azs}: list one zone per "
+                    "subnet, or leave max_azs out (it then follows the list)",
+                )
         return self
 
 
@@ -394,11 +515,19 @@ class ContentFilters(_Strict):
 
 
 class DeniedTopic(_Strict):
+    """A topic the guardrail denies. Classic tier: English, French or Spanish text, a definition
+    of at most 200 characters (see ``CLASSIC_TOPIC_DEFINITION_MAX``)."""
+
     name: Annotated[str, StringConstraints(pattern=r"^[0-9a-zA-Z-_ !?.]{1,100}$")]
-    definition: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    definition: Annotated[str, StringConstraints(min_length=1)] = Field(
+        description="What the topic covers: at most 200 characters (Classic guardrail tier)."
+    )
     examples: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=5
     )
+
+    _definition = field_validator("definition")(_classic_topic_definition)
+    _examples = field_validator("examples")(_classic_texts)
 
 
 class WordFilters(_Strict):
@@ -406,6 +535,8 @@ class WordFilters(_Strict):
     words: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=10000
     )
+
+    _words = field_validator("words")(_classic_texts)
 
 
 class CustomRegex(_Strict):
@@ -607,6 +738,10 @@ class GuardrailConfig(_Strict):
     )
     enforcement: GuardrailEnforcement = Field(default_factory=GuardrailEnforcement)
 
+    _messages = field_validator("blocked_input_message", "blocked_output_message")(
+        _classic_language
+    )
+
 
 class OrganizationPoliciesConfig(_Strict):
     """Service control policies derived from the allow-list (deployed in the management account)."""
@@ -730,6 +865,126 @@ class LandingZoneConfig(_Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _no_fallback_cycle(self) -> LandingZoneConfig:
+        graph = {m.alias: m.fallbacks for m in self.models}
+        done: set[str] = set()
+
+        def visit(alias: str, path: list[str]) -> list[str] | None:
+            if alias in path:
+                return [*path[path.index(alias) :], alias]
+            if alias in done:
+                return None
+            for fallback in graph.get(alias, []):
+                cycle = visit(fallback, [*path, alias])
+                if cycle:
+                    return cycle
+            done.add(alias)
+            return None
+
+        for index, model in enumerate(self.models):
+            cycle = visit(model.alias, [])
+            if cycle:
+                raise _FieldError(
+                    ("models", index, "fallbacks"),
+                    list(model.fallbacks),
+                    f"the fallbacks form a cycle {' -> '.join(cycle)}: a fallback must lead to "
+                    "a model of last resort, never back to where it started; remove one of "
+                    "these fallbacks",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _zones_without_lookups(self) -> LandingZoneConfig:
+        new = self.network.vpc.new
+        if new is None:
+            return self
+        at = ("network", "vpc", "new")
+        example = ", ".join(f"{self.region}{letter}" for letter in "abc"[: new.max_azs])
+        if new.availability_zones is None:
+            # CDK: an environment-agnostic stack's availabilityZones are two Fn::GetAZs tokens;
+            # with an account and region it is a context lookup (credentials), even when the VPC
+            # is given availabilityZones (aws/aws-cdk commit c2a22fa, "fix(ec2): non-agnostic
+            # stack throws error with availability zones defined in VPC"; CDK Developer Guide,
+            # "Environments").
+            if self.account is not None:
+                raise _FieldError(
+                    (*at, "availability_zones"),
+                    None,
+                    f"required because account is set: the CDK would otherwise look the "
+                    f"account's zones up at synth, which needs credentials; list "
+                    f"{new.max_azs} zone names of {self.region}, e.g. [{example}] (`aws ec2 "
+                    f"describe-availability-zones --region {self.region}` shows them), or "
+                    "remove account",
+                )
+            if new.max_azs > 2:
+                raise _FieldError(
+                    (*at, "max_azs"),
+                    new.max_azs,
+                    "without an account the CDK knows only 2 zones (Fn::GetAZs), so this would "
+                    f"silently create only 2 subnets; name the zones: availability_zones: "
+                    f"[{example}]",
+                )
+            return self
+        for index, zone in enumerate(new.availability_zones):
+            if not re.fullmatch(re.escape(self.region) + "[a-z]", zone):
+                raise _FieldError(
+                    (*at, "availability_zones", index),
+                    zone,
+                    f"not an availability zone of the region {self.region}: use zone names "
+                    f"such as {example}",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _inference_profile_names(self) -> LandingZoneConfig:
+        for index, team in enumerate(self.teams):
+            for alias in team.models:
+                problem = self._profile_name_problem(team.name, alias)
+                if problem:
+                    raise _FieldError(("teams", index, "models"), alias, problem)
+        return self
+
+    def application_inference_profile_name(self, team: str, alias: str) -> str:
+        """The name of the team's application inference profile for ``alias``."""
+        return f"bedrock-lz-{self.name}-{team}-{alias}"
+
+    def _profile_name_problem(self, team: str, alias: str) -> str | None:
+        name = self.application_inference_profile_name(team, alias)
+        parts = (
+            ("environment name", self.name),
+            ("team name", team),
+            ("model alias", alias),
+        )
+        hyphens = [
+            f"{what} {value!r}" for what, value in parts if "--" in value or value.endswith("-")
+        ]
+        if hyphens:
+            return (
+                f"its application inference profile name {name!r} would contain '--', which "
+                "AWS refuses (AWS::Bedrock::ApplicationInferenceProfile InferenceProfileName: "
+                "letters and digits, each followed by at most one '-', '_' or space): remove the "
+                f"doubled or trailing '-' from the {' and the '.join(hyphens)}"
+            )
+        if len(name) > PROFILE_NAME_MAX:
+            over = len(name) - PROFILE_NAME_MAX
+            return (
+                f"its application inference profile name {name!r} "
+                "(bedrock-lz-<env>-<team>-<alias>) is "
+                f"{len(name)} characters; AWS allows at most {PROFILE_NAME_MAX} "
+                "(AWS::Bedrock::ApplicationInferenceProfile InferenceProfileName): shorten the "
+                f"environment name {self.name!r}, the team name {team!r} or the model alias "
+                f"{alias!r} by at least {over} characters in total"
+            )
+        description = f"{alias} for team {team} cost allocation"  # as cost_allocation.py sets it
+        if not _PROFILE_NAME.fullmatch(name) or not _PROFILE_DESCRIPTION.fullmatch(description):
+            return (
+                f"its application inference profile name {name!r} does not match the pattern "
+                "AWS requires (^([0-9a-zA-Z][ _-]?)+$): use lower-case letters, digits and "
+                "single '-' in names"
+            )
+        return None
+
     @property
     def model_by_alias(self) -> dict[str, ModelConfig]:
         return {m.alias: m for m in self.models}
@@ -813,7 +1068,11 @@ def _describe(error: ErrorDetails, data: Any, model: type[BaseModel]) -> str:
     kind = error["type"]
     ctx_error = (error.get("ctx") or {}).get("error")
     if isinstance(ctx_error, _FieldError):
-        return f"{_path(ctx_error.loc)}: {ctx_error.value!r}: {ctx_error.message}"
+        # a nested model's validator names its field relative to the model (loc is where it is)
+        where = _path((*loc, *ctx_error.loc))
+        if ctx_error.value is None:
+            return f"{where}: {ctx_error.message}"
+        return f"{where}: {_shown(ctx_error.value)}: {ctx_error.message}"
     value: Any = error.get("input")
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
@@ -833,14 +1092,31 @@ def _describe(error: ErrorDetails, data: Any, model: type[BaseModel]) -> str:
     shown = _lookup(data, loc) if value is None else value
     if isinstance(shown, dict | list) and len(json.dumps(shown, default=str)) > 120:
         return f"{_path(loc)}: {message}"
-    return f"{_path(loc)}: {shown!r}: {message}"
+    return f"{_path(loc)}: {_shown(shown)}: {message}"
+
+
+def _shown(value: Any) -> str:
+    """The value as the message shows it: long text abbreviated."""
+    if isinstance(value, str) and len(value) > 80:
+        return f"{value[:60]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
+_MINIMAL_FILE = (
+    "a minimal environment needs name (the file name), region, tags (owner, cost_center), "
+    "models (the allow-list: alias, model_id) and teams (name, models): copy "
+    "config/default.yaml and edit it"
+)
 
 
 def parse_config(data: Any, *, source: str) -> LandingZoneConfig:
     """Validate already-parsed YAML/JSON data. ``source`` names the file in errors."""
+    if data is None:
+        raise ConfigError(f"{source}: the file is empty; {_MINIMAL_FILE}")
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{source}: the file must hold a mapping of settings, not {type(data).__name__}"
+            f"{source}: the file must hold a mapping of settings, not {type(data).__name__}; "
+            f"{_MINIMAL_FILE}"
         )
     try:
         return LandingZoneConfig.model_validate(data)
@@ -868,10 +1144,7 @@ def load_config(env: str, config_dir: Path | str) -> LandingZoneConfig:
             f"-c env={env}: no file {path}. "
             f"Available environments: {', '.join(available) or 'none'}"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    data = load_yaml(path)
     config = parse_config(data, source=str(path))
     if config.name != env:
         raise ConfigError(
@@ -879,6 +1152,67 @@ def load_config(env: str, config_dir: Path | str) -> LandingZoneConfig:
             f"  - name: {config.name!r}: must equal the file name {env!r}"
         )
     return config
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last
+    one silently, so a second ``teams:`` would drop the first list). Merge keys (``<<``) keep
+    their meaning: a key given explicitly overrides a merged one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise _DuplicateKey(
+                    f"line {line}: duplicate key {key!r} (first at line {first}): YAML keeps "
+                    "only the last value, so the earlier one would be silently lost; give each "
+                    "key once (merge the two entries into one)"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: Path | str) -> Any:
+    """Parse a YAML file strictly (no duplicate keys); errors are ``ConfigError`` naming it."""
+    path = Path(path)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def availability_zone_context(
+    config: LandingZoneConfig, account: str | None = None
+) -> dict[str, list[str]]:
+    """Context that answers the CDK's availability-zone lookup from the config, so that a synth
+    with an explicit account needs no credentials (pass it to ``cdk.App(context=...)`` or set it
+    on the app before adding stacks).
+
+    The CDK asks ``availability-zones:account=<account>:region=<region>`` whenever a stack with
+    an explicit account and region creates a VPC, even one given its zones (aws/aws-cdk commit
+    c2a22fa). ``account`` overrides ``config.account`` (a pipeline stage's target account).
+    Empty when there is no account or no new VPC with ``availability_zones``.
+    """
+    target = account or config.account
+    new = config.network.vpc.new
+    if target is None or new is None or new.availability_zones is None:
+        return {}
+    key = f"availability-zones:account={target}:region={config.region}"
+    return {key: list(new.availability_zones)}
 
 
 def json_schema() -> dict[str, Any]:
