@@ -63,7 +63,10 @@ Supported: ``Version``/``Id``/``Statement``; ``Sid``, ``Effect``, ``Action``/``N
 ``ArnNotLike``, ``Bool``, ``Null``; each (except ``Null``) with ``IfExists``; the string and
 ARN ones with ``ForAnyValue:``/``ForAllValues:``.
 
-Not modelled, and raising rather than guessing: policy variables (``${...}``), numeric, date,
+Policy variables (``${aws:PrincipalTag/Team}``, IAM User Guide "IAM policy elements: Variables and
+tags") only as values of a plain ``StringEquals``/``StringLike``.
+
+Not modelled, and raising rather than guessing: policy variables elsewhere, numeric, date,
 IP and binary operators, set operators combined with ``IfExists``, ``NotPrincipal``,
 federated/canonical principals, non-role principals with a resource policy, multivalued
 request keys without a set operator. Not modelled at all (the caller must not rely on them):
@@ -313,6 +316,7 @@ def _parse_conditions(raw: Any, where: str) -> tuple[_Condition, ...]:
                 raise UnsupportedPolicyFeature(f"{where}: key {key!r} repeated in {operator}")
             seen.add(lowered)
             values = _condition_values(raw_values, f"{where} {operator} {key}")
+            _check_variables(str(key), values, name, set_op, if_exists, where)
             if _OPERATORS[name][0] in {"bool", "null"} and any(
                 v.lower() not in {"true", "false"} for v in values
             ):
@@ -371,6 +375,53 @@ def _check_no_variables(node: Any, where: str) -> None:
             _check_no_variables(value, where)
 
 
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_ESCAPES = {"*": "*", "?": "?", "$": "$"}
+
+
+def _check_variables(
+    key: str, values: Sequence[str], name: str, set_op: str | None, if_exists: bool, where: str
+) -> None:
+    """Policy variables are modelled in one place only: the values of a plain, positive
+    ``StringEquals``/``StringLike`` condition (e.g. ``aws:ResourceTag/Team`` equal to
+    ``${aws:PrincipalTag/Team}``, the attribute-based access control pattern)."""
+    if not any("${" in v for v in values):
+        return
+    if name not in ("StringEquals", "StringLike") or set_op is not None or if_exists:
+        raise UnsupportedPolicyFeature(
+            f"{where}: policy variable in {name} {key}: only plain StringEquals/StringLike "
+            "values are modelled"
+        )
+    for value in values:
+        for variable in _VARIABLE.findall(value):
+            if "," in variable:
+                raise UnsupportedPolicyFeature(f"{where}: policy variable defaults not modelled")
+
+
+def _substitute(value: str, context: Mapping[str, list[str]]) -> str | None:
+    """``value`` with its policy variables replaced from the request (IAM User Guide, "IAM
+    policy elements: Variables and tags"): ``${*}``, ``${?}``, ``${$}`` are the literal
+    characters; a variable whose key is absent from the request makes the value match nothing
+    (None); a multivalued key cannot be a variable."""
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        name = match.group(1)
+        if name in _ESCAPES:
+            return _ESCAPES[name]
+        found = context.get(name.lower())
+        if not found:
+            missing = True
+            return ""
+        if len(found) != 1:
+            raise UnsupportedPolicyFeature(f"policy variable ${{{name}}} is multivalued")
+        return found[0]
+
+    out = _VARIABLE.sub(replace, value)
+    return None if missing else out
+
+
 def _parse_policy(document: PolicyDocument, policy_type: PolicyType, name: str) -> list[_Statement]:
     where = _where(policy_type, name)
     if not isinstance(document, Mapping):
@@ -380,7 +431,7 @@ def _parse_policy(document: PolicyDocument, policy_type: PolicyType, name: str) 
         raise UnsupportedPolicyFeature(f"{where}: unknown top-level element(s) {sorted(unknown)}")
     if "Version" in document and document["Version"] not in _VERSIONS:
         raise UnsupportedPolicyFeature(f"{where}: unknown Version {document['Version']!r}")
-    _check_no_variables(document, where)
+    _check_no_variables({k: v for k, v in document.items() if k != "Statement"}, where)
     raw_statements = document.get("Statement")
     if isinstance(raw_statements, Mapping):
         raw_statements = [raw_statements]
@@ -398,6 +449,7 @@ def _parse_policy(document: PolicyDocument, policy_type: PolicyType, name: str) 
         effect = raw.get("Effect")
         if effect not in ("Allow", "Deny"):
             raise UnsupportedPolicyFeature(f"{at}: Effect must be 'Allow' or 'Deny'")
+        _check_no_variables({k: v for k, v in raw.items() if k != "Condition"}, at)
         if ("Action" in raw) == ("NotAction" in raw):
             raise UnsupportedPolicyFeature(f"{at}: exactly one of Action/NotAction is required")
         if ("Resource" in raw) == ("NotResource" in raw):
@@ -485,16 +537,23 @@ def _arn_matches(pattern: str, value: str, where: str) -> bool:
     )
 
 
-def _value_matches(cond: _Condition, value: str, where: str) -> bool:
+def _value_matches(
+    cond: _Condition, value: str, where: str, context: Mapping[str, list[str]] | None = None
+) -> bool:
     """The positive (non-negated) match of one request value against the policy values (OR)."""
     family = _OPERATORS[cond.name][0]
+    candidates = [
+        p
+        for p in (_substitute(v, context or {}) if "${" in v else v for v in cond.values)
+        if p is not None
+    ]
     if family == "string":
-        return value in cond.values
+        return value in candidates
     if family == "string_ic":
         return value.lower() in {v.lower() for v in cond.values}
     if family == "string_like":
         return any(
-            _glob(p, ignore_case=False, arn_segments=False).fullmatch(value) for p in cond.values
+            _glob(p, ignore_case=False, arn_segments=False).fullmatch(value) for p in candidates
         )
     if family == "arn":
         return any(_arn_matches(p, value, where) for p in cond.values)
@@ -523,7 +582,7 @@ def _condition_holds(cond: _Condition, context: Mapping[str, list[str]], where: 
             f"{where}: {cond.operator} on multivalued key {cond.key!r}"
             " needs ForAnyValue/ForAllValues"
         )
-    return _value_matches(cond, values[0], where) != negated
+    return _value_matches(cond, values[0], where, context) != negated
 
 
 def _principal_account(principal: str) -> str:

@@ -879,3 +879,57 @@ def test_lint_accepts_foundation_model_ids_with_colons() -> None:
     findings = lint_policy(policy(allow("bedrock:GetFoundationModel", "arn:aws:s3:::x/y")))
     assert len(findings) == 1
     assert "RESOURCE_MISMATCH" in findings[0]
+
+
+# --------------------------------------------------------------------------- policy variables
+
+VARIABLES = IAM + "reference_policies_variables.html"
+
+
+def _abac(operator: str = "StringEquals") -> PolicyDocument:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow(
+                "bedrock:InvokeModel",
+                Condition={operator: {"aws:ResourceTag/Team": "${aws:PrincipalTag/Team}"}},
+            )
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("context", "allowed"),
+    [
+        ({"aws:ResourceTag/Team": "search", "aws:PrincipalTag/Team": "search"}, True),
+        ({"aws:ResourceTag/Team": "claims", "aws:PrincipalTag/Team": "search"}, False),
+        ({"aws:ResourceTag/Team": "search"}, False),  # no principal tag: nothing matches
+        ({"aws:PrincipalTag/Team": "search"}, False),  # untagged resource
+    ],
+)
+def test_policy_variable_takes_the_requests_value(context: dict[str, str], allowed: bool) -> None:
+    """VARIABLES: a variable is replaced by the request's value of that key; when the key is
+    absent the value matches nothing (attribute-based access control on tags)."""
+    request = Request("bedrock:InvokeModel", "arn:aws:bedrock:us-east-1:1:x", context)
+    assert evaluate(request, [_abac()]).allowed is allowed
+
+
+def test_policy_variable_escapes_and_wildcards() -> None:
+    """VARIABLES: ${*}, ${?} and ${$} stand for the literal characters."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [allow(Condition={"StringEquals": {"s3:prefix": "a${*}b${$}"}})],
+    }
+    assert evaluate(get({"s3:prefix": "a*b$"}), [document]).allowed
+    assert not evaluate(get({"s3:prefix": "axb$"}), [document]).allowed
+
+
+@pytest.mark.parametrize("operator", ["StringNotEquals", "StringEqualsIfExists", "ArnLike"])
+def test_policy_variables_elsewhere_are_refused(operator: str) -> None:
+    value = "${aws:PrincipalTag/Team}" if operator != "ArnLike" else "arn:aws:s3:::${aws:x}/y"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [allow(Condition={operator: {"aws:ResourceTag/Team": value}})],
+    }
+    with pytest.raises(UnsupportedPolicyFeature, match="policy variable"):
+        evaluate(get(), [document])
