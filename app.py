@@ -5,13 +5,20 @@ Reads config/NAME.yaml, validates it, and adds the landing zone's stacks at the 
 that `cdk deploy --all -c env=NAME` deploys them. No credentials and no network are needed.
 With `-c pipeline=config/pipelines/NAME.yaml` (`make synth-pipeline`) the app is the CDK
 pipeline instead, deploying one `LandingZoneStage` per configured environment and account.
+
+Without the CDK CLI, `python app.py [-c KEY=VALUE]... [-o DIR]` synthesizes the same templates
+into DIR (default: cdk.out): it reads the context the CLI would give it (cdk.json's `context`,
+cdk.context.json and the CLI's own defaults), since a plain `cdk.App()` reads neither file.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 # Prefer the supported Node.js LTS that `npm ci` installs (Linux x64) for the jsii runtime, so
@@ -24,22 +31,90 @@ import aws_cdk as cdk  # noqa: E402
 
 from bedrock_landing_zone import (  # noqa: E402
     ConfigError,
+    LandingZoneConfig,
     add_compliance_packs,
     add_landing_zone,
     add_pipeline,
     load_config,
+    load_pipeline,
 )
+from bedrock_landing_zone.config import availability_zone_context  # noqa: E402
 from bedrock_landing_zone.organization_policies import write_scp_files  # noqa: E402
 
 CONFIG_DIR = ROOT / "config"
 
+#: What the CDK CLI adds to the context of every `cdk synth` besides cdk.json and
+#: cdk.context.json (read from its CDK_CONTEXT_JSON); they shape the templates (path metadata,
+#: the CDKMetadata resource). The CLI also sets `@aws-cdk/core:failSynthOnValidationErrors` to
+#: false because it reports validation errors itself; run alone, the app raises them instead.
+CLI_DEFAULT_CONTEXT: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+    "aws:cdk:bundling-stacks": ["**"],
+}
 
-def main() -> None:
-    app = cdk.App()
+
+def run_by_cli() -> bool:
+    """The CDK CLI passes the context and the output directory in these variables."""
+    return "CDK_CONTEXT_JSON" in os.environ or "CDK_OUTDIR" in os.environ
+
+
+def standalone_app(argv: list[str]) -> cdk.App:
+    """An App with the context `cdk synth` would give it, for `python app.py` without the CLI."""
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="Synthesize without the CDK CLI (same context as `cdk synth`).",
+    )
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="context value, as with `cdk synth -c` (e.g. -c env=existing-vpc)",
+    )
+    parser.add_argument(
+        "-o", "--output", default=str(ROOT / "cdk.out"), help="output directory (cdk.out)"
+    )
+    args = parser.parse_args(argv)
+    context: dict[str, Any] = dict(CLI_DEFAULT_CONTEXT)
+    context.update(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {}))
+    committed = ROOT / "cdk.context.json"
+    if committed.is_file():
+        context.update(json.loads(committed.read_text(encoding="utf-8")))
+    for item in args.context:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"-c {item!r}: write KEY=VALUE, e.g. -c env=default")
+        context[key] = value
+    return cdk.App(context=context, outdir=args.output)
+
+
+def answer_zone_lookups(app: cdk.App, configs: list[tuple[LandingZoneConfig, str | None]]) -> None:
+    """Answer the CDK's availability-zone lookup from each environment's configured zones (for
+    its account, or a pipeline stage's), unless cdk.context.json already does: synth then needs
+    no credentials. Must run before any stack is added."""
+    for config, account in configs:
+        for key, zones in availability_zone_context(config, account).items():
+            if app.node.try_get_context(key) is None:
+                app.node.set_context(key, zones)
+
+
+def main(argv: list[str] | None = None) -> None:
+    app = cdk.App() if run_by_cli() else standalone_app(sys.argv[1:] if argv is None else argv)
     env = app.node.try_get_context("env") or "default"
     pipeline_file = app.node.try_get_context("pipeline")
     try:
         if pipeline_file:
+            plan = load_pipeline(ROOT / str(pipeline_file), CONFIG_DIR)
+            answer_zone_lookups(
+                app,
+                [
+                    (plan.environments[stage.env], stage.account)
+                    for _, stage in plan.pipeline.stages()
+                ],
+            )
             add_compliance_packs(app)
             add_pipeline(app, root=ROOT, pipeline_file=str(pipeline_file))
             app.synth()
@@ -48,6 +123,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    answer_zone_lookups(app, [(config, None)])
     add_compliance_packs(app)
     add_landing_zone(app, config)
     assembly = app.synth()

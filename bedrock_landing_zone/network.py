@@ -73,7 +73,11 @@ class PrivateNetwork(Construct):
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(new.cidr),
-                max_azs=new.max_azs,
+                # named zones (the Vpc takes these or max_azs): the config requires them with an
+                # account or 3 AZs; an app with an account answers the CDK's zone lookup from
+                # them (config.availability_zone_context), so synth needs no credentials
+                availability_zones=list(new.availability_zones) if new.availability_zones else None,
+                max_azs=None if new.availability_zones else new.max_azs,
                 nat_gateways=0,
                 create_internet_gateway=False,
                 restrict_default_security_group=True,
