@@ -12,7 +12,7 @@ import yaml
 
 from bedrock_landing_zone.config import ConfigError, load_config, parse_config
 from bedrock_landing_zone.config_schema import render
-from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS
+from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS, Synths
 
 BASE: dict[str, Any] = yaml.safe_load((CONFIG_DIR / "default.yaml").read_text(encoding="utf-8"))
 EXISTING_VPC: dict[str, Any] = yaml.safe_load(
@@ -431,3 +431,20 @@ def test_empty_file_says_what_a_minimal_file_needs(tmp_path: Path, text: str) ->
     for key in ("name", "region", "tags", "models", "teams"):
         assert key in message
     assert "config/default.yaml" in message
+
+
+def test_config_checks_the_profile_names_the_templates_use(synths: Synths) -> None:
+    """The names the config validates are the names cost allocation deploys."""
+    for synth in synths:
+        template = synth.template_json(synth.stacks.governance)
+        deployed = {
+            r["Properties"]["InferenceProfileName"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Bedrock::ApplicationInferenceProfile"
+        }
+        config = synth.config
+        assert deployed == {
+            config.application_inference_profile_name(team.name, alias)
+            for team in config.teams
+            for alias in team.models
+        }
