@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "ModelDashboardSection": "bedrock_landing_zone.observability",
     "OrganizationPolicies": "bedrock_landing_zone.organization_policies",
     "PACKS": "bedrock_landing_zone.compliance",
+    "PreflightChecks": "bedrock_landing_zone.compliance",
     "PrivateInferenceApi": "bedrock_landing_zone.inference",
     "PipelinePlan": "bedrock_landing_zone.pipeline_config",
     "PipelineStack": "bedrock_landing_zone.pipeline",
@@ -73,6 +74,7 @@ __all__ = [
     "OrganizationPolicies",
     "PipelinePlan",
     "PipelineStack",
+    "PreflightChecks",
     "PrivateInferenceApi",
     "PrivateNetwork",
     "TeamAccess",
@@ -91,7 +93,12 @@ __all__ = [
 if TYPE_CHECKING:
     from bedrock_landing_zone.alerts import AlertTopic
     from bedrock_landing_zone.budgets import TeamBudgets
-    from bedrock_landing_zone.compliance import PACKS, acknowledge, add_compliance_packs
+    from bedrock_landing_zone.compliance import (
+        PACKS,
+        PreflightChecks,
+        acknowledge,
+        add_compliance_packs,
+    )
     from bedrock_landing_zone.config import ConfigError, LandingZoneConfig, ModelConfig, load_config
     from bedrock_landing_zone.cost_allocation import CostAllocation
     from bedrock_landing_zone.encryption import LandingZoneKey

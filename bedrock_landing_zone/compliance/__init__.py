@@ -1,4 +1,4 @@
-"""Compliance gates: the five cdk-nag v3 packs, and granular acknowledgments."""
+"""Compliance gates: the five cdk-nag v3 packs, the preflight limits plugin, acknowledgments."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from cdk_nag import (
 )
 from constructs import IConstruct
 
+from bedrock_landing_zone.compliance.preflight import PreflightChecks
+
 __all__ = [
     "PACKS",
+    "PreflightChecks",
     "acknowledge",
     "acknowledge_deploy_time_function",
     "add_compliance_packs",
@@ -39,16 +42,20 @@ PACKS: dict[str, type[Any]] = {
 
 
 def add_compliance_packs(scope: cdk.Stage) -> None:
-    """Run all five packs over every stack of ``scope`` (an ``App`` or a ``Stage``).
+    """Run all five packs and the preflight plugin over every stack of ``scope`` (an ``App``
+    or a ``Stage``).
 
-    Packs on a scope check every stack below it, nested stages included. Any unacknowledged
-    finding fails synthesis. Calling it again below a scope that already has them is a no-op,
-    so a ``LandingZoneStage`` inside an app that registered the packs is not checked twice.
+    Plugins on a scope check every stack below it, nested stages included. Any unacknowledged
+    finding fails synthesis, and so does any AWS limit a template exceeds (``PreflightChecks``).
+    Calling it again below a scope that already has them is a no-op, so a ``LandingZoneStage``
+    inside an app that registered the packs is not checked twice.
     """
     if has_compliance_packs(scope):
         return
     scope.node.add_metadata(_MARKER, sorted(PACKS))
-    cdk.Validations.of(scope).add_plugins(*(pack(scope) for pack in PACKS.values()))
+    cdk.Validations.of(scope).add_plugins(
+        *(pack(scope) for pack in PACKS.values()), PreflightChecks()
+    )
 
 
 def has_compliance_packs(scope: IConstruct) -> bool:
