@@ -314,10 +314,13 @@ def load_assembly(cdk_out: Path) -> Assembly:
 
 
 def environment_names(assembly: Assembly) -> list[str]:
-    """The environment names in the stack names ``bedrock-lz-<env>-<unit>``, sorted."""
+    """The environment names in the stack names ``bedrock-lz-<env>-<unit>`` (team stacks:
+    ``bedrock-lz-<env>-team-<team>``), sorted."""
     names = set()
     for stack in assembly.stacks:
-        match = re.fullmatch(r"bedrock-lz-(.+)-[A-Za-z0-9]+", stack.name)
+        match = re.fullmatch(r"bedrock-lz-(.+?)-team-[a-z0-9-]+", stack.name) or re.fullmatch(
+            r"bedrock-lz-(.+)-[A-Za-z0-9]+", stack.name
+        )
         if match:
             names.add(match.group(1))
     return sorted(names)

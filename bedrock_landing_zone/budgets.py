@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from bedrock_landing_zone.config import LandingZoneConfig
+from bedrock_landing_zone.config import BudgetsConfig, TeamConfig
 
 __all__ = ["COST_TAG_KEYS", "TeamBudgets"]
 
@@ -15,7 +17,8 @@ COST_TAG_KEYS = ("Team", "CostCenter", "Environment", "Owner")
 
 
 class TeamBudgets(Construct):
-    """One ``AWS::Budgets::Budget`` per team with ``monthly_budget_usd``.
+    """An ``AWS::Budgets::Budget`` for each of ``teams`` with ``monthly_budget_usd`` (a team
+    stack passes its own team only).
 
     Each budget counts Amazon Bedrock cost tagged ``Team=<team>`` (the team's application
     inference profiles carry that tag) and notifies ``topic`` at each configured share of the
@@ -26,7 +29,14 @@ class TeamBudgets(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: LandingZoneConfig, topic: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        teams: Sequence[TeamConfig],
+        config: BudgetsConfig,
+        topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         subscriber = budgets.CfnBudget.SubscriberProperty(
@@ -42,22 +52,22 @@ class TeamBudgets(Construct):
                 ),
                 subscribers=[subscriber],
             )
-            for threshold in config.budgets.actual_thresholds_percent
+            for threshold in config.actual_thresholds_percent
         ]
-        if config.budgets.forecast_threshold_percent is not None:
+        if config.forecast_threshold_percent is not None:
             notifications.append(
                 budgets.CfnBudget.NotificationWithSubscribersProperty(
                     notification=budgets.CfnBudget.NotificationProperty(
                         notification_type="FORECASTED",
                         comparison_operator="GREATER_THAN",
-                        threshold=config.budgets.forecast_threshold_percent,
+                        threshold=config.forecast_threshold_percent,
                         threshold_type="PERCENTAGE",
                     ),
                     subscribers=[subscriber],
                 )
             )
         self.budgets: dict[str, budgets.CfnBudget] = {}
-        for team in config.teams:
+        for team in teams:
             if team.monthly_budget_usd is None:
                 continue
             label = "".join(part.capitalize() for part in team.name.split("-"))
@@ -65,7 +75,7 @@ class TeamBudgets(Construct):
                 self,
                 f"{label}Budget",
                 budget=budgets.CfnBudget.BudgetDataProperty(
-                    budget_name=f"bedrock-lz-{config.name}-{team.name}",
+                    budget_name=f"bedrock-lz-{env_name}-{team.name}",
                     budget_type="COST",
                     time_unit="MONTHLY",
                     budget_limit=budgets.CfnBudget.SpendProperty(

@@ -684,11 +684,6 @@ class InferenceConfig(_Strict):
     log_content: bool = Field(
         default=False, description="Log prompt and completion text (off: never in logs)."
     )
-    powertools_layer_version: int = Field(
-        default=27,
-        ge=1,
-        description="Version of the AWS-managed Powertools for AWS Lambda (Python) v3 layer.",
-    )
 
 
 class ObservabilityConfig(_Strict):
@@ -853,6 +848,14 @@ class LandingZoneConfig(_Strict):
                 list(self.network.interface_endpoints),
                 "the inference API is private and reachable only through an execute-api "
                 "endpoint: add 'execute-api', or set inference.enabled: false",
+            )
+        if self.inference.enabled and "ssm" not in self.network.interface_endpoints:
+            raise _FieldError(
+                ("network", "interface_endpoints"),
+                list(self.network.interface_endpoints),
+                "the inference function reads the team directory (SSM parameters each team "
+                "stack writes) from inside the VPC, which has no internet route: add 'ssm', "
+                "or set inference.enabled: false",
             )
         for index, team in enumerate(self.teams):
             for alias in team.models:

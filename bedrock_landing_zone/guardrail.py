@@ -209,14 +209,21 @@ class LandingZoneGuardrail(Construct):
             )
 
     @staticmethod
-    def from_ssm_parameters(scope: Construct, env_name: str) -> GuardrailReference:
+    def from_ssm_parameters(
+        scope: Construct, env_name: str, *, pinned: bool = True
+    ) -> GuardrailReference:
         """Reference another app's landing-zone guardrail through its SSM parameters.
 
         The values resolve at deploy time (``{{resolve:ssm:...}}`` dynamic references): no
-        lookup at synth, no stack exports.
+        lookup at synth, no stack exports. ``pinned=False`` reads the ARN only, for grants
+        that accept any published version (``guardrail_versions="published"``).
         """
         names = guardrail_parameter_names(env_name)
         return GuardrailReference(
             arn=ssm.StringParameter.value_for_string_parameter(scope, names["arn"]),
-            version=ssm.StringParameter.value_for_string_parameter(scope, names["version"]),
+            version=(
+                ssm.StringParameter.value_for_string_parameter(scope, names["version"])
+                if pinned
+                else ""
+            ),
         )

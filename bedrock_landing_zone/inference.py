@@ -98,16 +98,26 @@ class GuardedInferenceFunction(Construct):
         client_security_group: ec2.ISecurityGroup,
         model_access: ModelAccess,
         models: Sequence[ModelConfig],
-        teams: Mapping[str, TeamAccessSpec],
         key: kms.IKey,
+        teams: Mapping[str, TeamAccessSpec] | None = None,
+        team_directory: str | None = None,
+        profiles_tagged: Mapping[str, str] | None = None,
         settings: InferenceConfig | None = None,
         log_retention_days: int = 365,
         vpc_subnets: ec2.SubnetSelection | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = settings or InferenceConfig()
-        if not teams:
-            raise ValueError("teams: name at least one team that may call the function")
+        teams = dict(teams or {})
+        if bool(teams) == bool(team_directory):
+            raise ValueError(
+                "set exactly one of teams (a fixed team map) or team_directory (an SSM path "
+                "under which each team publishes its entry, e.g. teams.team_directory(env))"
+            )
+        if team_directory is not None and not (
+            team_directory.startswith("/") and team_directory.endswith("/")
+        ):
+            raise ValueError(f"team_directory: {team_directory!r} must start and end with '/'")
         known = {m.alias for m in models}
         for team, spec in teams.items():
             unknown = sorted(set(spec.models) - known)
@@ -128,6 +138,7 @@ class GuardedInferenceFunction(Construct):
                 team: {"models": list(spec.models), "role_names": list(spec.role_names)}
                 for team, spec in teams.items()
             },
+            **({"team_directory": team_directory} if team_directory else {}),
             "limits": settings.limits.model_dump(),
             "retry": {
                 "max_attempts": 2,
@@ -173,8 +184,39 @@ class GuardedInferenceFunction(Construct):
         # one instant: the role accepts any published version of the landing zone guardrail
         # (superseded versions are retained), the code always sends the configured one.
         model_access.grant_invoke(
-            self.role, [m.alias for m in models], guardrail_versions="published"
+            self.role,
+            [m.alias for m in models],
+            guardrail_versions="published",
+            profiles_tagged=profiles_tagged,
         )
+        if team_directory is not None:
+            # the team directory is read at init and refreshed (each team stack writes its entry)
+            path = team_directory.strip("/")
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadTheTeamDirectory",
+                    actions=["ssm:GetParametersByPath", "ssm:GetParameter"],
+                    resources=[
+                        stack.format_arn(service="ssm", resource="parameter", resource_name=name)
+                        for name in (path, f"{path}/*")
+                    ],
+                )
+            )
+            acknowledge(
+                self.role.permissions or self.role,
+                [
+                    "AwsSolutions-IAM5[Resource::"
+                    + nag_form(
+                        stack,
+                        stack.format_arn(
+                            service="ssm", resource="parameter", resource_name=f"{path}/*"
+                        ),
+                    )
+                    + "]"
+                ],
+                "The team directory: each team stack publishes its entry under this path, so "
+                "the function reads the path (names of teams added later are not known here).",
+            )
         acknowledge(
             self.role.permissions or self.role,
             ["AwsSolutions-IAM5[Resource::*]"],

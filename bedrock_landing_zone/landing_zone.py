@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,6 +16,7 @@ from bedrock_landing_zone.stacks.inference_stack import InferenceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
 from bedrock_landing_zone.stacks.observability_stack import ObservabilityStack
 from bedrock_landing_zone.stacks.organization_stack import OrganizationStack
+from bedrock_landing_zone.stacks.team_stack import TeamStack
 
 __all__ = ["LandingZoneStacks", "LandingZoneStage", "add_landing_zone", "environment_of"]
 
@@ -30,6 +31,12 @@ class LandingZoneStacks:
     inference: InferenceStack | None = None
     observability: ObservabilityStack | None = None
     organization: OrganizationStack | None = None
+    #: team name -> its ``TeamStack`` (``bedrock-lz-<env>-team-<team>``)
+    teams: dict[str, TeamStack] = field(default_factory=dict)
+
+    def shared(self) -> list[cdk.Stack]:
+        """The stacks every team shares (all but the team stacks)."""
+        return [s for s in self.all() if not isinstance(s, TeamStack)]
 
     def all(self) -> list[cdk.Stack]:
         stacks: list[cdk.Stack | None] = [
@@ -39,6 +46,7 @@ class LandingZoneStacks:
             self.inference,
             self.observability,
             self.organization,
+            *self.teams.values(),
         ]
         return [s for s in stacks if s is not None]
 
@@ -121,6 +129,22 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
                 account=config.organization_policies.management_account, region=config.region
             ),
         )
+    teams: dict[str, TeamStack] = {}
+    for team in config.teams:
+        label = "".join(part.capitalize() for part in team.name.split("-"))
+        team_stack = TeamStack(
+            scope,
+            f"Team{label}",
+            config=config,
+            team=team,
+            stack_name=name(f"team-{team.name}"),
+            description=f"Bedrock landing zone: team {team.name} (role, profiles, budget)",
+            **common,
+        )
+        # it reads the shared stacks' SSM parameters at deploy time: deploy them first
+        for producer in (governance, audit, *([inference] if inference else [])):
+            team_stack.add_stack_dependency(producer)
+        teams[team.name] = team_stack
     stacks = LandingZoneStacks(
         governance=governance,
         network=network,
@@ -128,6 +152,7 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         inference=inference,
         observability=observability,
         organization=organization,
+        teams=teams,
     )
     tags = {
         "Environment": config.name,

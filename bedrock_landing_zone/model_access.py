@@ -18,7 +18,7 @@ different. No statement has ``Resource: *``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from bedrock_landing_zone.compliance import acknowledge
+from bedrock_landing_zone.compliance import acknowledge, nag_form
 from bedrock_landing_zone.config import ModelConfig
 
 __all__ = ["INVOKE", "INVOKE_STREAM", "GuardrailReference", "GuardrailVersions", "ModelAccess"]
@@ -59,6 +59,11 @@ class GuardrailReference:
     @property
     def identifier(self) -> str:
         """The value of ``bedrock:GuardrailIdentifier`` in requests: ``<arn>:<version>``."""
+        if not self.version:
+            raise ValueError(
+                "this guardrail reference has no version (from_ssm_parameters(pinned=False)): "
+                'use guardrail_versions="published"'
+            )
         return f"{self.arn}:{self.version}"
 
     def allow_conditions(self, versions: GuardrailVersions = "exact") -> dict[str, Any]:
@@ -152,17 +157,34 @@ class ModelAccess(Construct):
 
     # ----- statements -------------------------------------------------------------------------
 
+    def application_profile_pattern(self) -> str:
+        """Every application inference profile of this account and region."""
+        stack = cdk.Stack.of(self)
+        return (
+            f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
+            "application-inference-profile/*"
+        )
+
     def statements(
         self,
         aliases: Iterable[str] | None = None,
         *,
         team: str | None = None,
         guardrail_versions: GuardrailVersions = "exact",
+        profiles_tagged: Mapping[str, str] | None = None,
     ) -> list[iam.PolicyStatement]:
         """The allow and deny statements for ``aliases`` (default: the whole allow-list).
 
         ``team`` limits application inference profiles to that team's (default: all teams').
         ``guardrail_versions`` says which versions of the guardrail pass (``GuardrailVersions``).
+        ``profiles_tagged`` admits, instead of registered profile ARNs, every application
+        inference profile carrying these tags (``aws:ResourceTag/<key>``; a value may be a
+        policy variable such as ``${aws:PrincipalTag/Team}``). The Service Authorization
+        Reference lists ``aws:ResourceTag/${TagKey}`` for the application-inference-profile
+        resource of ``bedrock:InvokeModel``; foundation models and system profiles carry no
+        tags, so the allow-list still bounds the models reached through any profile: a call
+        through a profile is also authorized on the model it wraps. Such statements do not
+        grow with the number of teams.
         """
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else list(self.models.values())
@@ -170,12 +192,19 @@ class ModelAccess(Construct):
         if not selected:
             raise ValueError("aliases: name at least one allow-listed model")
         guardrail_condition = self.guardrail.allow_conditions(guardrail_versions)
+        tagged = dict(profiles_tagged or {})
         statements: list[iam.PolicyStatement] = []
         for streaming in (False, True):
             group = [m for m in selected if m.streaming == streaming]
             if not group:
                 continue
-            resources = [arn for m in group for arn in self.model_arns(m.alias, team)]
+            resources = [
+                arn
+                for m in group
+                for arn in (
+                    self.model_arns(m.alias)[:1] if tagged else self.model_arns(m.alias, team)
+                )
+            ]
             statements.append(
                 iam.PolicyStatement(
                     sid="InvokeAllowListedModelsWithStreaming"
@@ -186,21 +215,44 @@ class ModelAccess(Construct):
                     conditions=dict(guardrail_condition),
                 )
             )
+        if tagged:
+            conditions = {**guardrail_condition}
+            conditions["StringEquals"] = {
+                **conditions.get("StringEquals", {}),
+                **{f"aws:ResourceTag/{key}": value for key, value in sorted(tagged.items())},
+            }
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeTaggedApplicationProfiles",
+                    actions=self._actions(any(m.streaming for m in selected)),
+                    resources=[self.application_profile_pattern()],
+                    conditions=conditions,
+                )
+            )
         for model in selected:
             if not model.is_inference_profile:
                 continue
+            via = (
+                {
+                    "ArnLike": {
+                        "bedrock:InferenceProfileArn": [
+                            self.model_arns(model.alias)[0],
+                            self.application_profile_pattern(),
+                        ]
+                    }
+                }
+                if tagged
+                # the system profile, or an application profile that copies it
+                else {
+                    "ArnEquals": {"bedrock:InferenceProfileArn": self.model_arns(model.alias, team)}
+                }
+            )
             statements.append(
                 iam.PolicyStatement(
                     sid=f"InvokeThroughProfile{_sid(model.alias)}",
                     actions=self._actions(model.streaming),
                     resources=[self.foundation_model_arn(model.foundation_model_id, region="*")],
-                    conditions={
-                        **guardrail_condition,
-                        # the system profile, or an application profile that copies it
-                        "ArnEquals": {
-                            "bedrock:InferenceProfileArn": self.model_arns(model.alias, team)
-                        },
-                    },
+                    conditions={**guardrail_condition, **via},
                 )
             )
         statements.extend(self.guardrail_statements(guardrail_versions))
@@ -249,6 +301,7 @@ class ModelAccess(Construct):
         principal_condition: dict[str, dict[str, str]],
         *,
         guardrail_versions: GuardrailVersions = "published",
+        profiles_tagged: Mapping[str, str] | None = None,
     ) -> list[iam.PolicyStatement]:
         """A ``bedrock-runtime`` VPC endpoint policy narrowed to the allow-list.
 
@@ -256,7 +309,9 @@ class ModelAccess(Construct):
         it admits any published version of the landing zone guardrail (``GuardrailVersions``).
         """
         statements = []
-        for statement in self.statements(guardrail_versions=guardrail_versions):
+        for statement in self.statements(
+            guardrail_versions=guardrail_versions, profiles_tagged=profiles_tagged
+        ):
             if statement.effect != iam.Effect.ALLOW or not statement.sid:
                 continue
             conditions = dict(statement.conditions or {})
@@ -284,13 +339,16 @@ class ModelAccess(Construct):
         aliases: Iterable[str] | None = None,
         *,
         guardrail_versions: GuardrailVersions = "exact",
+        profiles_tagged: Mapping[str, str] | None = None,
     ) -> iam.Grant:
         """Let ``grantee`` invoke ``aliases`` (default: all), through the guardrail only.
 
         ``guardrail_versions="published"`` for a grantee deployed apart from the guardrail
         that always sends the current version itself (``GuardedInferenceFunction``)."""
         grant: iam.Grant | None = None
-        for statement in self.statements(aliases, guardrail_versions=guardrail_versions):
+        for statement in self.statements(
+            aliases, guardrail_versions=guardrail_versions, profiles_tagged=profiles_tagged
+        ):
             if statement.effect == iam.Effect.DENY:
                 grantee.grant_principal.add_to_principal_policy(statement)
                 continue
@@ -302,7 +360,7 @@ class ModelAccess(Construct):
             )
             grant = part if grant is None else grant.combine(part)
         assert grant is not None
-        self._acknowledge_wildcards(grantee, aliases)
+        self._acknowledge_wildcards(grantee, aliases, tagged=bool(profiles_tagged))
         return grant
 
     def managed_policy(
@@ -312,6 +370,8 @@ class ModelAccess(Construct):
         aliases: Iterable[str] | None = None,
         team: str | None = None,
         description: str | None = None,
+        guardrail_versions: GuardrailVersions = "exact",
+        profiles_tagged: Mapping[str, str] | None = None,
     ) -> iam.ManagedPolicy:
         """A customer-managed policy with the grant, for human or federated roles."""
         aliases = list(aliases) if aliases is not None else None
@@ -320,15 +380,25 @@ class ModelAccess(Construct):
             construct_id,
             description=description
             or "Invoke allow-listed Bedrock models through the landing zone guardrail",
-            statements=self.statements(aliases, team=team),
+            statements=self.statements(
+                aliases,
+                team=team,
+                guardrail_versions=guardrail_versions,
+                profiles_tagged=profiles_tagged,
+            ),
         )
-        self.acknowledge_wildcards(policy, aliases)
+        self.acknowledge_wildcards(policy, aliases, tagged=bool(profiles_tagged))
         return policy
 
     def acknowledge_wildcards(
-        self, policy_holder: Construct, aliases: Iterable[str] | None = None
+        self,
+        policy_holder: Construct,
+        aliases: Iterable[str] | None = None,
+        *,
+        tagged: bool = False,
     ) -> None:
-        """Acknowledge the only wildcards the grant has: cross-region destination models."""
+        """Acknowledge the only wildcards the grant has: cross-region destination models, and
+        (``tagged``) the application inference profiles admitted by their tags."""
         partition = cdk.Stack.of(self).partition
         shown = "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
         selected = (
@@ -349,15 +419,25 @@ class ModelAccess(Construct):
                 "bedrock:InferenceProfileArn equals the allow-listed profile and the landing zone "
                 "guardrail is attached.",
             )
+        if tagged:
+            pattern = nag_form(cdk.Stack.of(self), self.application_profile_pattern())
+            acknowledge(
+                policy_holder,
+                [f"AwsSolutions-IAM5[Resource::{pattern}]"],
+                "Application inference profiles are admitted by their tags (aws:ResourceTag), "
+                "so the statement does not grow with the number of teams; a call through a "
+                "profile is also authorized on the model it wraps, which only the allow-list "
+                "admits, and only with the landing zone guardrail.",
+            )
 
     def _acknowledge_wildcards(
-        self, grantee: iam.IGrantable, aliases: Iterable[str] | None
+        self, grantee: iam.IGrantable, aliases: Iterable[str] | None, *, tagged: bool = False
     ) -> None:
         principal = grantee.grant_principal
         if isinstance(principal, Construct):
             holder = getattr(principal, "permissions", None)
             self.acknowledge_wildcards(
-                holder if isinstance(holder, Construct) else principal, aliases
+                holder if isinstance(holder, Construct) else principal, aliases, tagged=tagged
             )
 
     # ----- helpers ----------------------------------------------------------------------------

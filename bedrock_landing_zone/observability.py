@@ -37,6 +37,7 @@ __all__ = [
     "LandingZoneObservability",
     "ModelAlarms",
     "ModelDashboardSection",
+    "TeamObservability",
 ]
 
 #: What to do when an alarm fires: the first line of each alarm's description.
@@ -550,20 +551,15 @@ class LandingZoneObservability(Construct):
         action: cloudwatch.IAlarmAction,
     ) -> list[cloudwatch.Alarm]:
         fn = {"FunctionName": function.function_name}
-        pairs = [(team.name, alias) for team in config.teams for alias in team.models]
 
         def per_pair(name: str, statistic: str = "Sum") -> list[cloudwatch.IMetric]:
-            return [
-                metric(
-                    INFERENCE,
-                    name,
-                    {"Team": team, "Model": alias},
-                    statistic=statistic,
-                    label=f"{team}/{alias}",
-                    period=period,
-                )
-                for team, alias in pairs
-            ]
+            # every team/model pair the handler reports, whatever the teams are: the overview
+            # does not change when a team is added (team dashboards live in the team stacks)
+            documented_metric = metric(INFERENCE, name, {"Team": "-", "Model": "-"})
+            seconds = int(period.to_seconds())
+            query = f'{{{INFERENCE},Team,Model}} MetricName="{documented_metric.metric_name}"'
+            search = f"SEARCH('{query}', '{statistic}', {seconds})"
+            return [cloudwatch.MathExpression(expression=search, label="", period=period)]
 
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
@@ -715,3 +711,90 @@ class LandingZoneObservability(Construct):
         alarm.add_ok_action(action)
         self.alarms["api-5xx"] = alarm
         return [alarm]
+
+
+class TeamObservability(Construct):
+    """One team's dashboard and alarm (in the team's stack), from the handler's metrics.
+
+    Dashboard ``bedrock-lz-<env>-team-<team>``: per model of the team, requests and errors,
+    input and output tokens, estimated cost; one alarm on the team's server errors (5xx answers
+    of the inference API to this team), notifying ``topic``. Nothing here names another team,
+    so adding a team adds a dashboard and an alarm in that team's stack only.
+
+    Attributes:
+        dashboard: the ``cloudwatch.Dashboard``; alarm: the server-error ``cloudwatch.Alarm``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        team: str,
+        aliases: list[str],
+        settings: ObservabilityConfig,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        period = cdk.Duration.minutes(settings.period_minutes)
+
+        def per_model(name: str) -> list[cloudwatch.IMetric]:
+            return [
+                metric(INFERENCE, name, {"Team": team, "Model": a}, label=a, period=period)
+                for a in aliases
+            ]
+
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"bedrock-lz-{env_name}-team-{team}",
+            default_interval=cdk.Duration.hours(3),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=(
+                    f"### Team {team}\nRequests through the landing zone inference API by model: "
+                    f"answers, errors, tokens and estimated cost. "
+                    f"{_runbook_link(settings.runbook_url, 'handler-errors')}"
+                ),
+                width=24,
+                height=2,
+            )
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Requests", left=per_model("Invocations"), width=6),
+            cloudwatch.GraphWidget(
+                title="Client and server errors",
+                left=per_model("ClientErrors"),
+                right=per_model("ServerErrors"),
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Input / output tokens",
+                left=per_model("InputTokens"),
+                right=per_model("OutputTokens"),
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Estimated cost (USD)", left=per_model("EstimatedCostUsd"), width=6
+            ),
+        )
+        errors = cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL(e{i}, 0)" for i in range(len(aliases))),
+            using_metrics={f"e{i}": m for i, m in enumerate(per_model("ServerErrors"))},
+            label="server errors",
+            period=period,
+        )
+        self.alarm = errors.create_alarm(
+            self,
+            "ServerErrors",
+            alarm_name=f"bedrock-lz-{env_name}-team-{team}-server-errors",
+            alarm_description=_description("handler-errors", f"Team {team}", settings.runbook_url),
+            threshold=settings.handler_errors,
+            evaluation_periods=settings.evaluation_periods,
+            datapoints_to_alarm=settings.datapoints_to_alarm,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm.add_alarm_action(actions.SnsAction(topic))

@@ -1,37 +1,158 @@
-"""Per-team access: a role and a managed policy per team, capped by a shared boundary."""
+"""Team access: the shared boundary (governance stack) and one team's role (its own stack).
+
+Nothing shared grows with the number of teams. The boundary admits the allow-list and, by
+attribute-based access control, only the application inference profiles tagged with the
+caller's own team (``aws:ResourceTag/Team`` = ``${aws:PrincipalTag/Team}``). A team's role,
+its managed policy and its profiles live in the team's stack (``TeamAccess``), which finds the
+shared resources through SSM parameters, so adding a team changes that team's stack only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.compliance import acknowledge, nag_form
-from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.model_access import ModelAccess
+from bedrock_landing_zone.config import ModelConfig, TeamConfig
+from bedrock_landing_zone.cost_allocation import CostAllocation
+from bedrock_landing_zone.model_access import GuardrailReference, ModelAccess
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
-__all__ = ["TeamAccess", "team_parameter_names"]
+__all__ = [
+    "TEAM_TAG",
+    "TeamAccess",
+    "TeamBoundary",
+    "shared_parameter_names",
+    "team_directory",
+    "team_parameter_names",
+]
+
+#: The tag that names a team on its role (principal tag) and its application inference
+#: profiles (resource tag); also the cost allocation tag the team budgets filter on.
+TEAM_TAG = "Team"
+
+
+def team_directory(env_name: str) -> str:
+    """SSM path under which every team stack publishes its parameters."""
+    return f"/bedrock-lz/{env_name}/teams/"
 
 
 def team_parameter_names(env_name: str, team: str) -> dict[str, str]:
-    """SSM parameter names published for each team (a public contract)."""
-    prefix = f"/bedrock-lz/{env_name}/teams/{team}"
-    return {"role_arn": f"{prefix}/role-arn", "policy_arn": f"{prefix}/model-access-policy-arn"}
+    """SSM parameters each team stack publishes (a public contract).
+
+    ``inference_access`` is the team's entry in the inference function's team directory: a
+    JSON document ``{"team", "role_arn", "models": {alias: application profile ARN}}``.
+    """
+    prefix = f"{team_directory(env_name)}{team}"
+    return {
+        "role_arn": f"{prefix}/role-arn",
+        "policy_arn": f"{prefix}/model-access-policy-arn",
+        "inference_access": f"{prefix}/inference-access",
+    }
+
+
+def shared_parameter_names(env_name: str) -> dict[str, str]:
+    """SSM parameters the shared stacks publish for the team stacks (a public contract)."""
+    prefix = f"/bedrock-lz/{env_name}"
+    return {
+        "boundary_arn": f"{prefix}/governance/team-boundary-arn",
+        "key_arn": f"{prefix}/kms-key-arn",
+        "topic_arn": f"{prefix}/alerts/topic-arn",
+        "api_id": f"{prefix}/inference/api-id",
+    }
+
+
+class TeamBoundary(Construct):
+    """The permissions boundary of every team role, bounded by the allow-list alone.
+
+    It admits the invoke actions on the allow-listed models and on application inference
+    profiles tagged with the caller's own team, always with the landing zone guardrail (any
+    published version: team stacks are deployed apart from it); calling the landing zone's
+    inference API; and reading where that API is. No policy attached to a team role later
+    (for example an AWS-managed Bedrock policy) can take it beyond this. Its ARN is published
+    under ``shared_parameter_names(env)["boundary_arn"]``.
+
+    Attributes:
+        policy: the ``iam.ManagedPolicy``.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, env_name: str, model_access: ModelAccess
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.policy = model_access.managed_policy(
+            "TeamBoundary",
+            description="Team role boundary: invoke allow-listed models with the guardrail only",
+            guardrail_versions="published",
+            profiles_tagged={TEAM_TAG: f"${{aws:PrincipalTag/{TEAM_TAG}}}"},
+        )
+        api_pattern = (
+            f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}"
+            ":*/prod/POST/v1/converse"
+        )
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                sid="CallTheLandingZoneInferenceApi",
+                actions=["execute-api:Invoke"],
+                resources=[api_pattern],
+            ),
+            discovery_statement(scope, env_name),
+        )
+        acknowledge(
+            self.policy,
+            [f"AwsSolutions-IAM5[Resource::{nag_form(stack, api_pattern)}]"],
+            "A boundary only caps permissions: team roles may call POST /v1/converse of a "
+            "private API in this account (the API id is created later); the API's resource "
+            "policy limits callers to the landing zone VPC endpoint.",
+        )
+        ssm.StringParameter(
+            self,
+            "ArnParameter",
+            parameter_name=shared_parameter_names(env_name)["boundary_arn"],
+            string_value=self.policy.managed_policy_arn,
+            description="Bedrock landing zone: permissions boundary of every team role",
+        )
+
+
+def discovery_statement(scope: Construct, env_name: str) -> iam.PolicyStatement:
+    """Read where the inference API is, nothing else in SSM."""
+    stack = cdk.Stack.of(scope)
+    return iam.PolicyStatement(
+        sid="ReadTheInferenceApiLocation",
+        actions=["ssm:GetParameter"],
+        resources=[
+            stack.format_arn(
+                service="ssm",
+                resource="parameter",
+                resource_name=f"bedrock-lz/{env_name}/inference/{name}",
+            )
+            for name in ("api-url", "api-id")
+        ],
+    )
 
 
 class TeamAccess(Construct):
-    """For each team: a managed policy granting its models, and a role that carries it.
+    """One team: its application inference profiles, managed policy and role.
 
-    - ``boundary``: a permissions boundary on every team role. It admits the invoke actions on
-      the allow-list only (through the guardrail), so no policy attached later (for example an
-      AWS-managed Bedrock policy) can take a team role beyond the allow-list.
-    - ``policies[team]``: the team's grant as a customer-managed policy, also for human roles
-      (attach it to an SSO permission set or a federated role).
-    - ``roles[team]``: assumable by the principals in ``teams[].assumed_by`` (none by default).
+    - ``profiles``: one application inference profile per model of the team, tagged
+      ``Team=<team>`` and ``CostCenter`` (``CostAllocation``), so spend reaches its budget;
+    - ``policy``: invoke the team's models, directly or through its own profiles, with the
+      landing zone guardrail (any published version); also for human roles (attach it to an
+      SSO permission set or a federated role);
+    - ``role``: tagged ``Team=<team>``, capped by ``boundary``, assumable by
+      ``team.assumed_by`` (default: the account, through IAM delegation);
+    - with ``api_id``: may call ``POST /v1/converse`` of the landing zone API;
+    - SSM parameters ``team_parameter_names(env, team)``, among them the team's entry of the
+      inference function's team directory.
 
-    Role and policy ARNs are published under ``/bedrock-lz/<env>/teams/<team>/``.
+    Attributes:
+        role, policy, model_access, profiles (alias -> ``CfnApplicationInferenceProfile``).
     """
 
     def __init__(
@@ -39,89 +160,88 @@ class TeamAccess(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: LandingZoneConfig,
-        model_access: ModelAccess,
+        env_name: str,
+        team: TeamConfig,
+        models: Sequence[ModelConfig],
+        cost_center: str,
+        guardrail: GuardrailReference,
+        key: kms.IKey,
+        boundary: iam.IManagedPolicy,
+        api_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.boundary = model_access.managed_policy(
-            "TeamBoundary",
-            description="Team role boundary: invoke allow-listed models with the guardrail only",
+        self.model_access = ModelAccess(
+            self, "ModelAccess", models=models, guardrail=guardrail, guardrail_key=key
         )
-        # ... and call the landing zone's inference API (its id is not known here)
-        stack = cdk.Stack.of(self)
-        api_pattern = (
-            f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}"
-            ":*/prod/POST/v1/converse"
+        self.profiles = CostAllocation(
+            self,
+            "CostAllocation",
+            env_name=env_name,
+            team=team,
+            cost_center=cost_center,
+            model_access=self.model_access,
+        ).profiles
+        self.policy = self.model_access.managed_policy(
+            "Policy",
+            aliases=[m.alias for m in models],
+            team=team.name,
+            description=f"Team {team.name}: invoke {', '.join(team.models)} with the guardrail",
+            guardrail_versions="published",
         )
-        self.boundary.add_statements(
-            iam.PolicyStatement(
-                sid="CallTheLandingZoneInferenceApi",
-                actions=["execute-api:Invoke"],
-                resources=[api_pattern],
-            )
+        self.policy.add_statements(discovery_statement(self, env_name))
+        principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]
+        self.role = ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=(
+                iam.CompositePrincipal(*principals) if principals else iam.AccountRootPrincipal()
+            ),
+            description=f"Bedrock landing zone team {team.name} ({env_name})",
+            permissions_boundary=boundary,
+            managed_policies=[self.policy],
         )
-        # ... and read where the API is, nothing else in SSM
-        discovery = iam.PolicyStatement(
-            sid="ReadTheInferenceApiLocation",
-            actions=["ssm:GetParameter"],
-            resources=[
-                stack.format_arn(
-                    service="ssm",
-                    resource="parameter",
-                    resource_name=f"bedrock-lz/{config.name}/inference/{name}",
+        # the principal tag the boundary's attribute-based statement compares with
+        cdk.Tags.of(self.role).add(TEAM_TAG, team.name, priority=200)
+        if api_id is not None:
+            stack = cdk.Stack.of(self)
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="CallTheLandingZoneInferenceApi",
+                    actions=["execute-api:Invoke"],
+                    resources=[
+                        stack.format_arn(
+                            service="execute-api",
+                            resource=api_id,
+                            resource_name="prod/POST/v1/converse",
+                        )
+                    ],
                 )
-                for name in ("api-url", "api-id")
-            ],
+            )
+        names = team_parameter_names(env_name, team.name)
+        ssm.StringParameter(
+            self,
+            "RoleArnParameter",
+            parameter_name=names["role_arn"],
+            string_value=self.role.role_arn,
         )
-        self.boundary.add_statements(discovery)
-        acknowledge(
-            self.boundary,
-            [f"AwsSolutions-IAM5[Resource::{nag_form(stack, api_pattern)}]"],
-            "A boundary only caps permissions: team roles may call POST /v1/converse of a "
-            "private API in this account (the API id is created later); the API's resource "
-            "policy limits callers to the landing zone VPC endpoint.",
+        ssm.StringParameter(
+            self,
+            "PolicyArnParameter",
+            parameter_name=names["policy_arn"],
+            string_value=self.policy.managed_policy_arn,
         )
-        self.policies: dict[str, iam.ManagedPolicy] = {}
-        self.roles: dict[str, iam.Role] = {}
-        for team in config.teams:
-            label = "".join(part.capitalize() for part in team.name.split("-"))
-            policy = model_access.managed_policy(
-                f"{label}ModelAccess",
-                aliases=team.models,
-                team=team.name,
-                description=f"Team {team.name}: invoke {', '.join(team.models)} with the guardrail",
-            )
-            principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]
-            role = ManagedPolicyRole(
-                self,
-                f"{label}Role",
-                assumed_by=(
-                    iam.CompositePrincipal(*principals)
-                    if principals
-                    else iam.AccountRootPrincipal()
-                ),
-                description=f"Bedrock landing zone team {team.name} ({config.name})",
-                permissions_boundary=self.boundary,
-                managed_policies=[policy],
-                max_session_duration=None,
-            )
-            policy.add_statements(discovery)
-            self.policies[team.name] = policy
-            self.roles[team.name] = role
-            names = team_parameter_names(config.name, team.name)
-            ssm.StringParameter(
-                self,
-                f"{label}RoleArnParameter",
-                parameter_name=names["role_arn"],
-                string_value=role.role_arn,
-            )
-            ssm.StringParameter(
-                self,
-                f"{label}PolicyArnParameter",
-                parameter_name=names["policy_arn"],
-                string_value=policy.managed_policy_arn,
-            )
-
-    def team_of_role(self) -> dict[str, str]:
-        """Role name (a token) -> team name; the inference API maps callers with it."""
-        return {role.role_name: team for team, role in self.roles.items()}
+        entry = {
+            "team": team.name,
+            "role_arn": self.role.role_arn,
+            "models": {
+                alias: profile.attr_inference_profile_arn
+                for alias, profile in self.profiles.items()
+            },
+        }
+        ssm.StringParameter(
+            self,
+            "InferenceAccessParameter",
+            parameter_name=names["inference_access"],
+            string_value=cdk.Stack.of(self).to_json_string(entry),
+            description=f"Team {team.name}: entry of the inference function's team directory",
+        )

@@ -1,4 +1,4 @@
-"""Audit and cost: model invocation logging, the alert topic, per-team budgets."""
+"""Audit: model invocation logging and the alert topic (team budgets: the team stacks)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,21 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.alerts import AlertTopic
-from bedrock_landing_zone.budgets import TeamBudgets
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.invocation_logging import InvocationLogging
+from bedrock_landing_zone.teams import shared_parameter_names
 
 
 class AuditStack(cdk.Stack):
-    """Composes invocation logging, the alert topic and team budgets.
+    """Composes invocation logging and the alert topic (published for the team stacks).
 
     Attributes:
         invocation_logging: ``InvocationLogging`` or None when disabled in config.
         alerts: ``AlertTopic`` (alarms and budget notifications).
-        budgets: ``TeamBudgets``.
     """
 
     def __init__(
@@ -45,4 +45,10 @@ class AuditStack(cdk.Stack):
             else None
         )
         self.alerts = AlertTopic(self, "Alerts", config=config.alerts, key=key)
-        self.budgets = TeamBudgets(self, "Budgets", config=config, topic=self.alerts.topic)
+        ssm.StringParameter(
+            self,
+            "AlertTopicArnParameter",
+            parameter_name=shared_parameter_names(config.name)["topic_arn"],
+            string_value=self.alerts.topic.topic_arn,
+            description=f"Bedrock landing zone ({config.name}): alert topic ARN",
+        )

@@ -10,12 +10,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.cost_allocation import CostAllocation
 from bedrock_landing_zone.encryption import LandingZoneKey
 from bedrock_landing_zone.guardrail import LandingZoneGuardrail
 from bedrock_landing_zone.model_access import ModelAccess
 from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
-from bedrock_landing_zone.teams import TeamAccess
+from bedrock_landing_zone.teams import TeamBoundary, shared_parameter_names
 
 
 class GovernanceStack(cdk.Stack):
@@ -25,8 +24,7 @@ class GovernanceStack(cdk.Stack):
         key: the landing zone's KMS key.
         guardrail: the ``LandingZoneGuardrail``.
         model_access: the ``ModelAccess`` grants derived from the allow-list.
-        cost_allocation: per-team application inference profiles (``CostAllocation``).
-        teams: the ``TeamAccess`` (team roles, per-team managed policies, boundary).
+        team_boundary: the ``TeamBoundary`` every team role (in the team stacks) carries.
         model_access_automation: opt-in ``ModelAccessAutomation`` or None.
     """
 
@@ -53,11 +51,9 @@ class GovernanceStack(cdk.Stack):
             guardrail=self.guardrail.ref,
             guardrail_key=self.key,
         )
-        # application inference profiles first: the team grants built next include them
-        self.cost_allocation = CostAllocation(
-            self, "CostAllocation", config=config, model_access=self.model_access
+        self.team_boundary = TeamBoundary(
+            self, "Teams", env_name=config.name, model_access=self.model_access
         )
-        self.teams = TeamAccess(self, "Teams", config=config, model_access=self.model_access)
         self.model_access_automation = (
             ModelAccessAutomation(
                 self,
@@ -73,7 +69,7 @@ class GovernanceStack(cdk.Stack):
         ssm.StringParameter(
             self,
             "KeyArnParameter",
-            parameter_name=f"/bedrock-lz/{config.name}/kms-key-arn",
+            parameter_name=shared_parameter_names(config.name)["key_arn"],
             string_value=self.key.key_arn,
             description=f"Bedrock landing zone ({config.name}): KMS key ARN",
         )

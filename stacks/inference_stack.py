@@ -5,25 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.inference import (
-    GuardedInferenceFunction,
-    PrivateInferenceApi,
-    TeamAccessSpec,
-)
+from bedrock_landing_zone.inference import GuardedInferenceFunction, PrivateInferenceApi
 from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
 from bedrock_landing_zone.stacks.network_stack import NetworkStack
+from bedrock_landing_zone.teams import team_directory
 
 
 class InferenceStack(cdk.Stack):
     """Composes ``GuardedInferenceFunction`` and ``PrivateInferenceApi``.
 
-    Team roles (governance) may call ``POST /v1/converse``; the function maps each caller's
-    role to its team and serves only that team's models.
+    Team roles (team stacks) may call ``POST /v1/converse``; the function maps each caller's
+    role ARN to its team through the team directory (SSM, written by the team stacks) and serves
+    only that team's models.
 
     Attributes:
         function: the ``GuardedInferenceFunction``.
@@ -42,7 +39,6 @@ class InferenceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         private = network.network
-        roles = governance.teams.roles
         self.function = GuardedInferenceFunction(
             self,
             "GuardedInference",
@@ -50,12 +46,9 @@ class InferenceStack(cdk.Stack):
             client_security_group=private.client_security_group,
             model_access=governance.model_access,
             models=config.models,
-            teams={
-                team.name: TeamAccessSpec(
-                    models=list(team.models), role_names=[roles[team.name].role_name]
-                )
-                for team in config.teams
-            },
+            # teams publish their entries from their own stacks: adding one changes nothing here
+            team_directory=team_directory(config.name),
+            profiles_tagged={"Environment": config.name},
             key=governance.key,
             settings=config.inference,
             log_retention_days=config.log_retention_days,
@@ -69,17 +62,6 @@ class InferenceStack(cdk.Stack):
             principal_condition=private.principal_condition,
             settings=config.inference,
             log_retention_days=config.log_retention_days,
-        )
-        iam.ManagedPolicy(
-            self,
-            "TeamApiAccess",
-            description="Team roles may call POST /v1/converse of the landing zone API",
-            statements=[
-                iam.PolicyStatement(
-                    actions=["execute-api:Invoke"], resources=[self.api.converse_arn]
-                )
-            ],
-            roles=list(roles.values()),
         )
         prefix = f"/bedrock-lz/{config.name}/inference"
         ssm.StringParameter(

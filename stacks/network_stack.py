@@ -33,6 +33,11 @@ class NetworkStack(cdk.Stack):
         model_access: ModelAccess,
         **kwargs: Any,
     ) -> None:
+        self._zones = (
+            list(config.network.vpc.new.availability_zones)
+            if config.network.vpc.new is not None and config.network.vpc.new.availability_zones
+            else None
+        )
         super().__init__(scope, construct_id, **kwargs)
         if config.organization_id:
             principals = {"StringEquals": {"aws:PrincipalOrgID": config.organization_id}}
@@ -46,6 +51,15 @@ class NetworkStack(cdk.Stack):
             organization_id=config.organization_id,
             endpoint_statements={
                 # inference through the endpoint is limited to the model allow-list
-                "bedrock-runtime": model_access.endpoint_statements(principals),
+                "bedrock-runtime": model_access.endpoint_statements(
+                    principals, profiles_tagged={"Environment": config.name}
+                ),
             },
         )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The configured zones when there are any: ``ec2.Vpc`` asks the stack for its zones
+        even when given them, and for a stack with an account CDK would look them up (a
+        context provider call that needs credentials at synth)."""
+        return self._zones or super().availability_zones

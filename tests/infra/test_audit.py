@@ -158,14 +158,25 @@ def test_log_groups_are_encrypted_with_retention_and_retained(default: Synth) ->
         assert group["DeletionPolicy"] == "Retain", lid
 
 
+def _team_resources(synth: Synth, kind: str) -> dict[str, dict[str, Any]]:
+    """Resources of ``kind`` in every team stack (team vending), keyed by team/logical id."""
+    return {
+        f"{team}/{lid}": resource
+        for team, stack in synth.stacks.teams.items()
+        for lid, resource in _of(synth.template_json(stack), kind).items()
+    }
+
+
 def test_team_budgets_follow_config(synths: Synths) -> None:
     for synth in synths:
-        budgets = _of(_audit(synth), "AWS::Budgets::Budget")
+        assert not _of(_audit(synth), "AWS::Budgets::Budget"), "budgets live in team stacks"
+        budgets = _team_resources(synth, "AWS::Budgets::Budget")
         with_budget = {t.name: t for t in synth.config.teams if t.monthly_budget_usd}
         assert len(budgets) == len(with_budget)
-        for budget in budgets.values():
+        for key, budget in budgets.items():
             data = budget["Properties"]["Budget"]
-            team = data["BudgetName"].rsplit("-", 1)[-1]
+            team = key.split("/", 1)[0]
+            assert data["BudgetName"] == f"bedrock-lz-{synth.config.name}-{team}"
             assert data["BudgetLimit"] == {
                 "Amount": with_budget[team].monthly_budget_usd,
                 "Unit": "USD",
@@ -188,7 +199,8 @@ def test_team_budgets_follow_config(synths: Synths) -> None:
 def test_application_inference_profiles_per_team_and_model_with_cost_tags(synths: Synths) -> None:
     for synth in synths:
         governance = synth.template_json(synth.stacks.governance)
-        profiles = _of(governance, "AWS::Bedrock::ApplicationInferenceProfile")
+        assert not _of(governance, "AWS::Bedrock::ApplicationInferenceProfile")
+        profiles = _team_resources(synth, "AWS::Bedrock::ApplicationInferenceProfile")
         assert len(profiles) == sum(len(t.models) for t in synth.config.teams)
         for team in synth.config.teams:
             for alias in team.models:

@@ -59,6 +59,8 @@ def test_stack_names_and_ids_are_stable(default: Synth) -> None:
         "Audit": "bedrock-lz-default-audit",
         "Inference": "bedrock-lz-default-inference",
         "Observability": "bedrock-lz-default-observability",
+        "TeamSearch": "bedrock-lz-default-team-search",
+        "TeamAssistant": "bedrock-lz-default-team-assistant",
     }
 
 
@@ -69,10 +71,14 @@ def test_ssm_parameter_names_are_a_public_contract(synths: Synths) -> None:
         "/bedrock-lz/default/guardrail/id",
         "/bedrock-lz/default/guardrail/version",
         "/bedrock-lz/default/kms-key-arn",
+        "/bedrock-lz/default/governance/team-boundary-arn",
+        "/bedrock-lz/default/alerts/topic-arn",
         "/bedrock-lz/default/teams/search/role-arn",
         "/bedrock-lz/default/teams/search/model-access-policy-arn",
+        "/bedrock-lz/default/teams/search/inference-access",
         "/bedrock-lz/default/teams/assistant/role-arn",
         "/bedrock-lz/default/teams/assistant/model-access-policy-arn",
+        "/bedrock-lz/default/teams/assistant/inference-access",
         "/bedrock-lz/default/inference/api-url",
         "/bedrock-lz/default/inference/api-id",
     }

@@ -95,19 +95,27 @@ def _names(resources: list[Any]) -> list[str]:
     return sorted(out)
 
 
+def _team_policies(synth: Synth, team: str) -> list[dict[str, Any]]:
+    template = synth.template_json(synth.stacks.teams[team])
+    return [
+        r["Properties"]["PolicyDocument"]
+        for k, r in template["Resources"].items()
+        if k.startswith("AccessModelAccessPolicy") and r["Type"] == "AWS::IAM::ManagedPolicy"
+    ]
+
+
 def test_team_policy_grants_exactly_the_teams_models(default: Synth) -> None:
     config = default.config
     for team in config.teams:
-        label = "".join(part.capitalize() for part in team.name.split("-"))
-        (document,) = _policy_resources(default, f"ModelAccess{label}ModelAccess")
+        (document,) = _team_policies(default, team.name)
         resources = _allowed_resources(document, "InvokeAllowListedModels")
         literal = [r for r in resources if "Fn::GetAtt" not in json.dumps(r)]
         app_profiles = sorted(r["Fn::GetAtt"][0] for r in resources if "Fn::GetAtt" in r)
         expected = sorted(config.model_by_alias[a].model_id for a in team.models)
         assert _names(literal) == expected
-        # the team's own application inference profiles (cost allocation), no other team's
+        # the team's own application inference profiles (cost allocation), in its own stack
         assert len(app_profiles) == len(team.models)
-        assert all(p.startswith(f"CostAllocation{label}") for p in app_profiles)
+        assert all(p.startswith("AccessCostAllocation") for p in app_profiles)
         sids = {s.get("Sid") for s in document["Statement"]}
         assert "DenyInvokeWithoutLandingZoneGuardrail" in sids
 
@@ -115,15 +123,23 @@ def test_team_policy_grants_exactly_the_teams_models(default: Synth) -> None:
 def test_boundary_caps_team_roles_at_the_allow_list(default: Synth) -> None:
     (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
     resources = _allowed_resources(boundary, "InvokeAllowListedModels")
-    literal = [r for r in resources if "Fn::GetAtt" not in json.dumps(r)]
-    assert _names(literal) == sorted(m.model_id for m in default.config.models)
-    template = default.template_json(default.stacks.governance)
-    roles = [r for k, r in template["Resources"].items() if k.startswith("TeamsSearchRole")]
-    roles = [r for r in roles if r["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 1
-    boundary_ref = roles[0]["Properties"]["PermissionsBoundary"]["Ref"]
-    assert boundary_ref.startswith("ModelAccessTeamBoundary")
-    assert "Policies" not in roles[0]["Properties"], "no inline policy on team roles"
+    assert _names(resources) == sorted(m.model_id for m in default.config.models)
+    (tagged,) = [
+        s for s in boundary["Statement"] if s.get("Sid") == "InvokeTaggedApplicationProfiles"
+    ]
+    assert tagged["Condition"]["StringEquals"]["aws:ResourceTag/Team"] == "${aws:PrincipalTag/Team}"
+    for team, stack in default.stacks.teams.items():
+        template = default.template_json(stack)
+        roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+        assert len(roles) == 1
+        props = roles[0]["Properties"]
+        boundary_param = props["PermissionsBoundary"]["Ref"]
+        assert (
+            template["Parameters"][boundary_param]["Default"]
+            == "/bedrock-lz/default/governance/team-boundary-arn"
+        )
+        assert {"Key": "Team", "Value": team} in props["Tags"]
+        assert "Policies" not in props, "no inline policy on team roles"
 
 
 def test_streaming_action_only_for_models_that_enable_it(synths: Synths) -> None:
@@ -138,7 +154,9 @@ def test_streaming_action_only_for_models_that_enable_it(synths: Synths) -> None
             ):
                 continue
             literal = [
-                r for r in _as_list(statement["Resource"]) if "CostAllocation" not in json.dumps(r)
+                r
+                for r in _as_list(statement["Resource"])
+                if "application-inference-profile/*" not in json.dumps(r)
             ]
             assert set(_names(literal)) <= streaming | {m.split(".", 1)[1] for m in streaming}
 
@@ -153,9 +171,11 @@ def test_cross_region_destinations_require_the_profile_arn(default: Synth) -> No
     assert len(through) == len(profiles)
     for statement in through:
         assert statement["Resource"].startswith("arn:aws:bedrock:*::foundation-model/")
-        assert "bedrock:GuardrailIdentifier" in statement["Condition"]["StringEquals"]
-        condition = statement["Condition"]["ArnEquals"]
-        assert "inference-profile/" in json.dumps(condition["bedrock:InferenceProfileArn"])
+        assert "bedrock:GuardrailIdentifier" in statement["Condition"]["StringLike"]
+        condition = statement["Condition"]["ArnLike"]
+        through_profiles = json.dumps(condition["bedrock:InferenceProfileArn"])
+        assert "inference-profile/" in through_profiles
+        assert "application-inference-profile/*" in through_profiles
 
 
 def test_bedrock_runtime_endpoint_policy_is_narrowed_to_the_allow_list(synths: Synths) -> None:
@@ -266,13 +286,18 @@ def test_ssm_parameters_other_teams_consume(synths: Synths) -> None:
         }
         prefix = f"/bedrock-lz/{synth.config.name}"
         expected = {f"{prefix}/guardrail/{k}" for k in ("id", "arn", "version")}
-        expected.add(f"{prefix}/kms-key-arn")
-        for team in synth.config.teams:
-            expected |= {
-                f"{prefix}/teams/{team.name}/role-arn",
-                f"{prefix}/teams/{team.name}/model-access-policy-arn",
-            }
+        expected |= {f"{prefix}/kms-key-arn", f"{prefix}/governance/team-boundary-arn"}
         assert names == expected
+        for team, stack in synth.stacks.teams.items():
+            published = {
+                r["Properties"]["Name"]
+                for r in synth.template_json(stack)["Resources"].values()
+                if r["Type"] == "AWS::SSM::Parameter"
+            }
+            assert published == {
+                f"{prefix}/teams/{team}/{name}"
+                for name in ("role-arn", "model-access-policy-arn", "inference-access")
+            }
 
 
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)

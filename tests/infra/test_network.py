@@ -78,10 +78,10 @@ def test_default_security_group_is_stripped(default: Synth) -> None:
 
 
 def test_default_environment_creates_only_the_endpoints_it_uses(default: Synth) -> None:
-    assert default.config.network.interface_endpoints == ["bedrock-runtime", "execute-api"]
+    assert default.config.network.interface_endpoints == ["bedrock-runtime", "execute-api", "ssm"]
     template = default.template(default.stacks.network)
     template.resource_properties_count_is(
-        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface"}, 2
+        "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Interface"}, 3
     )
     template.has_resource_properties(
         "AWS::EC2::VPCEndpoint",

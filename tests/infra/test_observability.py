@@ -40,8 +40,8 @@ def _widget_metrics(body: dict[str, Any]) -> list[tuple[str, str, frozenset[str]
     out = []
     for widget in body["widgets"]:
         for items, _options in expand_metrics(widget.get("properties", {}).get("metrics", [])):
-            if any(isinstance(i, dict) and "expression" in i for i in items):
-                continue
+            if not items or any(isinstance(i, dict) and "expression" in i for i in items):
+                continue  # a math or SEARCH expression
             namespace, name, *rest = items
             dims = dict(zip(rest[0::2], rest[1::2], strict=False))
             out.append((namespace, name, frozenset(dims), dims))

@@ -159,15 +159,23 @@ def test_waves_in_order_and_the_stages_of_a_wave_in_parallel(synth: PipelineSynt
         for stage in ("ExistingVpc", "Shadow")
     }
     assert first == {"ExistingVpc": 1, "Shadow": 1}, "both stages of the wave start together"
-    stacks = {
-        a["Configuration"]["StackName"]
-        for a in synth.actions("Dev")
-        if "StackName" in a.get("Configuration", {})
-    }
-    assert stacks == {
+    deploys = [a for a in synth.actions("Dev") if "StackName" in a.get("Configuration", {})]
+    stacks = {a["Configuration"]["StackName"] for a in deploys}
+    shared = {
         f"bedrock-lz-default-{unit}"
         for unit in ("governance", "network", "audit", "inference", "observability")
     }
+    teams = {f"bedrock-lz-default-team-{t}" for t in ("search", "assistant")}
+    assert stacks == shared | teams
+    # team stacks are deployed after the shared stacks they read, in parallel with each other
+    execute = {
+        a["Configuration"]["StackName"]: a["RunOrder"]
+        for a in deploys
+        if a["Configuration"].get("ActionMode") == "CHANGE_SET_EXECUTE"
+    }
+    assert len({execute[t] for t in teams}) == 1, "team stacks deploy in parallel"
+    shared_needed = {"bedrock-lz-default-governance", "bedrock-lz-default-audit"}
+    assert min(execute[t] for t in teams) > max(execute[s] for s in shared_needed)
 
 
 def test_manual_approval_before_production_and_only_there(synth: PipelineSynth) -> None:

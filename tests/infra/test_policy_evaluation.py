@@ -23,8 +23,10 @@ from tests.iam_eval.evaluator import (
     FULL_AWS_ACCESS,
     Decision,
     Request,
+    UnresolvedIntrinsic,
     evaluate,
     resolve_template_policies,
+    resolve_value,
     role_identity_policies,
     role_permissions_boundary,
 )
@@ -102,28 +104,103 @@ def _inline_stack_outputs(node: Any, producer: dict[str, str]) -> Any:
     return node
 
 
+def resolved_templates(synth: Synth, account: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every template of ``synth`` with cross-stack references and SSM parameters resolved.
+
+    Fake ids for every resource (``_fake``); ``Fn::GetStackOutput`` inlined; each CloudFormation
+    parameter of type ``AWS::SSM::Parameter::Value<String>`` takes the value that the
+    ``AWS::SSM::Parameter`` of that name (in another stack of the environment) is given, as
+    CloudFormation resolves it at deploy time. Returns (templates by stack, refs).
+    """
+    region = synth.config.region
+    raw = {
+        p.name.removesuffix(".template.json"): json.loads(p.read_text(encoding="utf-8"))
+        for p in Path(synth.outdir).glob("*.template.json")
+    }
+    refs: dict[str, str] = {}
+    for template in raw.values():
+        refs.update(_fake(template, account=account, region=region))
+    templates = {name: _inline_stack_outputs(t, refs) for name, t in raw.items()}
+    published: dict[str, str] = {}
+    for template in templates.values():
+        for resource in template["Resources"].values():
+            if resource["Type"] != "AWS::SSM::Parameter":
+                continue
+            props = resource["Properties"]
+            try:
+                value = resolve_value(
+                    template, props["Value"], account=account, region=region, refs=refs
+                )
+            except UnresolvedIntrinsic:
+                continue
+            if isinstance(props.get("Name"), str) and isinstance(value, str):
+                published[props["Name"]] = value
+    for template in templates.values():
+        for lid, parameter in template.get("Parameters", {}).items():
+            ssm = parameter.get("Type") == "AWS::SSM::Parameter::Value<String>"
+            if ssm and parameter.get("Default") in published:
+                refs[lid] = published[parameter["Default"]]
+    return templates, refs
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    tags = resource.get("Properties", {}).get("Tags", [])
+    return {t["Key"]: t["Value"] for t in tags} if isinstance(tags, list) else dict(tags)
+
+
 @dataclass
 class Env:
     synth: Synth
     config: LandingZoneConfig
     account: str
     region: str
-    governance: dict[str, Any]
+    templates: dict[str, Any]
     refs: dict[str, str]
 
     @property
+    def governance(self) -> dict[str, Any]:
+        return self.templates[self.synth.stacks.governance.artifact_id]  # type: ignore[no-any-return]
+
+    def team_template(self, team: str) -> dict[str, Any]:
+        return self.templates[self.synth.stacks.teams[team].artifact_id]  # type: ignore[no-any-return]
+
+    @property
     def guardrail(self) -> str:
-        (arn,) = [v for k, v in self.refs.items() if k.endswith(".GuardrailArn")]
+        (arn,) = {v for k, v in self.refs.items() if k.endswith(".GuardrailArn")}
         return f"{arn}:{VERSION}"
 
     def role_id(self, team: str) -> str:
-        label = "".join(p.capitalize() for p in team.split("-"))
+        (lid,) = [
+            k
+            for k, r in self.team_template(team)["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role" and k.startswith("AccessRole")
+        ]
+        return str(lid)
+
+    def boundary(self) -> tuple[str, dict[str, Any]]:
+        """The shared team boundary: (the ARN team stacks read from SSM, its document)."""
         (lid,) = [
             k
             for k, r in self.governance["Resources"].items()
-            if r["Type"] == "AWS::IAM::Role" and k.startswith(f"Teams{label}Role")
+            if r["Type"] == "AWS::IAM::ManagedPolicy" and "TeamBoundary" in k
         ]
-        return str(lid)
+        document = resolve_value(
+            self.governance,
+            self.governance["Resources"][lid]["Properties"]["PolicyDocument"],
+            account=self.account,
+            region=self.region,
+            refs=self.refs,
+        )
+        return self.refs[lid], document
+
+    def profile_tags(self) -> dict[str, dict[str, str]]:
+        """Application inference profile ARN -> its tags (the resource tags IAM sees)."""
+        out = {}
+        for template in self.templates.values():
+            for lid, resource in template["Resources"].items():
+                if resource["Type"] == "AWS::Bedrock::ApplicationInferenceProfile":
+                    out[self.refs[f"{lid}.InferenceProfileArn"]] = _tags(resource)
+        return out
 
     def decide(
         self,
@@ -135,11 +212,21 @@ class Env:
         with_scps: bool = False,
     ) -> Decision:
         lid = self.role_id(team)
-        kw: dict[str, Any] = {"account": self.account, "region": self.region, "refs": self.refs}
-        identity = role_identity_policies(self.governance, lid, **kw)
-        boundary = role_permissions_boundary(self.governance, lid, **kw)
+        template = self.team_template(team)
+        boundary_arn, boundary_doc = self.boundary()
+        kw: dict[str, Any] = {
+            "account": self.account,
+            "region": self.region,
+            "refs": self.refs,
+            "external_policies": {boundary_arn: boundary_doc},
+        }
+        identity = role_identity_policies(template, lid, **kw)
+        boundary = role_permissions_boundary(template, lid, **kw)
         scps = [FULL_AWS_ACCESS, *scp_documents(self.config).values()] if with_scps else None
-        ctx = {"aws:RequestedRegion": resource.split(":")[3] or self.region, **(context or {})}
+        ctx = {"aws:RequestedRegion": resource.split(":")[3] or self.region}
+        ctx |= {f"aws:PrincipalTag/{k}": v for k, v in _tags(template["Resources"][lid]).items()}
+        ctx |= {f"aws:ResourceTag/{k}": v for k, v in self.profile_tags().get(resource, {}).items()}
+        ctx |= context or {}
         return evaluate(Request(action, resource, ctx), identity, boundary=boundary, scps=scps)
 
     def arn(self, model: ModelConfig) -> str:
@@ -155,9 +242,8 @@ def env(request: pytest.FixtureRequest, synths: Synths) -> Env:
     synth = synths[request.param]
     config = synth.config
     account = _account(config)
-    governance = synth.template_json(synth.stacks.governance)
-    refs = _fake(governance, account=account, region=config.region)
-    return Env(synth, config, account, config.region, governance, refs)
+    templates, refs = resolved_templates(synth, account)
+    return Env(synth, config, account, config.region, templates, refs)
 
 
 def _guarded(env: Env) -> dict[str, str]:
@@ -172,14 +258,24 @@ def test_allowed_model_with_the_guardrail_is_allowed(env: Env) -> None:
 
 
 def test_allowed_model_without_or_with_another_guardrail_is_denied(env: Env) -> None:
+    """Team roles accept any published version of the landing zone guardrail (team stacks
+    are deployed apart from it; account-level enforcement applies the current one), never its
+    DRAFT, no guardrail or another guardrail."""
     team = env.config.teams[0]
     model = env.config.team_models(team)[0]
+    arn = env.guardrail.rsplit(":", 1)[0]
+    assert env.decide(
+        team.name, INVOKE, env.arn(model), {"bedrock:GuardrailIdentifier": f"{arn}:1"}
+    ).allowed
     for context in (
         {},
-        {"bedrock:GuardrailIdentifier": env.guardrail.rsplit(":", 1)[0] + ":1"},
+        {"bedrock:GuardrailIdentifier": f"{arn}:DRAFT"},
         {"bedrock:GuardrailIdentifier": env.guardrail.replace("guardrail/", "guardrail/x", 1)},
     ):
         decision = env.decide(team.name, INVOKE, env.arn(model), context)
+        assert not decision.allowed, (context, decision)
+        if context.get("bedrock:GuardrailIdentifier", "").endswith("DRAFT"):
+            continue
         assert decision.effect == "ExplicitDeny", (context, decision)
 
 
@@ -241,14 +337,43 @@ def test_streaming_only_where_enabled(env: Env) -> None:
 
 
 def test_team_application_profile_is_the_teams_own(env: Env) -> None:
-    profiles = {
-        k.split(".")[0]: v for k, v in env.refs.items() if k.endswith(".InferenceProfileArn")
-    }
+    """Attribute-based: a team role reaches the profiles tagged with its own team only (its
+    policy names them; the shared boundary compares aws:ResourceTag/Team with the role's tag)."""
+    checked = 0
     for team in env.config.teams:
-        label = "".join(p.capitalize() for p in team.name.split("-"))
-        for lid, arn in profiles.items():
+        for arn, tags in env.profile_tags().items():
             decision = env.decide(team.name, INVOKE, arn, _guarded(env))
-            assert decision.allowed == lid.startswith(f"CostAllocation{label}"), (team.name, lid)
+            assert decision.allowed == (tags["Team"] == team.name), (team.name, arn, decision)
+            checked += 1
+    assert checked >= 4
+
+
+def test_the_boundary_alone_admits_only_the_callers_own_team_profiles(env: Env) -> None:
+    """Even a policy granting every profile (attached to a team role later) is capped by the
+    boundary at the role's own team's profiles."""
+    team = env.config.teams[0].name
+    lid = env.role_id(team)
+    boundary_arn, boundary_doc = env.boundary()
+    template = env.team_template(team)
+    kw: dict[str, Any] = {
+        "account": env.account,
+        "region": env.region,
+        "refs": env.refs,
+        "external_policies": {boundary_arn: boundary_doc},
+    }
+    boundary = role_permissions_boundary(template, lid, **kw)
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}],
+    }
+    tag = {"aws:PrincipalTag/Team": team}
+    for arn, tags in env.profile_tags().items():
+        context = {**_guarded(env), **tag, **{f"aws:ResourceTag/{k}": v for k, v in tags.items()}}
+        decision = evaluate(Request(INVOKE, arn, context), [everything], boundary=boundary)
+        assert decision.allowed == (tags["Team"] == team), (arn, decision)
+    outside = f"arn:aws:bedrock:{env.region}::foundation-model/meta.llama3-70b-instruct-v1:0"
+    request = Request(INVOKE, outside, {**_guarded(env), **tag})
+    assert not evaluate(request, [everything], boundary=boundary).allowed
 
 
 def test_scps_deny_long_term_api_keys(env: Env) -> None:
@@ -274,7 +399,8 @@ def test_scps_deny_long_term_api_keys(env: Env) -> None:
         {"iam:ServiceSpecificCredentialServiceName": "codecommit.amazonaws.com"},
     )
     assert evaluate(codecommit, identity, scps=scps).allowed
-    assert role_identity_policies(env.governance, lid, **kw)  # the team role resolves
+    kw["external_policies"] = dict([env.boundary()])
+    assert role_identity_policies(env.team_template(team), lid, **kw)  # the team role resolves
 
 
 # ----- parliament over every emitted policy ---------------------------------------------------
@@ -282,16 +408,9 @@ def test_scps_deny_long_term_api_keys(env: Env) -> None:
 
 def _all_policies(synth: Synth, account: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(where, kind, document) for every permission policy the templates emit."""
-    templates = {
-        p.name: json.loads(p.read_text(encoding="utf-8"))
-        for p in Path(synth.outdir).glob("*.template.json")
-    }
     region = synth.config.region
-    producer: dict[str, str] = {}
-    for template in templates.values():
-        producer.update(_fake(template, account=account, region=region))
-    for name, template in sorted(templates.items()):
-        resolved = _inline_stack_outputs(template, producer)
+    templates, producer = resolved_templates(synth, account)
+    for name, resolved in sorted(templates.items()):
         for policy in resolve_template_policies(
             resolved, account=account, region=region, refs=producer
         ):

@@ -436,10 +436,10 @@ def test_empty_file_says_what_a_minimal_file_needs(tmp_path: Path, text: str) ->
 def test_config_checks_the_profile_names_the_templates_use(synths: Synths) -> None:
     """The names the config validates are the names cost allocation deploys."""
     for synth in synths:
-        template = synth.template_json(synth.stacks.governance)
         deployed = {
             r["Properties"]["InferenceProfileName"]
-            for r in template["Resources"].values()
+            for stack in synth.stacks.all()
+            for r in synth.template_json(stack)["Resources"].values()
             if r["Type"] == "AWS::Bedrock::ApplicationInferenceProfile"
         }
         config = synth.config

@@ -39,6 +39,8 @@ CONFIG_DATA: dict[str, Any] = {
         {"alias": "nova-lite", "model_id": NOVA},
     ],
     "teams": [{"name": "search", "models": ["claude-sonnet", "nova-lite"]}],
+    # an account with a new VPC names its zones (synth never looks them up)
+    "network": {"vpc": {"new": {"availability_zones": ["us-east-1a", "us-east-1b"]}}},
 }
 
 
