@@ -4,11 +4,21 @@ closed --(``failure_threshold`` consecutive failures)--> open
 open --(``cooldown_s`` elapsed; the next ``allow()`` is the one trial)--> half-open
 half-open --(trial succeeds)--> closed;  half-open --(trial fails)--> open (cool-down restarts)
 
-A "failure" is what also triggers a fallback: throttling, unavailability, internal errors and
-timeouts. Any other outcome (an answer, a validation error, a model error) proves the service is
-reachable and counts as a success. A trial whose outcome is never recorded does not wedge the
-breaker: after another cool-down a new trial is allowed. The clock is injectable for tests.
-A Lambda execution environment handles one request at a time, so there is no locking.
+Three kinds of outcome, one call each per model and request (botocore's retries are inside it):
+
+- **success** (``record_success``): the model answered with a well-formed answer;
+- **failure** (``record_failure``): what also triggers a fallback: throttling, unavailability
+  (5xx with or without an error type, connection errors), timeouts (the model did not answer
+  within its share of the request's time budget) and malformed answers;
+- **inconclusive** (``record_inconclusive``): an outcome that says nothing about the model's
+  health: Bedrock refused the *request* (ValidationException, AccessDenied, ModelError, unknown
+  4xx), or the request's budget had no time left to try. It neither resets the count of
+  consecutive failures (a caller sending invalid requests cannot keep a failing model's breaker
+  closed) nor adds to it; a half-open trial that ends this way hands the trial to the next call.
+
+A trial whose outcome is never recorded does not wedge the breaker: after another cool-down a new
+trial is allowed. The clock is injectable for tests. A Lambda execution environment handles one
+request at a time, so there is no locking.
 """
 
 from __future__ import annotations
@@ -50,9 +60,21 @@ class CircuitBreaker:
         self._since = now
         return True
 
+    def is_blocking(self) -> bool:
+        """Would ``allow()`` refuse now? (No state change; used to plan the time budget.)"""
+        if self._state is BreakerState.CLOSED:
+            return False
+        return self._clock() - self._since < self._cooldown
+
     def record_success(self) -> None:
         self._state = BreakerState.CLOSED
         self._failures = 0
+
+    def record_inconclusive(self) -> None:
+        """An outcome that proves nothing either way: keep the count; free a half-open trial."""
+        if self._state is BreakerState.HALF_OPEN:
+            self._state = BreakerState.OPEN
+            self._since = self._clock() - self._cooldown  # the next allow() is a new trial
 
     def record_failure(self) -> bool:
         """Count a failure; return True when this failure opened the breaker."""
@@ -102,6 +124,11 @@ class BreakerRegistry:
             )
             self._breakers[model_id] = breaker
         return breaker
+
+    def is_blocking(self, model_id: str) -> bool:
+        """Would this model's breaker refuse a call now? (Creates no breaker.)"""
+        breaker = self._breakers.get(model_id)
+        return breaker is not None and breaker.is_blocking()
 
     def states(self) -> dict[str, str]:
         return {model_id: b.state.value for model_id, b in self._breakers.items()}

@@ -45,8 +45,13 @@ class PayloadTooLarge(InferenceError):
     """The body exceeds ``limits.max_body_bytes``."""
 
 
+class UnsupportedMediaType(InferenceError):
+    """The ``Content-Type`` header names something other than JSON."""
+
+
 class MalformedBody(InferenceError):
-    """The body is not a JSON object (bad base64, bad UTF-8, bad JSON, wrong top-level type)."""
+    """The body is not a JSON object (bad base64, bad UTF-8, bad JSON, duplicate keys, wrong
+    top-level type)."""
 
 
 class RequestInvalid(InferenceError):
@@ -75,7 +80,8 @@ class ModelTimedOut(InferenceError):
 
 
 class ModelFailed(InferenceError):
-    """ModelErrorException, an unavailable/erroring service after all fallbacks, or a bad answer."""
+    """ModelErrorException, an unavailable/erroring service after all fallbacks, or a malformed
+    or empty answer (garbled body, no text)."""
 
 
 class ModelsUnavailable(InferenceError):

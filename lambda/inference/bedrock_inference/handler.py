@@ -12,8 +12,11 @@ code. Every answer is JSON; an error answer is
 200    (answer)                also when the guardrail intervened: ``guardrail.intervened`` is
                                true and ``message.content`` is the guardrail's blocked message
 400    invalid_event           the Lambda event is not an API Gateway proxy event
-400    invalid_json            body missing, not base64/UTF-8/JSON, or not a JSON object
-400    invalid_request         a rule of the API or of ``limits`` (``field`` names the path)
+400    invalid_json            body missing, not base64/UTF-8/JSON, not a JSON object, or an
+                               object naming a key twice (``field`` names the key's path)
+400    invalid_request         a rule of the API or of ``limits`` (``field`` names the path),
+                               including NUL characters anywhere and content that is blank
+                               after Unicode normalisation
 400    model_rejected_request  Bedrock's ValidationException (its message is passed on)
 403    caller_not_recognized   no IAM principal, or its role maps to no team
 403    model_not_allowed       the alias is not in the team's allow-list
@@ -21,11 +24,16 @@ code. Every answer is JSON; an error answer is
 404    not_found               another path
 405    method_not_allowed      another method (``Allow: POST``)
 413    payload_too_large       body over ``limits.max_body_bytes``
+415    unsupported_media_type  a ``Content-Type`` other than JSON (``application/json`` or
+                               ``application/*+json``, UTF-8); no header is accepted as JSON
 429    throttled               throttled after retries and fallbacks (``Retry-After``)
 500    internal_error          a bug; details only in the logs
-502    model_error             ModelErrorException; unavailable after fallbacks; other errors
+502    model_error             ModelErrorException; unavailable (5xx with or without error
+                               type, connection errors) or a garbled/empty answer after
+                               fallbacks (the message names the model); other errors
 503    models_unavailable      every candidate's circuit breaker is open (``Retry-After``)
-504    model_timeout           timed out after fallbacks, or no Lambda time left to try
+504    model_timeout           timed out after fallbacks, or no time left in the request's
+                               budget (Lambda time left minus ``retry.deadline_margin_s``)
 =====  ======================  ==============================================================
 
 Init (once per container, during the Lambda init phase): the environment is validated (a bad
@@ -64,10 +72,13 @@ from bedrock_inference.errors import (
     PayloadTooLarge,
     RequestInvalid,
     RouteNotFound,
+    UnsupportedMediaType,
 )
 from bedrock_inference.logic import InferenceService
 from bedrock_inference.models import (
     ConverseResponse,
+    DuplicateKey,
+    NulCharacter,
     Settings,
     load_settings,
     parse_json_object,
@@ -84,6 +95,7 @@ _HTTP: dict[type[InferenceError], tuple[int, str]] = {
     MethodNotAllowed: (405, "method_not_allowed"),
     CallerNotRecognized: (403, "caller_not_recognized"),
     PayloadTooLarge: (413, "payload_too_large"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
     MalformedBody: (400, "invalid_json"),
     RequestInvalid: (400, "invalid_request"),
     ModelNotAllowed: (403, "model_not_allowed"),
@@ -165,10 +177,11 @@ def _process(
     if event.get("httpMethod") != "POST":
         raise MethodNotAllowed(f"{ROUTE} accepts POST only", field="httpMethod")
     caller = service.identify(_user_arn(event), trace)
+    _check_content_type(event)
     payload = _read_body(event, service.config.limits.max_body_bytes)
-    request = service.validate(caller, payload, trace)
+    valid = service.validate(caller, payload, trace)
     return service.converse(
-        caller, request, trace=trace, remaining_ms=context.get_remaining_time_in_millis()
+        caller, valid, trace=trace, remaining_ms=context.get_remaining_time_in_millis()
     )
 
 
@@ -183,6 +196,42 @@ def _user_arn(event: dict[str, Any]) -> object:
     request_context = event.get("requestContext")
     identity = request_context.get("identity") if isinstance(request_context, dict) else None
     return identity.get("userArn") if isinstance(identity, dict) else None
+
+
+def _check_content_type(event: dict[str, Any]) -> None:
+    """415 unless the body is declared JSON. Behind API Gateway this is the function's job: the
+    gateway validates a body against a model only for a matching content type ("If no matching
+    content type is found, request validation is not performed", API Gateway developer guide,
+    "Request validation for REST APIs")."""
+    headers = event.get("headers")
+    if not isinstance(headers, dict):
+        return
+    value = next(
+        (v for k, v in headers.items() if isinstance(k, str) and k.lower() == "content-type"),
+        None,
+    )
+    if value is None or (isinstance(value, str) and _is_json_media_type(value)):
+        return
+    raise UnsupportedMediaType(
+        "the body must be JSON: send Content-Type: application/json", field="headers.Content-Type"
+    )
+
+
+def _is_json_media_type(value: str) -> bool:
+    media_type, *parameters = value.split(";")
+    media_type = media_type.strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return False
+    for parameter in parameters:
+        name, _, setting = parameter.partition("=")
+        if name.strip().lower() == "charset" and setting.strip().strip('"').lower() not in {
+            "utf-8",
+            "utf8",
+        }:
+            return False
+    return True
 
 
 def _read_body(event: dict[str, Any], limit: int) -> dict[str, Any]:
@@ -211,6 +260,10 @@ def _read_body(event: dict[str, Any], limit: int) -> dict[str, Any]:
         text = raw
     try:
         return parse_json_object(text)
+    except DuplicateKey as exc:
+        raise MalformedBody(exc.message, field=exc.field) from None
+    except NulCharacter as exc:
+        raise RequestInvalid(exc.message, field=exc.field) from None
     except TypeError as exc:
         raise MalformedBody(str(exc), field="body") from None
     except RecursionError:

@@ -3,25 +3,41 @@
 - **Caller**: the IAM principal API Gateway authenticated (``requestContext.identity.userArn``),
   an STS assumed-role ARN; its role name maps to a team through ``teams.<team>.role_names``.
   Anything else (IAM users, unknown roles, no identity) is not a caller.
-- **Validation**: shape by the pydantic model :class:`~bedrock_inference.models.ConverseRequest`,
-  then the rules that depend on the config: the alias must be in the team's allow-list; roles
-  alternate starting with ``user``; message count, total characters, system characters and stop
-  sequences within ``limits``; ``maxTokens`` at most the alias's ``max_output_tokens`` (when the
-  caller gives none, that cap is sent, so a request can never run unbounded).
+- **Validation**: shape by the pydantic model :class:`~bedrock_inference.models.ConverseRequest`
+  (a message's ``content`` is a string or the Converse list of text / image / document blocks;
+  text that is blank after Unicode normalisation is refused), then the rules that depend on the
+  config: the alias must be in the team's allow-list; roles alternate starting with ``user``;
+  message count, total characters, system characters and stop sequences within ``limits``;
+  attachments only in user messages, a document only beside a text block, image and document
+  counts and sizes within ``limits``, each file's bytes valid base64 whose signature matches its
+  ``format``, image width and height within ``limits.max_image_dimension_px``; ``maxTokens`` at
+  most the alias's ``max_output_tokens`` (when the caller gives none, that cap is sent, so a
+  request can never run unbounded).
 - **Guardrail**: every Converse call carries ``guardrailConfig`` (``GUARDRAIL_ID``,
   ``GUARDRAIL_VERSION``, trace disabled). When the guardrail intervenes Bedrock answers with
   ``stopReason: guardrail_intervened`` and the guardrail's configured *blocked message* as the
   assistant text: that is returned as a normal 200 with ``guardrail.intervened = true`` and
   ``guardrail.action = "GUARDRAIL_INTERVENED"``; the caller shows the text as is.
+- **Time budget**: one per request: the Lambda's remaining time minus ``retry.deadline_margin_s``.
+  Each candidate gets a share of what is left: an equal share among the candidates still to try
+  (those whose breaker is not open), or, with ``retry.fallback_reserve_s``, all but that much per
+  following candidate; what a candidate does not use passes on. Its call, botocore's retries
+  included, never outlives its share (see :mod:`bedrock_inference.bedrock_client`), so a slow or
+  failing first model always leaves the fallback a real attempt.
 - **Fallback chain**: the requested alias, then its ``fallbacks`` in order (fallback aliases are
   the operator's choice and need not be in the team's allow-list). The next candidate is tried
-  when one is throttled, unavailable (ServiceUnavailable, ModelNotReady, InternalServer,
-  connection failures) or times out (read/connect timeout, ModelTimeoutException), each after
-  botocore's own retries. Any other error ends the request at once. A candidate whose circuit
-  breaker is open is skipped. Time left is checked before every candidate.
+  when one is throttled, unavailable (ServiceUnavailable, ModelNotReady, InternalServer, a 5xx
+  without error type, connection failures), times out (socket timeouts, ModelTimeoutException,
+  no answer within its share) or answers with a garbled or empty body, each after botocore's own
+  retries. Any other error ends the request at once. A candidate whose circuit breaker is open is
+  skipped. No candidate is started with less than a second left.
+- **Breakers** count per model id: an answer is a success; the fallback outcomes above are
+  failures; anything else (Bedrock refusing the request, no time left to try) is inconclusive and
+  leaves the count alone (see :mod:`bedrock_inference.breaker`).
 - **Outcome** when no candidate answers: the last attempted candidate's failure decides
-  (throttled → 429 with ``Retry-After``; timeout → 504; unavailable → 502); every candidate
-  skipped by an open breaker → 503 with ``Retry-After`` (the shortest remaining cool-down).
+  (throttled → 429 with ``Retry-After``; timeout → 504; unavailable or malformed answer → 502,
+  naming the model); every candidate skipped by an open breaker → 503 with ``Retry-After`` (the
+  shortest remaining cool-down).
 - **Telemetry**: see :mod:`bedrock_inference.telemetry`; ``requestMetadata`` carries ``team``,
   ``caller`` and ``requestId`` (sanitized to Bedrock's character set and 256 characters) so the
   model invocation logs can be attributed.
@@ -38,14 +54,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bedrock_inference import media
 from bedrock_inference.bedrock_client import (
     FALLBACK_KINDS,
     MIN_ATTEMPT_S,
+    NOT_STARTED,
     BedrockCallFailed,
     BedrockRuntime,
     FailureKind,
 )
-from bedrock_inference.breaker import BreakerRegistry
+from bedrock_inference.breaker import BreakerRegistry, CircuitBreaker
 from bedrock_inference.errors import (
     BedrockAccessDenied,
     BedrockRejected,
@@ -59,11 +77,13 @@ from bedrock_inference.errors import (
     RequestInvalid,
 )
 from bedrock_inference.models import (
+    ChatMessage,
     ConverseRequest,
     ConverseResponse,
     ModelConfig,
     Settings,
     format_loc,
+    is_blank,
 )
 from bedrock_inference.pricing import estimate_cost_usd
 from bedrock_inference.telemetry import RequestTrace, Telemetry
@@ -81,6 +101,33 @@ GUARDRAIL_INTERVENED = "guardrail_intervened"
 def sanitize_metadata(value: str) -> str:
     """Make a string acceptable as a Converse ``requestMetadata`` value."""
     return _METADATA_UNSAFE.sub("_", value)[:256]
+
+
+def loggable(message: dict[str, Any]) -> dict[str, Any]:
+    """A Converse message for the logs (``log_content``): attachments as their size only; a
+    message of one text block as its text."""
+    blocks = message["content"]
+    if len(blocks) == 1 and "text" in blocks[0]:
+        return {"role": message["role"], "content": blocks[0]["text"]}
+    shown: list[dict[str, Any]] = []
+    for block in blocks:
+        if "text" in block:
+            shown.append({"text": block["text"]})
+        else:
+            kind = "image" if "image" in block else "document"
+            item = dict(block[kind])
+            item["source"] = {"bytes": f"<{len(item['source']['bytes'])} bytes>"}
+            shown.append({kind: item})
+    return {"role": message["role"], "content": shown}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRequest:
+    """A request that passed every check, with its messages ready for Converse (attachments
+    decoded to bytes)."""
+
+    request: ConverseRequest
+    messages: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +189,7 @@ class InferenceService:
         )
 
     # --- what ---------------------------------------------------------------------------------
-    def validate(
-        self, caller: Caller, body: dict[str, Any], trace: RequestTrace
-    ) -> ConverseRequest:
+    def validate(self, caller: Caller, body: dict[str, Any], trace: RequestTrace) -> ValidRequest:
         """Shape (pydantic), allow-list, then the configured limits. Raises on the first problem."""
         alias = body.get("model")
         if isinstance(alias, str) and alias in self.config.models:
@@ -153,7 +198,8 @@ class InferenceService:
             request = ConverseRequest.model_validate(body)
         except ValidationError as exc:
             first = exc.errors(include_input=False, include_url=False)[0]
-            raise RequestInvalid(first["msg"], field=format_loc(first["loc"]) or "body") from None
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise RequestInvalid(message, field=format_loc(first["loc"]) or "body") from None
 
         allowed = self.config.teams[caller.team].models
         if request.model not in allowed:
@@ -163,31 +209,28 @@ class InferenceService:
                 field="model",
             )
 
-        self._check_messages(request)
+        messages = self._check_messages(request)
         self._check_inference_params(request)
-        return request
+        return ValidRequest(request=request, messages=messages)
 
-    def _check_messages(self, request: ConverseRequest) -> None:
+    def _check_messages(self, request: ConverseRequest) -> list[dict[str, Any]]:
         limits = self.config.limits
         if len(request.messages) > limits.max_messages:
             raise RequestInvalid(
                 f"at most {limits.max_messages} messages are allowed", field="messages"
             )
         expected = "user"
-        total = 0
+        counts = {"chars": 0, "images": 0, "documents": 0}
+        out: list[dict[str, Any]] = []
         for index, message in enumerate(request.messages):
             if message.role != expected:
                 raise RequestInvalid(
                     f"roles must alternate, starting with 'user': expected {expected!r}",
                     field=f"messages[{index}].role",
                 )
-            if not message.content.strip():
-                raise RequestInvalid(
-                    "content must not be blank", field=f"messages[{index}].content"
-                )
             expected = "assistant" if expected == "user" else "user"
-            total += len(message.content)
-        if total > limits.max_total_chars:
+            out.append({"role": message.role, "content": self._blocks(message, index, counts)})
+        if counts["chars"] > limits.max_total_chars:
             raise RequestInvalid(
                 f"the messages may hold at most {limits.max_total_chars} characters in total",
                 field="messages",
@@ -198,8 +241,84 @@ class InferenceService:
                     f"the system prompt may hold at most {limits.max_system_chars} characters",
                     field="system",
                 )
-            if not request.system.strip():
+            if is_blank(request.system):
                 raise RequestInvalid("the system prompt must not be blank", field="system")
+        return out
+
+    def _blocks(
+        self, message: ChatMessage, index: int, counts: dict[str, int]
+    ) -> list[dict[str, Any]]:
+        """Converse content blocks of one message, attachments decoded and checked."""
+        limits = self.config.limits
+        blocks: list[dict[str, Any]] = []
+        has_text = has_document = False
+        for position, block in enumerate(message.content):
+            where = f"messages[{index}].content[{position}]"
+            if block.text is not None:
+                counts["chars"] += len(block.text)
+                has_text = True
+                blocks.append({"text": block.text})
+                continue
+            # Bedrock API reference, Message: "You can only include images and documents if the
+            # role is user."
+            if message.role != "user":
+                raise RequestInvalid(
+                    "images and documents are allowed in user messages only", field=where
+                )
+            if block.image is not None:
+                counts["images"] += 1
+                if counts["images"] > limits.max_images:
+                    raise RequestInvalid(
+                        f"at most {limits.max_images} images are allowed per request", field=where
+                    )
+                image = block.image
+                try:
+                    raw = media.decode(
+                        image.source.data, limit=limits.max_image_bytes, what="image"
+                    )
+                    width, height = media.image_size(raw, image.format)
+                except media.MediaError as exc:
+                    raise RequestInvalid(str(exc), field=f"{where}.image.source.bytes") from None
+                side = limits.max_image_dimension_px
+                if width > side or height > side:
+                    raise RequestInvalid(
+                        f"an image may be at most {side} x {side} pixels, not {width} x {height}",
+                        field=f"{where}.image",
+                    )
+                blocks.append({"image": {"format": image.format, "source": {"bytes": raw}}})
+            elif block.document is not None:
+                counts["documents"] += 1
+                if counts["documents"] > limits.max_documents:
+                    raise RequestInvalid(
+                        f"at most {limits.max_documents} documents are allowed per request",
+                        field=where,
+                    )
+                document = block.document
+                try:
+                    raw = media.decode(
+                        document.source.data, limit=limits.max_document_bytes, what="document"
+                    )
+                    media.check_document(raw, document.format)
+                except media.MediaError as exc:
+                    raise RequestInvalid(str(exc), field=f"{where}.document.source.bytes") from None
+                has_document = True
+                blocks.append(
+                    {
+                        "document": {
+                            "format": document.format,
+                            "name": document.name,
+                            "source": {"bytes": raw},
+                        }
+                    }
+                )
+        # Bedrock API reference, Message: "If you include a ContentBlock with a document field in
+        # the array, you must also include a ContentBlock with a text field."
+        if has_document and not has_text:
+            raise RequestInvalid(
+                "a message with a document must also hold a text block",
+                field=f"messages[{index}].content",
+            )
+        return blocks
 
     def _check_inference_params(self, request: ConverseRequest) -> None:
         params = request.inferenceConfig
@@ -229,29 +348,34 @@ class InferenceService:
     def converse(
         self,
         caller: Caller,
-        request: ConverseRequest,
+        valid: ValidRequest,
         *,
         trace: RequestTrace,
         remaining_ms: int,
     ) -> ConverseResponse:
+        request = valid.request
         retry = self.config.retry
         started = self._clock()
+        # Lambda context: get_remaining_time_in_millis "Returns the number of milliseconds left
+        # before the execution times out" (Lambda developer guide, Python context object).
         deadline = started + remaining_ms / 1000 - retry.deadline_margin_s
         chain = self.config.chain(request.model)
-        messages = [{"role": m.role, "content": [{"text": m.content}]} for m in request.messages]
         metadata = {
             "team": sanitize_metadata(caller.team),
             "caller": sanitize_metadata(caller.arn),
             "requestId": sanitize_metadata(trace.request_id),
         }
         last: BedrockCallFailed | None = None
+        last_alias: str | None = None
         cooldowns: list[float] = []
         for index, alias in enumerate(chain):
             trace.fallbacks_used = index
-            if deadline - self._clock() < MIN_ATTEMPT_S:
-                last = BedrockCallFailed(
-                    FailureKind.TIMEOUT, "DeadlineExceeded", "no time left for another model"
-                )
+            left = deadline - self._clock()
+            if left < MIN_ATTEMPT_S:
+                if last is None:  # else the failure that used the time up decides
+                    last = BedrockCallFailed(
+                        FailureKind.TIMEOUT, NOT_STARTED, "no time left for another model"
+                    )
                 break
             spec = self.config.models[alias]
             breaker = self.breakers.for_model(spec.model_id)
@@ -259,26 +383,23 @@ class InferenceService:
                 cooldowns.append(breaker.retry_after_s())
                 self.telemetry.attempt_skipped(trace, alias=alias, model_id=spec.model_id)
                 continue
-            params = self._params(request, spec, messages, metadata)
+            share = self._share(left, chain[index + 1 :])
+            params = self._params(request, spec, valid.messages, metadata)
             try:
-                raw = self.bedrock.converse(params, deadline=deadline)
+                raw = self.bedrock.converse(params, deadline=self._clock() + share)
             except BedrockCallFailed as failure:
                 self.telemetry.attempt_failed(
                     trace, alias=alias, model_id=spec.model_id, code=failure.code
                 )
+                self._record(breaker, failure, trace, alias, spec)
                 if failure.kind not in FALLBACK_KINDS:
-                    breaker.record_success()  # Bedrock answered: the service is reachable
                     trace.model_id = spec.model_id
                     raise self._terminal(failure, alias, spec, trace) from None
-                if breaker.record_failure():
-                    self.telemetry.breaker_opened(trace, alias=alias, model_id=spec.model_id)
-                last = failure
-                if failure.code == "DeadlineExceeded":
-                    break
+                last, last_alias = failure, alias
                 continue
             breaker.record_success()
             return self._answer(
-                raw, alias=alias, spec=spec, request=request, trace=trace, started=started
+                raw, alias=alias, spec=spec, valid=valid, trace=trace, started=started
             )
 
         if last is None:
@@ -293,9 +414,45 @@ class InferenceService:
                 "the model is throttled (all fallbacks included); retry later",
                 retry_after_s=retry.throttle_retry_after_s,
             )
+        if last_alias is None:
+            raise ModelTimedOut("no time was left to call a model")
         if last.kind is FailureKind.TIMEOUT:
-            raise ModelTimedOut("the model did not answer in time")
-        raise ModelFailed("the model service is unavailable (all fallbacks included)")
+            raise ModelTimedOut(
+                f"model {last_alias!r} did not answer in time (all fallbacks included)"
+            )
+        if last.kind is FailureKind.MALFORMED:
+            raise ModelFailed(
+                f"model {last_alias!r} returned a malformed or empty answer "
+                "(all fallbacks included)"
+            )
+        raise ModelFailed(f"model {last_alias!r} is unavailable (all fallbacks included)")
+
+    def _share(self, left: float, following: tuple[str, ...]) -> float:
+        """Seconds the next candidate may use of the ``left`` seconds, given the candidates that
+        could still follow it (those whose breaker would let a call through)."""
+        models = self.config.models
+        later = sum(1 for a in following if not self.breakers.is_blocking(models[a].model_id))
+        if later == 0:
+            return left
+        share = left / (later + 1)
+        reserve = self.config.retry.fallback_reserve_s
+        if reserve is not None:
+            share = max(share, left - later * reserve)
+        return max(share, min(left, MIN_ATTEMPT_S))
+
+    def _record(
+        self,
+        breaker: CircuitBreaker,
+        failure: BedrockCallFailed,
+        trace: RequestTrace,
+        alias: str,
+        spec: ModelConfig,
+    ) -> None:
+        if failure.kind in FALLBACK_KINDS and failure.code != NOT_STARTED:
+            if breaker.record_failure():
+                self.telemetry.breaker_opened(trace, alias=alias, model_id=spec.model_id)
+        else:
+            breaker.record_inconclusive()
 
     def _params(
         self,
@@ -354,7 +511,7 @@ class InferenceService:
         *,
         alias: str,
         spec: ModelConfig,
-        request: ConverseRequest,
+        valid: ValidRequest,
         trace: RequestTrace,
         started: float,
     ) -> ConverseResponse:
@@ -380,8 +537,8 @@ class InferenceService:
         )
         if self.config.log_content:
             trace.content = {
-                "system": request.system,
-                "messages": [m.model_dump() for m in request.messages],
+                "system": valid.request.system,
+                "messages": [loggable(m) for m in valid.messages],
                 "completion": text,
             }
         return {

@@ -157,3 +157,60 @@ def test_non_transient_errors_keep_the_breaker_closed() -> None:
         h.fail("ValidationException", 400)
         assert h.call(make_event(body("nova-lite"))).status == 400
     assert h.service.breakers.for_model(MODEL_IDS["nova-lite"]).state is BreakerState.CLOSED
+
+
+# --- inconclusive outcomes: Bedrock refusing the request says nothing about the model -------------
+def test_an_inconclusive_outcome_keeps_the_count() -> None:
+    b = _breaker(FakeClock(), threshold=2)
+    b.record_failure()
+    b.record_inconclusive()
+    assert b.record_failure() is True  # the second consecutive failure still opens it
+
+
+def test_an_inconclusive_half_open_trial_hands_the_trial_on() -> None:
+    clock = FakeClock()
+    b = _breaker(clock, threshold=1)
+    b.record_failure()
+    clock.advance(30)
+    assert b.allow()
+    b.record_inconclusive()
+    assert _state(b) is BreakerState.OPEN
+    assert b.allow()  # the next call is the new trial, without another cool-down
+    assert _state(b) is BreakerState.HALF_OPEN
+
+
+def test_a_validation_exception_does_not_reset_the_breaker() -> None:
+    """Issue 14: interleaved invalid requests must not keep a failing model's breaker closed."""
+    h = make_harness()  # threshold 2; chain claude-haiku -> nova-lite
+    haiku = h.service.breakers.for_model(MODEL_IDS["claude-haiku"])
+    h.fail("ThrottlingException", 429)
+    h.answer("nova")
+    assert h.call(make_event(body("claude-haiku"))).status == 200
+    h.fail("ValidationException", 400, "bad input")
+    assert h.call(make_event(body("claude-haiku"))).status == 400
+    assert _state(haiku) is BreakerState.CLOSED
+    h.fail("ThrottlingException", 429)
+    h.answer("nova")
+    assert h.call(make_event(body("claude-haiku"))).status == 200
+    h.stubber.assert_no_pending_responses()
+    assert _state(haiku) is BreakerState.OPEN
+
+
+def test_empty_answers_count_as_failures_and_fall_back() -> None:
+    h = make_harness()
+    for _ in range(2):
+        h.answer("")  # a 200 without text
+        h.answer("from nova")
+        reply = h.call(make_event(body("claude-haiku")))
+        assert (reply.status, reply.body["model"]["alias"]) == (200, "nova-lite")
+    h.stubber.assert_no_pending_responses()
+    assert h.service.breakers.states()[MODEL_IDS["claude-haiku"]] == "open"
+
+
+def test_breaker_open_fallbacks_do_not_shrink_the_primary_share() -> None:
+    h = make_harness()
+    nova = h.service.breakers.for_model(MODEL_IDS["nova-lite"])
+    assert h.service._share(20.0, ("nova-lite",)) == 10.0  # an equal share with the fallback
+    nova.record_failure()
+    nova.record_failure()  # open: it would be skipped, so the primary may use all the time
+    assert h.service._share(20.0, ("nova-lite",)) == 20.0

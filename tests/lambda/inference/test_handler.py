@@ -418,3 +418,50 @@ def test_every_domain_error_has_an_http_mapping() -> None:
     } - {errors.InferenceError}
     assert domain == set(handler._HTTP)
     assert all(400 <= status < 600 for status, _ in handler._HTTP.values())
+
+
+@pytest.mark.parametrize(
+    ("reserve", "left", "following", "share"),
+    [
+        (None, 28.0, 1, 14.0),  # equal shares: the fallback keeps a real attempt
+        (None, 27.0, 2, 9.0),
+        (None, 28.0, 0, 28.0),  # the last candidate gets all that is left
+        (8.0, 28.0, 1, 20.0),  # reserve 8 s for the one fallback
+        (8.0, 28.0, 2, 12.0),
+        (20.0, 28.0, 1, 14.0),  # never less than the equal share
+        (None, 1.5, 1, 1.0),  # never less than a real attempt while there is one
+    ],
+)
+def test_each_candidate_gets_its_share_of_the_budget(
+    reserve: float | None, left: float, following: int, share: float
+) -> None:
+    import copy
+
+    from . import TEST_CONFIG
+
+    config = copy.deepcopy(TEST_CONFIG)
+    config["models"]["claude-sonnet"]["fallbacks"] = ["claude-haiku", "nova-lite"]
+    if reserve is not None:
+        config["retry"]["fallback_reserve_s"] = reserve
+    h = make_harness(config)
+    chain = ("claude-haiku", "nova-lite")[:following]
+    assert h.service._share(left, chain) == pytest.approx(share)
+
+
+def test_the_time_left_is_shared_down_the_chain() -> None:
+    """A primary that uses its whole share (a read timeout at the end of it) leaves the fallback
+    the other half; a primary that fails at once leaves it nearly everything."""
+    h = make_harness()
+    deadlines: list[float] = []
+    real_converse = h.service.bedrock.converse
+
+    def spy(params: Any, *, deadline: float) -> Any:
+        deadlines.append(deadline - h.clock())
+        return real_converse(params, deadline=deadline)
+
+    h.service.bedrock.converse = spy  # type: ignore[method-assign]
+    _raise_on_call(h, _read_timeout(), takes_s=14.5)
+    h.answer("from nova")
+    reply = h.call(make_event(body("claude-haiku")), remaining_ms=30_000)
+    assert reply.status == 200
+    assert deadlines == pytest.approx([14.5, 14.5])  # (30 - 1 margin) / 2, then the rest

@@ -1,8 +1,11 @@
 """Property-based: hostile and malformed requests always get a 4xx JSON answer, never a model call.
 
-Each run tries 1,000 generated requests: valid bodies broken by one invalidating mutation,
-arbitrary text and JSON bodies, and broken events (method, path, identity, base64, types).
-A second property checks the generator's premise: the unmutated bodies are accepted.
+Each run tries 1,000 generated events (valid bodies broken by one invalidating mutation,
+arbitrary text and JSON bodies, broken events: method, path, identity, base64, types) and another
+1,000 hostile bodies (duplicate keys, escaped NUL characters, content that is blank after Unicode
+normalisation, broken content blocks, truncated JSON, non-JSON content types). A third property
+checks the generators' premise: the unmutated bodies are accepted, and API Gateway's request
+model (``request_json_schema``, draft 4) accepts them too, so the two validators cannot drift.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import copy
 import json
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped,unused-ignore]  # no stubs pinned
 from bedrock_inference import handler
 from bedrock_inference.local import converse_answer
+from bedrock_inference.models import is_blank, request_json_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +32,7 @@ from . import (
     make_event,
     settings_for,
 )
+from .media_samples import PDF, document_block, image_block, jpeg, png
 
 ALLOWED = ["claude-haiku", "nova-lite"]  # team "search"
 CAPS = {alias: TEST_CONFIG["models"][alias]["max_output_tokens"] for alias in ALLOWED}
@@ -37,6 +43,8 @@ KNOWN_KEYS = {"model", "messages", "system", "inferenceConfig", "role", "content
     "topP",
     "stopSequences",
 }
+SCHEMA = jsonschema.Draft4Validator(request_json_schema())
+INVISIBLE = "\u200b\u200c\u200d\ufeff\u2060\u00ad\u202e\u3000\u3164\ufe0f\u2800 \t\n"
 
 
 class _Events:
@@ -68,19 +76,32 @@ def _service(client: CountingClient) -> Any:
 
 
 # --- valid bodies ---------------------------------------------------------------------------------
-text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+# U+0000 is refused anywhere; a lone surrogate is not a Unicode string (pydantic refuses it)
+chars = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+text = st.text(chars, min_size=1, max_size=40).filter(lambda s: not is_blank(s))
+
+
+@st.composite
+def contents(draw: st.DrawFn, role: str) -> Any:
+    """A plain string, or content blocks (attachments in user messages only)."""
+    if draw(st.booleans()):
+        return draw(text)
+    blocks: list[dict[str, Any]] = [{"text": draw(text)}]
+    if role == "user" and draw(st.booleans()):
+        blocks.append(image_block(*draw(st.sampled_from([("png", png(3, 4)), ("jpeg", jpeg())]))))
+    if role == "user" and draw(st.booleans()):
+        blocks.append(document_block("pdf", PDF))
+    return draw(st.permutations(blocks))
 
 
 @st.composite
 def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     alias = draw(st.sampled_from(ALLOWED))
     count = draw(st.integers(1, LIMITS["max_messages"]))
+    roles = ["user" if i % 2 == 0 else "assistant" for i in range(count)]
     out: dict[str, Any] = {
         "model": alias,
-        "messages": [
-            {"role": "user" if i % 2 == 0 else "assistant", "content": draw(text)}
-            for i in range(count)
-        ],
+        "messages": [{"role": role, "content": draw(contents(role))} for role in roles],
     }
     if draw(st.booleans()):
         out["system"] = draw(text)
@@ -95,7 +116,7 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             params["stopSequences"] = draw(
                 st.lists(
-                    st.text(min_size=1, max_size=LIMITS["max_stop_sequence_chars"]),
+                    st.text(chars, min_size=1, max_size=LIMITS["max_stop_sequence_chars"]),
                     max_size=LIMITS["max_stop_sequences"],
                 )
             )
@@ -126,7 +147,7 @@ def invalid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     b = copy.deepcopy(draw(valid_bodies()))
     msgs = b["messages"]
     i = draw(st.integers(0, len(msgs) - 1))
-    kind = draw(st.integers(0, 17))
+    kind = draw(st.integers(0, 20))
     if kind == 0:
         del b[draw(st.sampled_from(["model", "messages"]))]
     elif kind == 1:
@@ -193,9 +214,69 @@ def invalid_bodies(draw: st.DrawFn) -> dict[str, Any]:
         b["inferenceConfig"] = draw(not_a(dict).filter(lambda v: v is not None))
     elif kind == 16:
         b["system"] = draw(not_a(str).filter(lambda v: v is not None))
+    elif kind == 18:  # blank after Unicode normalisation, as a string or a text block
+        blank = draw(st.text(alphabet=INVISIBLE, min_size=1, max_size=6))
+        msgs[i]["content"] = blank if draw(st.booleans()) else [{"text": blank}]
+    elif kind == 19:  # a NUL character somewhere (json.dumps escapes it as \u0000)
+        where = draw(st.sampled_from(["content", "system", "model", "stop"]))
+        nul = draw(text) + "\x00" + draw(st.text(max_size=3))
+        if where == "content":
+            msgs[i]["content"] = nul
+        elif where == "system":
+            b["system"] = nul
+        elif where == "model":
+            b["model"] = b["model"] + "\x00"
+        else:
+            b["inferenceConfig"] = {"stopSequences": ["\x00"]}
+    elif kind == 20:  # a broken content block
+        msgs[0]["content"] = [{"text": "see"}, draw(bad_blocks)]
     else:
         msgs.insert(0, {"role": "assistant", "content": "I start"})
     return b
+
+
+bad_blocks = st.one_of(
+    st.just({}),
+    st.just({"text": "a", **image_block()}),
+    st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in {"text", "image", "document"}),
+        json_values,
+        min_size=1,
+        max_size=2,
+    ),
+    st.builds(
+        image_block,
+        st.text(max_size=6).filter(lambda f: f not in {"png", "jpeg", "gif", "webp"}),
+    ),
+    st.builds(
+        lambda data: {"image": {"format": "png", "source": {"bytes": data}}},
+        st.text(max_size=30),  # rarely valid base64, never a PNG
+    ),
+    st.builds(lambda raw: image_block("png", raw), st.binary(max_size=40)),
+    st.just(image_block("png", png(8001, 1))),
+    st.just(image_block("jpeg", png())),
+    st.builds(
+        lambda name: document_block(name=name),
+        st.text(max_size=30).filter(
+            lambda n: (
+                not n.replace(" ", "").isalnum()
+                or "  " in n
+                or n != n.strip()
+                or not n
+                or not n.isascii()
+            )
+        ),
+    ),
+    st.builds(
+        lambda fmt: document_block(fmt=fmt),
+        st.text(max_size=5).filter(
+            lambda f: f not in {"pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"}
+        ),
+    ),
+    st.just(document_block("pdf", b"not a pdf")),
+    st.builds(lambda v: {"image": v}, json_values),
+    st.builds(lambda v: {"document": v}, json_values),
+)
 
 
 # --- whole requests -------------------------------------------------------------------------------
@@ -272,9 +353,82 @@ def test_hostile_requests_always_get_a_4xx_json_answer(event: Any) -> None:
     assert client.calls == []
 
 
-@settings(max_examples=200, deadline=None)
+# --- hostile bodies -------------------------------------------------------------------------------
+def _with_duplicate(b: dict[str, Any], draw: st.DrawFn) -> str:
+    """``b`` as JSON text with one key written twice (the first value differs)."""
+    where = draw(st.sampled_from(["top", "message", "params"]))
+    decoy = json.dumps(draw(json_values))
+    if where == "top" or (where == "params" and "inferenceConfig" not in b):
+        key = draw(st.sampled_from(sorted(b)))
+        return "{" + json.dumps(key) + ": " + decoy + ", " + json.dumps(b)[1:]
+    if where == "params" and isinstance(b["inferenceConfig"], dict) and b["inferenceConfig"]:
+        params = b["inferenceConfig"]
+        key = draw(st.sampled_from(sorted(params)))
+        inner = "{" + json.dumps(key) + ": " + decoy + ", " + json.dumps(params)[1:]
+        return json.dumps({**b, "inferenceConfig": "@@"}).replace('"@@"', inner)
+    msgs = b["messages"]
+    i = draw(st.integers(0, len(msgs) - 1))
+    inner = '{"role": ' + decoy + ", " + json.dumps(msgs[i])[1:]
+    placeholder = [*msgs[:i], "@@", *msgs[i + 1 :]]
+    return json.dumps({**b, "messages": placeholder}).replace('"@@"', inner)
+
+
+@st.composite
+def hostile_bodies(draw: st.DrawFn) -> tuple[str, str | None]:
+    """(raw body, Content-Type header or None)."""
+    kind = draw(st.integers(0, 6))
+    if kind == 0:
+        return json.dumps(draw(invalid_bodies())), "application/json"
+    if kind == 1:
+        return _with_duplicate(draw(valid_bodies()), draw), "application/json"
+    if kind == 2:  # a valid body declared as something else than JSON
+        media_type = draw(
+            st.sampled_from(
+                [
+                    "text/plain",
+                    "application/x-www-form-urlencoded",
+                    "application/xml",
+                    "application/json; charset=utf-16",
+                    "multipart/form-data",
+                ]
+            )
+            | st.text(max_size=20).filter(lambda t: "json" not in t.lower())
+        )
+        return json.dumps(draw(valid_bodies())), media_type
+    if kind == 3:  # valid JSON cut short
+        whole = json.dumps(draw(valid_bodies()))
+        return whole[: draw(st.integers(1, len(whole) - 1))], "application/json"
+    if kind == 4:  # an escaped NUL spliced into a valid body's first string value
+        whole = json.dumps(draw(valid_bodies()))
+        return whole.replace('": "', '": "\\u0000', 1), None
+    if kind == 5:  # deep or odd JSON
+        depth = draw(st.integers(1, 3000))
+        return "[" * depth + "]" * draw(st.integers(0, depth)), "application/json"
+    anything = st.text(st.characters(), min_size=1, max_size=200)  # surrogates and NUL included
+    return draw(anything), draw(st.none() | st.just("text/plain"))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile=hostile_bodies())
+def test_hostile_bodies_always_get_a_4xx_json_answer(hostile: tuple[str, str | None]) -> None:
+    raw_body, media_type = hostile
+    event = make_event(raw_body=raw_body)
+    event["headers"] = {} if media_type is None else {"Content-Type": media_type}
+    client = CountingClient()
+    with capture():
+        raw = handler.handle(event, FakeContext(), _service(client))
+    assert 400 <= raw["statusCode"] < 500, raw
+    answer = json.loads(raw["body"])
+    assert set(answer) == {"error", "requestId"}
+    assert set(answer["error"]) == {"code", "field", "message"}
+    assert answer["error"]["message"] and answer["error"]["field"]
+    assert client.calls == []
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request=valid_bodies())
 def test_valid_requests_reach_bedrock_within_the_caps(request: dict[str, Any]) -> None:
+    SCHEMA.validate(request)  # API Gateway's model accepts whatever the function accepts
     client = CountingClient()
     with capture():
         raw = handler.handle(make_event(request), FakeContext(), _service(client))

@@ -60,8 +60,15 @@ CASES: list[tuple[str, Any, int, str, str]] = [
         "messages[2].role",
     ),
     (
-        "content not a string",
-        {"model": "claude-haiku", "messages": [{"role": U, "content": [{"text": "x"}]}]},
+        "content neither a string nor a list",
+        {"model": "claude-haiku", "messages": [{"role": U, "content": 7}]},
+        400,
+        "invalid_request",
+        "messages[0].content",
+    ),
+    (
+        "content an empty list",
+        {"model": "claude-haiku", "messages": [{"role": U, "content": []}]},
         400,
         "invalid_request",
         "messages[0].content",
