@@ -705,6 +705,25 @@ class ObservabilityConfig(_Strict):
         default=None,
         description="Where your copy of docs/runbook.md is published (alarm and dashboard links).",
     )
+    models_per_dashboard: int = Field(
+        default=20,
+        ge=1,
+        le=50,
+        description=(
+            "Models per model-group dashboard and group composite alarm (a group is one provider, "
+            "split into chunks of this size). At 50 a dashboard holds 352 widgets (CloudWatch "
+            "allows 500) and a group rule stays under 10,240 characters."
+        ),
+    )
+    overview_top: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description=(
+            "Lines in the overview's busiest-model and busiest team/model graphs (a Metrics "
+            "Insights ORDER BY ... LIMIT): the overview does not grow with models or teams."
+        ),
+    )
 
     @model_validator(mode="after")
     def _datapoints(self) -> ObservabilityConfig:
@@ -748,6 +767,15 @@ class OrganizationPoliciesConfig(_Strict):
     allowed_regions: list[Region] = Field(
         default_factory=list,
         description="Regions where Bedrock may be called directly (default: the env's region).",
+    )
+    allow_list_granularity: Literal["model", "provider"] = Field(
+        default="model",
+        description=(
+            "What deny-unlisted-models names: each allow-listed model (exact), or each provider "
+            "of the allow-list (model ids under another provider are denied; within a listed "
+            "provider, IAM in the accounts decides). An SCP holds 5,120 characters, about 55 "
+            "models: larger allow-lists need 'provider'."
+        ),
     )
 
 
@@ -857,6 +885,36 @@ class LandingZoneConfig(_Strict):
                 "stack writes) from inside the VPC, which has no internet route: add 'ssm', "
                 "or set inference.enabled: false",
             )
+        if self.organization_policies is not None:
+            # AWS Organizations quotas: a service control policy holds 5,120 characters
+            from bedrock_landing_zone.organization_policies import (  # noqa: PLC0415
+                SCP_SIZE_LIMIT,
+                document_size,
+                scp_documents,
+            )
+
+            for name, document in scp_documents(self).items():
+                size = document_size(document)
+                if (
+                    size > SCP_SIZE_LIMIT
+                    and self.organization_policies.allow_list_granularity == "model"
+                ):
+                    fit = _models_that_fit(self)
+                    raise _FieldError(
+                        ("organization_policies", "allow_list_granularity"),
+                        "model",
+                        f"the SCP {name} naming every allow-listed model is {size:,} characters, "
+                        f"over the {SCP_SIZE_LIMIT:,} AWS Organizations allows; {fit} of the "
+                        f"{len(self.models)} models fit: set allow_list_granularity: provider, "
+                        "or shorten the allow-list",
+                    )
+                if size > SCP_SIZE_LIMIT:
+                    raise _FieldError(
+                        ("organization_policies",),
+                        name,
+                        f"the SCP is {size:,} characters, over the {SCP_SIZE_LIMIT:,} allowed: "
+                        "fewer allowed_regions or providers",
+                    )
         for index, team in enumerate(self.teams):
             for alias in team.models:
                 if alias not in known:
@@ -995,6 +1053,23 @@ class LandingZoneConfig(_Strict):
     def team_models(self, team: TeamConfig) -> list[ModelConfig]:
         """The allow-list entries a team may use, in allow-list order."""
         return [m for m in self.models if m.alias in team.models]
+
+
+def _models_that_fit(config: LandingZoneConfig) -> int:
+    """How many of the allow-list's models (in order) the model-granular SCP can name."""
+    from bedrock_landing_zone.organization_policies import (  # noqa: PLC0415
+        SCP_SIZE_LIMIT,
+        document_size,
+        scp_documents,
+    )
+
+    fit = 0
+    for count in range(1, len(config.models) + 1):
+        shorter = config.model_copy(update={"models": config.models[:count]})
+        if document_size(scp_documents(shorter)["deny-unlisted-models"]) > SCP_SIZE_LIMIT:
+            break
+        fit = count
+    return fit
 
 
 class _FieldError(ValueError):

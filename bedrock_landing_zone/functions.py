@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -47,7 +49,9 @@ class LandingZoneFunction(Construct):
       permissions Lambda needs, scoped to that VPC (``vpc_network_statements``);
     - a log group encrypted with ``key``, with retention, RETAIN on removal; JSON log format;
     - X-Ray active tracing, environment variables encrypted with ``key``;
-    - optional VPC placement and reserved concurrency.
+    - optional VPC placement and reserved concurrency;
+    - ``files``: documents (name -> text) shipped beside the code, for configuration larger
+      than the 4 KB the environment allows.
 
     Attributes:
         function: the ``lambda_.Function``.
@@ -73,11 +77,14 @@ class LandingZoneFunction(Construct):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         reserved_concurrency: int | None = None,
         layers: Sequence[lambda_.ILayerVersion] | None = None,
+        files: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         code_dir = LAMBDA_ROOT / asset
         if not code_dir.is_dir():
             raise ValueError(f"asset: no runtime code at {code_dir}")
+        if files:
+            code_dir = _staged(code_dir, files)
         self.role = ManagedPolicyRole(
             self,
             "Role",
@@ -143,6 +150,23 @@ class LandingZoneFunction(Construct):
             "picks at run time; every statement is pinned to the function's VPC by ec2:Vpc "
             "(the subnet and security group of a new interface, and every existing interface).",
         )
+
+
+def _staged(code_dir: Path, files: Mapping[str, str]) -> Path:
+    """A copy of ``code_dir`` plus ``files`` (name -> text), for documents that ship with the
+    code instead of in environment variables (4 KB in all: Lambda quotas). The copy's content
+    decides the asset hash, so the same code and files give the same asset."""
+    for name, text in files.items():
+        if "/" in name or name.startswith(".") or cdk.Token.is_unresolved(text):
+            raise ValueError(f"files: {name!r} must be a plain file name with resolved text")
+    staging = Path(tempfile.mkdtemp(prefix="bedrock-lz-asset-"))
+    target = staging / code_dir.name
+    shutil.copytree(
+        code_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
+    )
+    for name, text in sorted(files.items()):
+        (target / name).write_text(text, encoding="utf-8")
+    return target
 
 
 def vpc_network_statements(scope: Construct, vpc: ec2.IVpc) -> list[iam.PolicyStatement]:

@@ -7,6 +7,7 @@ REST API in front of it, reachable only through an ``execute-api`` interface end
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,10 @@ METRICS_NAMESPACE = "BedrockLandingZone/Inference"
 #: The Powertools for AWS Lambda (Python) release the handler is tested with: the same pin as
 #: ``aws-lambda-powertools`` in requirements-dev.txt (a test keeps them equal).
 POWERTOOLS_VERSION = "3.37.0"
+#: The inference configuration's file name in the code asset (relative to LAMBDA_TASK_ROOT).
+CONFIG_FILE = "inference_config.json"
+#: Allow-listed models per managed policy of the inference function's role.
+MODELS_PER_POLICY = 12
 CONVERSE_PATH = "/v1/converse"
 
 
@@ -152,16 +157,26 @@ class GuardedInferenceFunction(Construct):
             "Powertools",
             ssm.StringParameter.value_for_string_parameter(self, powertools_layer_parameter()),
         )
+        # The model and team map ships as a document beside the code (the environment holds 4 KB
+        # in all, Lambda Developer Guide "Lambda quotas"), unless it holds deploy-time values.
+        config_text = json.dumps(inference_config, sort_keys=True, separators=(",", ":"))
+        if cdk.Token.is_unresolved(config_text):
+            files: dict[str, str] = {}
+            config_variables = {"INFERENCE_CONFIG": stack.to_json_string(inference_config)}
+        else:
+            files = {CONFIG_FILE: config_text}
+            config_variables = {"INFERENCE_CONFIG_FILE": CONFIG_FILE}
         self._unit = LandingZoneFunction(
             self,
             "Handler",
             asset="inference",
+            files=files,
             handler="bedrock_inference.handler.lambda_handler",
             description="Bedrock landing zone: guarded inference (Converse with guardrail)",
             key=key,
             log_retention_days=log_retention_days,
             environment={
-                "INFERENCE_CONFIG": stack.to_json_string(inference_config),
+                **config_variables,
                 "GUARDRAIL_ID": model_access.guardrail.arn,
                 "GUARDRAIL_VERSION": model_access.guardrail.version,
                 "POWERTOOLS_SERVICE_NAME": "bedrock-inference",
@@ -183,12 +198,22 @@ class GuardedInferenceFunction(Construct):
         # The role and the GUARDRAIL_VERSION variable change in one stack update, but not at
         # one instant: the role accepts any published version of the landing zone guardrail
         # (superseded versions are retained), the code always sends the configured one.
-        model_access.grant_invoke(
-            self.role,
-            [m.alias for m in models],
-            guardrail_versions="published",
-            profiles_tagged=profiles_tagged,
-        )
+        # Grants in chunks of MODELS_PER_POLICY models, one managed policy each, so no policy
+        # nears IAM's 6,144 characters at 50-80 models (the preflight plugin measures them;
+        # a role takes 10 managed policies by default, IAM User Guide "IAM and AWS STS quotas").
+        aliases = [m.alias for m in models]
+        self.model_policies = []
+        for index in range(0, len(aliases), MODELS_PER_POLICY):
+            policy = model_access.managed_policy(
+                f"ModelAccess{index // MODELS_PER_POLICY + 1}",
+                aliases=aliases[index : index + MODELS_PER_POLICY],
+                description="Guarded inference function: invoke its models with the guardrail",
+                guardrail_versions="published",
+                profiles_tagged=profiles_tagged,
+                scope=self,
+            )
+            policy.attach_to_role(self.role)
+            self.model_policies.append(policy)
         if team_directory is not None:
             # the team directory is read at init and refreshed (each team stack writes its entry)
             path = team_directory.strip("/")

@@ -229,30 +229,36 @@ class ModelAccess(Construct):
                     conditions=conditions,
                 )
             )
-        for model in selected:
-            if not model.is_inference_profile:
+        # Cross-region destinations: one statement per streaming group, not one per model, so
+        # the documents grow by two ARNs per profile model. A destination foundation model may
+        # be called only through an allow-listed profile (the condition); which profile does not
+        # matter, since Bedrock routes a profile only to its own model (Bedrock User Guide,
+        # "Increase throughput with cross-Region inference": a profile names one model).
+        for streaming in (False, True):
+            group = [m for m in selected if m.is_inference_profile and m.streaming == streaming]
+            if not group:
                 continue
-            via = (
-                {
-                    "ArnLike": {
-                        "bedrock:InferenceProfileArn": [
-                            self.model_arns(model.alias)[0],
-                            self.application_profile_pattern(),
-                        ]
-                    }
-                }
-                if tagged
+            if tagged:
+                via = [self.model_arns(m.alias)[0] for m in group]
+                via.append(self.application_profile_pattern())
+                operator = "ArnLike"
+            else:
                 # the system profile, or an application profile that copies it
-                else {
-                    "ArnEquals": {"bedrock:InferenceProfileArn": self.model_arns(model.alias, team)}
-                }
-            )
+                via = [arn for m in group for arn in self.model_arns(m.alias, team)]
+                operator = "ArnEquals"
             statements.append(
                 iam.PolicyStatement(
-                    sid=f"InvokeThroughProfile{_sid(model.alias)}",
-                    actions=self._actions(model.streaming),
-                    resources=[self.foundation_model_arn(model.foundation_model_id, region="*")],
-                    conditions={**guardrail_condition, **via},
+                    sid="InvokeThroughProfilesWithStreaming"
+                    if streaming
+                    else "InvokeThroughProfiles",
+                    actions=self._actions(streaming),
+                    resources=[
+                        self.foundation_model_arn(m.foundation_model_id, region="*") for m in group
+                    ],
+                    conditions={
+                        **guardrail_condition,
+                        operator: {"bedrock:InferenceProfileArn": via},
+                    },
                 )
             )
         statements.extend(self.guardrail_statements(guardrail_versions))
@@ -372,11 +378,13 @@ class ModelAccess(Construct):
         description: str | None = None,
         guardrail_versions: GuardrailVersions = "exact",
         profiles_tagged: Mapping[str, str] | None = None,
+        scope: Construct | None = None,
     ) -> iam.ManagedPolicy:
-        """A customer-managed policy with the grant, for human or federated roles."""
+        """A customer-managed policy with the grant, for human or federated roles (created in
+        ``scope``, default: this construct)."""
         aliases = list(aliases) if aliases is not None else None
         policy = iam.ManagedPolicy(
-            self,
+            scope or self,
             construct_id,
             description=description
             or "Invoke allow-listed Bedrock models through the landing zone guardrail",
@@ -452,7 +460,3 @@ class ModelAccess(Construct):
     @staticmethod
     def _actions(streaming: bool) -> list[str]:
         return [INVOKE, INVOKE_STREAM] if streaming else [INVOKE]
-
-
-def _sid(alias: str) -> str:
-    return "".join(part.capitalize() for part in alias.split("-"))

@@ -48,7 +48,21 @@ def scp_documents(config: LandingZoneConfig) -> dict[str, dict[str, Any]]:
     partition = partition_of(config.region)
     arn = f"arn:{partition}:bedrock"
     allowed_resources: list[str] = []
+    by_provider = (
+        config.organization_policies is not None
+        and config.organization_policies.allow_list_granularity == "provider"
+    )
     for model in config.models:
+        if by_provider:
+            # every model id of the provider (``<provider>.<model>``), and its profiles in the
+            # allow-list's geographies only (``<geography>.<provider>.<model>``)
+            provider = model.foundation_model_id.split(".", 1)[0]
+            allowed_resources.append(f"{arn}:*::foundation-model/{provider}.*")
+            if model.is_inference_profile:
+                allowed_resources.append(
+                    f"{arn}:*:*:inference-profile/{model.geography}.{provider}.*"
+                )
+            continue
         allowed_resources.append(f"{arn}:*::foundation-model/{model.foundation_model_id}")
         if model.is_inference_profile:
             allowed_resources.append(f"{arn}:*:*:inference-profile/{model.model_id}")

@@ -1,10 +1,11 @@
-"""Team access: the shared boundary (governance stack) and one team's role (its own stack).
+"""Team access: one team's role, policy, boundary and profiles, in the team's own stack.
 
-Nothing shared grows with the number of teams. The boundary admits the allow-list and, by
-attribute-based access control, only the application inference profiles tagged with the
-caller's own team (``aws:ResourceTag/Team`` = ``${aws:PrincipalTag/Team}``). A team's role,
-its managed policy and its profiles live in the team's stack (``TeamAccess``), which finds the
-shared resources through SSM parameters, so adding a team changes that team's stack only.
+Nothing shared grows with the number of teams: a team's role, its managed policy, its
+permissions boundary and its application inference profiles live in the team's stack
+(``TeamAccess``), which finds the shared resources through SSM parameters, so adding a team
+changes that team's stack only. The shared documents that must admit every team's profiles
+(the inference function's role, the ``bedrock-runtime`` endpoint policy) admit them by tag
+(``aws:ResourceTag``, attribute-based access control), not by ARN.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from bedrock_landing_zone.compliance import acknowledge, nag_form
 from bedrock_landing_zone.config import ModelConfig, TeamConfig
 from bedrock_landing_zone.cost_allocation import CostAllocation
 from bedrock_landing_zone.model_access import GuardrailReference, ModelAccess
@@ -26,7 +26,6 @@ from bedrock_landing_zone.roles import ManagedPolicyRole
 __all__ = [
     "TEAM_TAG",
     "TeamAccess",
-    "TeamBoundary",
     "shared_parameter_names",
     "team_directory",
     "team_parameter_names",
@@ -60,64 +59,10 @@ def shared_parameter_names(env_name: str) -> dict[str, str]:
     """SSM parameters the shared stacks publish for the team stacks (a public contract)."""
     prefix = f"/bedrock-lz/{env_name}"
     return {
-        "boundary_arn": f"{prefix}/governance/team-boundary-arn",
         "key_arn": f"{prefix}/kms-key-arn",
         "topic_arn": f"{prefix}/alerts/topic-arn",
         "api_id": f"{prefix}/inference/api-id",
     }
-
-
-class TeamBoundary(Construct):
-    """The permissions boundary of every team role, bounded by the allow-list alone.
-
-    It admits the invoke actions on the allow-listed models and on application inference
-    profiles tagged with the caller's own team, always with the landing zone guardrail (any
-    published version: team stacks are deployed apart from it); calling the landing zone's
-    inference API; and reading where that API is. No policy attached to a team role later
-    (for example an AWS-managed Bedrock policy) can take it beyond this. Its ARN is published
-    under ``shared_parameter_names(env)["boundary_arn"]``.
-
-    Attributes:
-        policy: the ``iam.ManagedPolicy``.
-    """
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, env_name: str, model_access: ModelAccess
-    ) -> None:
-        super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        self.policy = model_access.managed_policy(
-            "TeamBoundary",
-            description="Team role boundary: invoke allow-listed models with the guardrail only",
-            guardrail_versions="published",
-            profiles_tagged={TEAM_TAG: f"${{aws:PrincipalTag/{TEAM_TAG}}}"},
-        )
-        api_pattern = (
-            f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}"
-            ":*/prod/POST/v1/converse"
-        )
-        self.policy.add_statements(
-            iam.PolicyStatement(
-                sid="CallTheLandingZoneInferenceApi",
-                actions=["execute-api:Invoke"],
-                resources=[api_pattern],
-            ),
-            discovery_statement(scope, env_name),
-        )
-        acknowledge(
-            self.policy,
-            [f"AwsSolutions-IAM5[Resource::{nag_form(stack, api_pattern)}]"],
-            "A boundary only caps permissions: team roles may call POST /v1/converse of a "
-            "private API in this account (the API id is created later); the API's resource "
-            "policy limits callers to the landing zone VPC endpoint.",
-        )
-        ssm.StringParameter(
-            self,
-            "ArnParameter",
-            parameter_name=shared_parameter_names(env_name)["boundary_arn"],
-            string_value=self.policy.managed_policy_arn,
-            description="Bedrock landing zone: permissions boundary of every team role",
-        )
 
 
 def discovery_statement(scope: Construct, env_name: str) -> iam.PolicyStatement:
@@ -145,6 +90,9 @@ class TeamAccess(Construct):
     - ``policy``: invoke the team's models, directly or through its own profiles, with the
       landing zone guardrail (any published version); also for human roles (attach it to an
       SSO permission set or a federated role);
+    - ``boundary``: the role's permissions boundary: the same models and profiles, the API and
+      its location, nothing else, so no policy attached to the role later (for example an
+      AWS-managed Bedrock policy) can take it beyond the team's part of the allow-list;
     - ``role``: tagged ``Team=<team>``, capped by ``boundary``, assumable by
       ``team.assumed_by`` (default: the account, through IAM delegation);
     - with ``api_id``: may call ``POST /v1/converse`` of the landing zone API;
@@ -152,7 +100,8 @@ class TeamAccess(Construct):
       inference function's team directory.
 
     Attributes:
-        role, policy, model_access, profiles (alias -> ``CfnApplicationInferenceProfile``).
+        role, policy, boundary, model_access,
+        profiles (alias -> ``CfnApplicationInferenceProfile``).
     """
 
     def __init__(
@@ -166,7 +115,6 @@ class TeamAccess(Construct):
         cost_center: str,
         guardrail: GuardrailReference,
         key: kms.IKey,
-        boundary: iam.IManagedPolicy,
         api_id: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -188,7 +136,16 @@ class TeamAccess(Construct):
             description=f"Team {team.name}: invoke {', '.join(team.models)} with the guardrail",
             guardrail_versions="published",
         )
-        self.policy.add_statements(discovery_statement(self, env_name))
+        self.boundary = self.model_access.managed_policy(
+            "Boundary",
+            aliases=[m.alias for m in models],
+            team=team.name,
+            description=f"Team {team.name} role boundary: its models with the guardrail only",
+            guardrail_versions="published",
+        )
+        stack = cdk.Stack.of(self)
+        for policy in (self.policy, self.boundary):
+            policy.add_statements(discovery_statement(self, env_name))
         principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]
         self.role = ManagedPolicyRole(
             self,
@@ -197,26 +154,25 @@ class TeamAccess(Construct):
                 iam.CompositePrincipal(*principals) if principals else iam.AccountRootPrincipal()
             ),
             description=f"Bedrock landing zone team {team.name} ({env_name})",
-            permissions_boundary=boundary,
+            permissions_boundary=self.boundary,
             managed_policies=[self.policy],
         )
         # the principal tag the boundary's attribute-based statement compares with
         cdk.Tags.of(self.role).add(TEAM_TAG, team.name, priority=200)
         if api_id is not None:
-            stack = cdk.Stack.of(self)
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="CallTheLandingZoneInferenceApi",
-                    actions=["execute-api:Invoke"],
-                    resources=[
-                        stack.format_arn(
-                            service="execute-api",
-                            resource=api_id,
-                            resource_name="prod/POST/v1/converse",
-                        )
-                    ],
-                )
+            call_api = iam.PolicyStatement(
+                sid="CallTheLandingZoneInferenceApi",
+                actions=["execute-api:Invoke"],
+                resources=[
+                    stack.format_arn(
+                        service="execute-api",
+                        resource=api_id,
+                        resource_name="prod/POST/v1/converse",
+                    )
+                ],
             )
+            self.role.add_to_principal_policy(call_api)
+            self.boundary.add_statements(call_api)
         names = team_parameter_names(env_name, team.name)
         ssm.StringParameter(
             self,

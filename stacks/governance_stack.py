@@ -14,7 +14,7 @@ from bedrock_landing_zone.encryption import LandingZoneKey
 from bedrock_landing_zone.guardrail import LandingZoneGuardrail
 from bedrock_landing_zone.model_access import ModelAccess
 from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
-from bedrock_landing_zone.teams import TeamBoundary, shared_parameter_names
+from bedrock_landing_zone.teams import shared_parameter_names
 
 
 class GovernanceStack(cdk.Stack):
@@ -24,7 +24,6 @@ class GovernanceStack(cdk.Stack):
         key: the landing zone's KMS key.
         guardrail: the ``LandingZoneGuardrail``.
         model_access: the ``ModelAccess`` grants derived from the allow-list.
-        team_boundary: the ``TeamBoundary`` every team role (in the team stacks) carries.
         model_access_automation: opt-in ``ModelAccessAutomation`` or None.
     """
 
@@ -50,9 +49,6 @@ class GovernanceStack(cdk.Stack):
             models=config.models,
             guardrail=self.guardrail.ref,
             guardrail_key=self.key,
-        )
-        self.team_boundary = TeamBoundary(
-            self, "Teams", env_name=config.name, model_access=self.model_access
         )
         self.model_access_automation = (
             ModelAccessAutomation(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
@@ -22,7 +21,7 @@ class TeamStack(cdk.Stack):
     """``bedrock-lz-<env>-team-<team>``: everything that belongs to one team.
 
     It reads what it shares with the other stacks through their SSM parameters (the guardrail,
-    the key, the team boundary, the alert topic, the inference API id), resolved at deploy
+    the key, the alert topic, the inference API id), resolved at deploy
     time, so no shared template names a team and adding, changing or removing a team changes
     this stack only. Deploy it after the shared stacks (the app adds the dependencies).
 
@@ -58,9 +57,6 @@ class TeamStack(cdk.Stack):
             cost_center=team.cost_center or config.tags.cost_center,
             guardrail=LandingZoneGuardrail.from_ssm_parameters(self, config.name, pinned=False),
             key=key,
-            boundary=iam.ManagedPolicy.from_managed_policy_arn(
-                self, "Boundary", shared("boundary_arn")
-            ),
             api_id=shared("api_id") if config.inference.enabled else None,
         )
         self.budgets = TeamBudgets(

@@ -66,6 +66,16 @@ class Synth:
             self._templates[stack.artifact_id] = Template.from_json(self.template_json(stack))
         return self._templates[stack.artifact_id]
 
+    def inference_config(self, function_props: dict[str, Any]) -> dict[str, Any]:
+        """The inference function's configuration: the document shipped in its code asset
+        (``INFERENCE_CONFIG_FILE``), or the ``INFERENCE_CONFIG`` variable when it has tokens."""
+        variables = function_props["Environment"]["Variables"]
+        if "INFERENCE_CONFIG_FILE" not in variables:
+            raise KeyError("the configuration is in INFERENCE_CONFIG (deploy-time values)")
+        asset = function_props["Code"]["S3Key"].removesuffix(".zip")
+        path = self.outdir / f"asset.{asset}" / variables["INFERENCE_CONFIG_FILE"]
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
     @property
     def report(self) -> dict[str, Any]:
         return json.loads((self.outdir / "validation-report.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]

@@ -1342,39 +1342,35 @@ _STACK_RULES = frozenset({"StackResources", "StackOutputs", "StackParameters", "
 #: The landing zone's own constructs, by construct path (first match wins).
 LANDING_ZONE_KNOBS: tuple[Knob, ...] = (
     Knob(
-        r"/ModelAccess/TeamBoundary/",
-        "the team permissions boundary grows with models x teams (it admits every allow-listed "
-        "model and every team's application inference profile for it): fewer `models` or "
-        "`teams`, or split the teams over more environments",
-    ),
-    Knob(
-        r"/ModelAccess/[A-Za-z0-9]+ModelAccess/",
+        r"^Team[A-Za-z0-9]*/Access/ModelAccess/",  # a team's own stack: policy and boundary
         "this team's `teams[].models` (each model adds its ARNs and the team's application "
         "inference profile for it): fewer models for the team, or split the team",
     ),
     Knob(
-        r"^Team[A-Za-z0-9]*/Access/ModelAccess/",  # a team's own stack
-        "this team's `teams[].models`: fewer models for the team, or split the team",
-    ),
-    Knob(
         r"/GuardedInference/Handler/Function/",
-        "INFERENCE_CONFIG carries `models` (ids, token caps, fallbacks) and `teams` (their "
-        "models and role names): fewer or shorter `models` / `teams` entries",
+        "the function's environment (the model map ships beside the code): the "
+        "POWERTOOLS_* and guardrail variables, or a construct's own `environment`",
         frozenset({"LambdaEnvironmentSize"}),
     ),
     Knob(
+        r"/GuardedInference/ModelAccess[0-9]+/",
+        "`models` (the inference function's grants come in policies of 12 models each; "
+        "long model ids or many cross-region profiles in one chunk)",
+    ),
+    Knob(
         r"/GuardedInference/Handler/Role/",
-        "the inference function may invoke every allow-listed model through every team's "
-        "application inference profile: fewer `models` or `teams`",
+        "the inference function's own permissions (logs, tracing, VPC networking, team "
+        "directory); model grants are in its ModelAccess<N> policies",
     ),
     Knob(
         r"/PrivateNetwork/BedrockRuntimeEndpoint/",
-        "the bedrock-runtime endpoint policy admits every allow-listed model and every team's "
-        "application inference profile: fewer `models` or `teams`",
+        "`models` (the bedrock-runtime endpoint policy admits every allow-listed model; team "
+        "profiles are admitted by tag): fewer `models`",
     ),
     Knob(
         r"/ServiceControlPolicies/DenyUnlistedModels",
-        "`models` (the SCP lists every allow-listed model id)",
+        "`models` (the SCP lists every allow-listed model id): fewer models, or "
+        "`organization_policies.allow_list_granularity: provider`",
     ),
     Knob(
         r"/ServiceControlPolicies/RestrictBedrockRegions",
@@ -1394,9 +1390,8 @@ LANDING_ZONE_KNOBS: tuple[Knob, ...] = (
         "`models` (each allow-listed model adds its alarms to the composite rule)",
     ),
     Knob(
-        r"(^|/)Governance$",
-        "`teams` x `models` (each team adds a role, a policy, SSM parameters and an application "
-        "inference profile per model): fewer teams or models per environment",
+        r"(^|/)Team[A-Za-z0-9]*$",
+        "this team's `teams[].models` (a profile per model in the team's stack)",
         _STACK_RULES,
     ),
     Knob(

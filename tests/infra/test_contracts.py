@@ -71,7 +71,6 @@ def test_ssm_parameter_names_are_a_public_contract(synths: Synths) -> None:
         "/bedrock-lz/default/guardrail/id",
         "/bedrock-lz/default/guardrail/version",
         "/bedrock-lz/default/kms-key-arn",
-        "/bedrock-lz/default/governance/team-boundary-arn",
         "/bedrock-lz/default/alerts/topic-arn",
         "/bedrock-lz/default/teams/search/role-arn",
         "/bedrock-lz/default/teams/search/model-access-policy-arn",

@@ -378,7 +378,7 @@ def _sdk_calls(
         # the model-access APIs have no resource types (Service Authorization Reference)
         return [Call(f"code: {operation}", action, (("*", {}),))]
     guardrail = f"{environment['GUARDRAIL_ID']}:{environment['GUARDRAIL_VERSION']}"
-    config = json.loads(environment["INFERENCE_CONFIG"])
+    config = fn.synth.inference_config(fn.props)
     calls = []
     for alias, model in sorted(config["models"].items()):
         model_id = model["model_id"]

@@ -44,7 +44,9 @@ def _templates(outdir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def _resolved(templates: dict[str, dict[str, Any]], version: str, region: str) -> dict[str, Any]:
+def _resolved(
+    templates: dict[str, dict[str, Any]], version: str, region: str, outdir: Path
+) -> dict[str, Any]:
     """Each template with its cross-stack references resolved as at its own deployment."""
     refs: dict[str, str] = {}
     for template in templates.values():
@@ -53,6 +55,7 @@ def _resolved(templates: dict[str, dict[str, Any]], version: str, region: str) -
         refs[key] = version
     return {
         "refs": refs,
+        "outdir": outdir,
         **{name: _inline_stack_outputs(t, refs) for name, t in templates.items()},
     }
 
@@ -65,8 +68,8 @@ def before_after(default: Synth, tmp_path_factory: pytest.TempPathFactory) -> tu
     app.synth()
     region = default.config.region
     return (
-        _resolved(_templates(default.outdir), "1", region),
-        _resolved(_templates(outdir), "2", region),
+        _resolved(_templates(default.outdir), "1", region, default.outdir),
+        _resolved(_templates(outdir), "2", region, outdir),
     )
 
 
@@ -143,7 +146,9 @@ def _calls(
         region=region,
         refs=network_side["refs"],
     )
-    config = json.loads(variables["INFERENCE_CONFIG"])
+    _, fn = _function(env_side["Inference"])
+    asset = env_side["outdir"] / f"asset.{fn['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    config = json.loads((asset / variables["INFERENCE_CONFIG_FILE"]).read_text(encoding="utf-8"))
     denied = []
     for alias, model in config["models"].items():
         model_id = model["model_id"]

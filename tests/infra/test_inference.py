@@ -109,7 +109,8 @@ def test_function_is_arm64_newest_python_in_vpc_with_reserved_concurrency(defaul
     assert "KmsKeyArn" in fn
     assert len(fn["Layers"]) == 1  # Powertools, see the layer test below
     env = fn["Environment"]["Variables"]
-    assert {"INFERENCE_CONFIG", "GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(env)
+    assert {"INFERENCE_CONFIG_FILE", "GUARDRAIL_ID", "GUARDRAIL_VERSION"} <= set(env)
+    assert "INFERENCE_CONFIG" not in env, "the model map ships with the code, not in the 4 KB env"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "BedrockLandingZone/Inference"
 
 
@@ -136,12 +137,14 @@ def test_runtime_accepts_the_environment_the_stack_gives_it(synths: Synths, env:
         k: _join(v, producer, account, synth.config.region)
         for k, v in fn["Environment"]["Variables"].items()
     }
-    settings = load_settings({**variables, "AWS_REGION": synth.config.region})
+    asset = synth.outdir / f"asset.{fn['Code']['S3Key'].removesuffix('.zip')}"
+    settings = load_settings(
+        {**variables, "AWS_REGION": synth.config.region, "LAMBDA_TASK_ROOT": str(asset)}
+    )
     assert set(settings.config.models) == {m.alias for m in synth.config.models}
-    for team in synth.config.teams:
-        spec = settings.config.teams[team.name]
-        assert list(spec.models) == list(team.models)
-        assert len(spec.role_names) == 1
+    # teams are not in the function's configuration: it reads the team stacks' entries
+    assert settings.config.team_directory == f"/bedrock-lz/{synth.config.name}/teams/"
+    assert not settings.config.teams
     assert settings.guardrail_version == "7"
 
 
@@ -176,7 +179,7 @@ def test_team_roles_may_call_the_api_and_the_ssm_contract(default: Synth) -> Non
             for s in r["Properties"]["PolicyDocument"]["Statement"]
             if s["Action"] == "execute-api:Invoke"
         ]
-        assert len(statements) == 1, team
+        assert len(statements) == 2, team  # the role's grant and its boundary
         resource = json.dumps(statements[0]["Resource"])
         assert "/prod/POST/v1/converse" in resource
         api_id = [

@@ -95,12 +95,14 @@ def _names(resources: list[Any]) -> list[str]:
     return sorted(out)
 
 
-def _team_policies(synth: Synth, team: str) -> list[dict[str, Any]]:
+def _team_policies(
+    synth: Synth, team: str, prefix: str = "AccessModelAccessPolicy"
+) -> list[dict[str, Any]]:
     template = synth.template_json(synth.stacks.teams[team])
     return [
         r["Properties"]["PolicyDocument"]
         for k, r in template["Resources"].items()
-        if k.startswith("AccessModelAccessPolicy") and r["Type"] == "AWS::IAM::ManagedPolicy"
+        if k.startswith(prefix) and r["Type"] == "AWS::IAM::ManagedPolicy"
     ]
 
 
@@ -120,62 +122,72 @@ def test_team_policy_grants_exactly_the_teams_models(default: Synth) -> None:
         assert "DenyInvokeWithoutLandingZoneGuardrail" in sids
 
 
-def test_boundary_caps_team_roles_at_the_allow_list(default: Synth) -> None:
-    (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
-    resources = _allowed_resources(boundary, "InvokeAllowListedModels")
-    assert _names(resources) == sorted(m.model_id for m in default.config.models)
-    (tagged,) = [
-        s for s in boundary["Statement"] if s.get("Sid") == "InvokeTaggedApplicationProfiles"
-    ]
-    assert tagged["Condition"]["StringEquals"]["aws:ResourceTag/Team"] == "${aws:PrincipalTag/Team}"
-    for team, stack in default.stacks.teams.items():
-        template = default.template_json(stack)
+def test_each_team_boundary_caps_its_role_at_the_teams_models(default: Synth) -> None:
+    for team in default.config.teams:
+        (boundary,) = _team_policies(default, team.name, "AccessModelAccessBoundary")
+        resources = _allowed_resources(boundary, "InvokeAllowListedModels")
+        literal = [r for r in resources if "Fn::GetAtt" not in json.dumps(r)]
+        assert _names(literal) == sorted(
+            default.config.model_by_alias[a].model_id for a in team.models
+        )
+        template = default.template_json(default.stacks.teams[team.name])
         roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
         assert len(roles) == 1
         props = roles[0]["Properties"]
-        boundary_param = props["PermissionsBoundary"]["Ref"]
-        assert (
-            template["Parameters"][boundary_param]["Default"]
-            == "/bedrock-lz/default/governance/team-boundary-arn"
-        )
-        assert {"Key": "Team", "Value": team} in props["Tags"]
+        assert props["PermissionsBoundary"]["Ref"].startswith("AccessModelAccessBoundary")
+        assert {"Key": "Team", "Value": team.name} in props["Tags"]
         assert "Policies" not in props, "no inline policy on team roles"
+    governance = default.template_json(default.stacks.governance)
+    assert not [k for k in governance["Resources"] if "Boundary" in k], "no shared boundary"
 
 
 def test_streaming_action_only_for_models_that_enable_it(synths: Synths) -> None:
     for synth in synths:
         streaming = {m.model_id for m in synth.config.models if m.streaming}
-        (boundary,) = _policy_resources(synth, "ModelAccessTeamBoundary")
-        for statement in boundary["Statement"]:
-            if statement[
-                "Effect"
-            ] != "Allow" or "bedrock:InvokeModelWithResponseStream" not in _as_list(
-                statement["Action"]
-            ):
-                continue
-            literal = [
-                r
-                for r in _as_list(statement["Resource"])
-                if "application-inference-profile/*" not in json.dumps(r)
-            ]
-            assert set(_names(literal)) <= streaming | {m.split(".", 1)[1] for m in streaming}
+        for team in synth.config.teams:
+            (boundary,) = _team_policies(synth, team.name, "AccessModelAccessBoundary")
+            for statement in boundary["Statement"]:
+                actions = _as_list(statement["Action"])
+                if (
+                    statement["Effect"] != "Allow"
+                    or "bedrock:InvokeModelWithResponseStream" not in actions
+                ):
+                    continue
+                literal = [
+                    r for r in _as_list(statement["Resource"]) if "Fn::GetAtt" not in json.dumps(r)
+                ]
+                assert set(_names(literal)) <= streaming | {m.split(".", 1)[1] for m in streaming}
 
 
 def test_cross_region_destinations_require_the_profile_arn(default: Synth) -> None:
-    (boundary,) = _policy_resources(default, "ModelAccessTeamBoundary")
     profiles = [m for m in default.config.models if m.is_inference_profile]
     assert profiles, "the default example must use a cross-region profile"
+    checked = 0
+    for team in default.config.teams:
+        (policy,) = _team_policies(default, team.name)
+        for statement in policy["Statement"]:
+            if not statement.get("Sid", "").startswith("InvokeThroughProfiles"):
+                continue
+            checked += 1
+            for resource in _as_list(statement["Resource"]):
+                assert resource.startswith("arn:aws:bedrock:*::foundation-model/")
+            assert "bedrock:GuardrailIdentifier" in statement["Condition"]["StringLike"]
+            via = json.dumps(statement["Condition"]["ArnEquals"]["bedrock:InferenceProfileArn"])
+            assert "inference-profile/" in via and "AccessCostAllocation" in via
+    assert checked >= 1
+    # the inference role admits the teams' profiles by tag (they live in the team stacks)
+    inference = default.template_json(default.stacks.inference)
     through = [
-        s for s in boundary["Statement"] if s.get("Sid", "").startswith("InvokeThroughProfile")
+        s
+        for r in inference["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid", "").startswith("InvokeThroughProfiles")
     ]
-    assert len(through) == len(profiles)
+    assert through
     for statement in through:
-        assert statement["Resource"].startswith("arn:aws:bedrock:*::foundation-model/")
-        assert "bedrock:GuardrailIdentifier" in statement["Condition"]["StringLike"]
-        condition = statement["Condition"]["ArnLike"]
-        through_profiles = json.dumps(condition["bedrock:InferenceProfileArn"])
-        assert "inference-profile/" in through_profiles
-        assert "application-inference-profile/*" in through_profiles
+        via = json.dumps(statement["Condition"]["ArnLike"]["bedrock:InferenceProfileArn"])
+        assert "application-inference-profile/*" in via
 
 
 def test_bedrock_runtime_endpoint_policy_is_narrowed_to_the_allow_list(synths: Synths) -> None:
@@ -286,7 +298,7 @@ def test_ssm_parameters_other_teams_consume(synths: Synths) -> None:
         }
         prefix = f"/bedrock-lz/{synth.config.name}"
         expected = {f"{prefix}/guardrail/{k}" for k in ("id", "arn", "version")}
-        expected |= {f"{prefix}/kms-key-arn", f"{prefix}/governance/team-boundary-arn"}
+        expected.add(f"{prefix}/kms-key-arn")
         assert names == expected
         for team, stack in synth.stacks.teams.items():
             published = {

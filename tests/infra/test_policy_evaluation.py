@@ -42,12 +42,13 @@ def _account(config: LandingZoneConfig) -> str:
     return config.account or ACCOUNT
 
 
-def _fake(template: dict[str, Any], *, account: str, region: str) -> dict[str, str]:
-    """Refs for every resource: well-formed ARNs/ids derived from the logical id."""
+def _fake(template: dict[str, Any], *, account: str, region: str, salt: str = "") -> dict[str, str]:
+    """Refs for every resource: well-formed ARNs/ids derived from the logical id (``salt``
+    keeps equal logical ids of different stacks, e.g. two team stacks, apart)."""
     refs: dict[str, str] = {}
     for lid, resource in template["Resources"].items():
         kind = resource["Type"]
-        low = lid.lower()
+        low = f"{salt}{lid.lower()}"
         refs[lid] = low
         if kind == "AWS::Bedrock::Guardrail":
             refs[f"{lid}.GuardrailArn"] = f"arn:aws:bedrock:{region}:{account}:guardrail/{low}"
@@ -104,42 +105,58 @@ def _inline_stack_outputs(node: Any, producer: dict[str, str]) -> Any:
     return node
 
 
-def resolved_templates(synth: Synth, account: str) -> tuple[dict[str, Any], dict[str, str]]:
+def resolved_templates(
+    synth: Synth, account: str
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """Every template of ``synth`` with cross-stack references and SSM parameters resolved.
 
-    Fake ids for every resource (``_fake``); ``Fn::GetStackOutput`` inlined; each CloudFormation
-    parameter of type ``AWS::SSM::Parameter::Value<String>`` takes the value that the
-    ``AWS::SSM::Parameter`` of that name (in another stack of the environment) is given, as
-    CloudFormation resolves it at deploy time. Returns (templates by stack, refs).
+    Fake ids for every resource (``_fake``; team stacks, which share logical ids, salted with
+    their name); ``Fn::GetStackOutput`` inlined; each CloudFormation parameter of type
+    ``AWS::SSM::Parameter::Value<String>`` takes the value the ``AWS::SSM::Parameter`` of that
+    name (in another stack of the environment) is given, as CloudFormation resolves it at deploy
+    time. Returns (templates by stack, refs by stack).
     """
     region = synth.config.region
     raw = {
         p.name.removesuffix(".template.json"): json.loads(p.read_text(encoding="utf-8"))
         for p in Path(synth.outdir).glob("*.template.json")
     }
-    refs: dict[str, str] = {}
-    for template in raw.values():
-        refs.update(_fake(template, account=account, region=region))
-    templates = {name: _inline_stack_outputs(t, refs) for name, t in raw.items()}
+    team_stacks = {stack.artifact_id for stack in synth.stacks.teams.values()}
+    shared: dict[str, str] = {}
+    for name, template in raw.items():
+        if name not in team_stacks:
+            shared.update(_fake(template, account=account, region=region))
+    refs = {
+        name: {
+            **shared,
+            **(
+                _fake(template, account=account, region=region, salt=f"{name.lower()}-")
+                if name in team_stacks
+                else {}
+            ),
+        }
+        for name, template in raw.items()
+    }
+    templates = {name: _inline_stack_outputs(t, shared) for name, t in raw.items()}
     published: dict[str, str] = {}
-    for template in templates.values():
+    for name, template in templates.items():
         for resource in template["Resources"].values():
             if resource["Type"] != "AWS::SSM::Parameter":
                 continue
             props = resource["Properties"]
             try:
                 value = resolve_value(
-                    template, props["Value"], account=account, region=region, refs=refs
+                    template, props["Value"], account=account, region=region, refs=refs[name]
                 )
             except UnresolvedIntrinsic:
                 continue
             if isinstance(props.get("Name"), str) and isinstance(value, str):
                 published[props["Name"]] = value
-    for template in templates.values():
+    for name, template in templates.items():
         for lid, parameter in template.get("Parameters", {}).items():
             ssm = parameter.get("Type") == "AWS::SSM::Parameter::Value<String>"
             if ssm and parameter.get("Default") in published:
-                refs[lid] = published[parameter["Default"]]
+                refs[name][lid] = published[parameter["Default"]]
     return templates, refs
 
 
@@ -155,7 +172,15 @@ class Env:
     account: str
     region: str
     templates: dict[str, Any]
-    refs: dict[str, str]
+    refs_by_stack: dict[str, dict[str, str]]
+
+    @property
+    def refs(self) -> dict[str, str]:
+        """Refs of the shared stacks."""
+        return self.refs_by_stack[self.synth.stacks.governance.artifact_id]
+
+    def team_refs(self, team: str) -> dict[str, str]:
+        return self.refs_by_stack[self.synth.stacks.teams[team].artifact_id]
 
     @property
     def governance(self) -> dict[str, Any]:
@@ -177,29 +202,14 @@ class Env:
         ]
         return str(lid)
 
-    def boundary(self) -> tuple[str, dict[str, Any]]:
-        """The shared team boundary: (the ARN team stacks read from SSM, its document)."""
-        (lid,) = [
-            k
-            for k, r in self.governance["Resources"].items()
-            if r["Type"] == "AWS::IAM::ManagedPolicy" and "TeamBoundary" in k
-        ]
-        document = resolve_value(
-            self.governance,
-            self.governance["Resources"][lid]["Properties"]["PolicyDocument"],
-            account=self.account,
-            region=self.region,
-            refs=self.refs,
-        )
-        return self.refs[lid], document
-
     def profile_tags(self) -> dict[str, dict[str, str]]:
         """Application inference profile ARN -> its tags (the resource tags IAM sees)."""
         out = {}
-        for template in self.templates.values():
+        for name, template in self.templates.items():
             for lid, resource in template["Resources"].items():
                 if resource["Type"] == "AWS::Bedrock::ApplicationInferenceProfile":
-                    out[self.refs[f"{lid}.InferenceProfileArn"]] = _tags(resource)
+                    refs = self.refs_by_stack[name]
+                    out[refs[f"{lid}.InferenceProfileArn"]] = _tags(resource)
         return out
 
     def decide(
@@ -213,12 +223,10 @@ class Env:
     ) -> Decision:
         lid = self.role_id(team)
         template = self.team_template(team)
-        boundary_arn, boundary_doc = self.boundary()
         kw: dict[str, Any] = {
             "account": self.account,
             "region": self.region,
-            "refs": self.refs,
-            "external_policies": {boundary_arn: boundary_doc},
+            "refs": self.team_refs(team),
         }
         identity = role_identity_policies(template, lid, **kw)
         boundary = role_permissions_boundary(template, lid, **kw)
@@ -348,38 +356,38 @@ def test_team_application_profile_is_the_teams_own(env: Env) -> None:
     assert checked >= 4
 
 
-def test_the_boundary_alone_admits_only_the_callers_own_team_profiles(env: Env) -> None:
-    """Even a policy granting every profile (attached to a team role later) is capped by the
-    boundary at the role's own team's profiles."""
-    team = env.config.teams[0].name
-    lid = env.role_id(team)
-    boundary_arn, boundary_doc = env.boundary()
-    template = env.team_template(team)
-    kw: dict[str, Any] = {
-        "account": env.account,
-        "region": env.region,
-        "refs": env.refs,
-        "external_policies": {boundary_arn: boundary_doc},
-    }
-    boundary = role_permissions_boundary(template, lid, **kw)
-    everything = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}],
-    }
-    tag = {"aws:PrincipalTag/Team": team}
-    for arn, tags in env.profile_tags().items():
-        context = {**_guarded(env), **tag, **{f"aws:ResourceTag/{k}": v for k, v in tags.items()}}
-        decision = evaluate(Request(INVOKE, arn, context), [everything], boundary=boundary)
-        assert decision.allowed == (tags["Team"] == team), (arn, decision)
-    outside = f"arn:aws:bedrock:{env.region}::foundation-model/meta.llama3-70b-instruct-v1:0"
-    request = Request(INVOKE, outside, {**_guarded(env), **tag})
-    assert not evaluate(request, [everything], boundary=boundary).allowed
+def test_the_boundary_alone_admits_only_the_teams_own_models_and_profiles(env: Env) -> None:
+    """Even a policy granting all of Bedrock (attached to a team role later) is capped by the
+    team's boundary at its own models and its own application inference profiles."""
+    for team in env.config.teams:
+        lid = env.role_id(team.name)
+        kw: dict[str, Any] = {
+            "account": env.account,
+            "region": env.region,
+            "refs": env.team_refs(team.name),
+        }
+        boundary = role_permissions_boundary(env.team_template(team.name), lid, **kw)
+        assert boundary is not None
+        everything = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}],
+        }
+        for arn, tags in env.profile_tags().items():
+            decision = evaluate(
+                Request(INVOKE, arn, _guarded(env)), [everything], boundary=boundary
+            )
+            assert decision.allowed == (tags["Team"] == team.name), (arn, decision)
+        for model in env.config.models:
+            decision = evaluate(
+                Request(INVOKE, env.arn(model), _guarded(env)), [everything], boundary=boundary
+            )
+            assert decision.allowed == (model.alias in team.models), (model.alias, decision)
 
 
 def test_scps_deny_long_term_api_keys(env: Env) -> None:
     team = env.config.teams[0].name
     lid = env.role_id(team)
-    kw: dict[str, Any] = {"account": env.account, "region": env.region, "refs": env.refs}
+    kw: dict[str, Any] = {"account": env.account, "region": env.region, "refs": env.team_refs(team)}
     identity = {
         "admin": {
             "Version": "2012-10-17",
@@ -399,7 +407,6 @@ def test_scps_deny_long_term_api_keys(env: Env) -> None:
         {"iam:ServiceSpecificCredentialServiceName": "codecommit.amazonaws.com"},
     )
     assert evaluate(codecommit, identity, scps=scps).allowed
-    kw["external_policies"] = dict([env.boundary()])
     assert role_identity_policies(env.team_template(team), lid, **kw)  # the team role resolves
 
 
@@ -409,8 +416,9 @@ def test_scps_deny_long_term_api_keys(env: Env) -> None:
 def _all_policies(synth: Synth, account: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(where, kind, document) for every permission policy the templates emit."""
     region = synth.config.region
-    templates, producer = resolved_templates(synth, account)
+    templates, refs = resolved_templates(synth, account)
     for name, resolved in sorted(templates.items()):
+        producer = refs[name]
         for policy in resolve_template_policies(
             resolved, account=account, region=region, refs=producer
         ):
