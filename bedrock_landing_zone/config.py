@@ -676,7 +676,14 @@ class InferenceConfig(_Strict):
     reserved_concurrency: int = Field(default=20, ge=1, le=1000)
     memory_mb: int = Field(default=512, ge=128, le=10240)
     timeout_seconds: int = Field(
-        default=29, ge=5, le=29, description="Function timeout; API Gateway allows 29 s."
+        default=25,
+        ge=5,
+        le=26,
+        description=(
+            "Function timeout. API Gateway's integration timeout is 29 s (API Gateway quotas); "
+            "at most 26 s leaves 3 s for cold start and invocation overhead, so the function "
+            "always answers before API Gateway gives up."
+        ),
     )
     throttle_rate_per_second: int = Field(default=50, ge=1, le=10000)
     throttle_burst: int = Field(default=100, ge=1, le=5000)

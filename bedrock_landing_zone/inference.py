@@ -8,8 +8,10 @@ REST API in front of it, reachable only through an ``execute-api`` interface end
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -24,7 +26,7 @@ from constructs import Construct
 from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge, nag_form, skip_checkov
 from bedrock_landing_zone.config import InferenceConfig, ModelConfig
-from bedrock_landing_zone.functions import RUNTIME, LandingZoneFunction
+from bedrock_landing_zone.functions import LAMBDA_ROOT, RUNTIME, LandingZoneFunction
 from bedrock_landing_zone.model_access import ModelAccess
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
@@ -43,6 +45,30 @@ METRICS_NAMESPACE = "BedrockLandingZone/Inference"
 POWERTOOLS_VERSION = "3.37.0"
 #: The inference configuration's file name in the code asset (relative to LAMBDA_TASK_ROOT).
 CONFIG_FILE = "inference_config.json"
+#: API Gateway's own error responses -> (status, error code, field): the same codes as the
+#: function's (lambda/inference/bedrock_inference/handler.py). Status None keeps API Gateway's.
+GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, str | None, str, str | None], ...] = (
+    (apigw.ResponseType.BAD_REQUEST_BODY, "400", "invalid_request", "body"),
+    (
+        apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        "415",
+        "unsupported_media_type",
+        "headers.Content-Type",
+    ),
+    (apigw.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large", "body"),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "caller_not_recognized", None),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "403", "not_found", None),
+    (apigw.ResponseType.INVALID_SIGNATURE, "403", "invalid_signature", None),
+    (apigw.ResponseType.EXPIRED_TOKEN, "403", "expired_token", None),
+    (apigw.ResponseType.THROTTLED, "429", "throttled", None),
+    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "model_timeout", None),
+    (apigw.ResponseType.DEFAULT_4_XX, None, "client_error", None),
+    (apigw.ResponseType.DEFAULT_5_XX, None, "internal_error", None),
+)
+#: API Gateway's REST integration timeout (API Gateway Developer Guide, "Amazon API Gateway
+#: quotas": 50 ms - 29 s by default) and the headroom the function keeps below it.
+INTEGRATION_TIMEOUT_S = 29
+TIMEOUT_HEADROOM_S = 3
 #: Allow-listed models per managed policy of the inference function's role.
 MODELS_PER_POLICY = 12
 CONVERSE_PATH = "/v1/converse"
@@ -66,6 +92,16 @@ class TeamAccessSpec:
 
     models: Sequence[str]
     role_names: Sequence[str] = field(default_factory=list)
+
+
+def converse_request_schema() -> dict[str, Any]:
+    """The function's request model as API Gateway's JSON Schema (from its own code)."""
+    root = str(LAMBDA_ROOT / "inference")
+    if root not in sys.path:
+        sys.path.append(root)
+    from bedrock_inference.models import request_json_schema  # noqa: PLC0415
+
+    return request_json_schema()
 
 
 class GuardedInferenceFunction(Construct):
@@ -130,6 +166,12 @@ class GuardedInferenceFunction(Construct):
                 raise ValueError(f"teams.{team}.models: {unknown} are not in models")
         stack = cdk.Stack.of(self)
         timeout = settings.timeout_seconds
+        if timeout > INTEGRATION_TIMEOUT_S - TIMEOUT_HEADROOM_S:
+            raise ValueError(
+                f"settings.timeout_seconds: {timeout} s leaves less than {TIMEOUT_HEADROOM_S} s "
+                f"below API Gateway's {INTEGRATION_TIMEOUT_S} s integration timeout; use at most "
+                f"{INTEGRATION_TIMEOUT_S - TIMEOUT_HEADROOM_S}"
+            )
         inference_config = {
             "models": {
                 m.alias: {
@@ -381,42 +423,18 @@ class PrivateInferenceApi(Construct):
             ),
             disable_execute_api_endpoint=False,
         )
-        body = apigw.Model(
+        # The request model is the function's own pydantic model as draft-4 JSON Schema (what
+        # API Gateway models take: API Gateway Developer Guide, "Data models for REST APIs"),
+        # so the gateway's validator and the function cannot drift apart.
+        cfn_model = apigw.CfnModel(
             self,
             "ConverseRequest",
-            rest_api=self.api,
+            rest_api_id=self.api.rest_api_id,
             content_type="application/json",
-            description="POST /v1/converse request body",
-            schema=apigw.JsonSchema(
-                schema=apigw.JsonSchemaVersion.DRAFT4,
-                type=apigw.JsonSchemaType.OBJECT,
-                required=["model", "messages"],
-                properties={
-                    "model": apigw.JsonSchema(
-                        type=apigw.JsonSchemaType.STRING, min_length=1, max_length=64
-                    ),
-                    "messages": apigw.JsonSchema(
-                        type=apigw.JsonSchemaType.ARRAY,
-                        min_items=1,
-                        max_items=settings.limits.max_messages,
-                        items=apigw.JsonSchema(
-                            type=apigw.JsonSchemaType.OBJECT,
-                            required=["role", "content"],
-                            properties={
-                                "role": apigw.JsonSchema(
-                                    type=apigw.JsonSchemaType.STRING, enum=["user", "assistant"]
-                                ),
-                                "content": apigw.JsonSchema(
-                                    type=apigw.JsonSchemaType.STRING, min_length=1
-                                ),
-                            },
-                        ),
-                    ),
-                    "system": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-                    "inferenceConfig": apigw.JsonSchema(type=apigw.JsonSchemaType.OBJECT),
-                },
-            ),
+            description="POST /v1/converse request body (bedrock_inference.models)",
+            schema=converse_request_schema(),
         )
+        body = apigw.Model.from_model_name(self, "ConverseRequestModel", cfn_model.ref)
         validator = apigw.RequestValidator(
             self,
             "Validator",
@@ -428,15 +446,44 @@ class PrivateInferenceApi(Construct):
         converse = v1.add_resource("converse")
         self.method = converse.add_method(
             "POST",
-            apigw.LambdaIntegration(handler, proxy=True, timeout=cdk.Duration.seconds(29)),
+            apigw.LambdaIntegration(
+                handler, proxy=True, timeout=cdk.Duration.seconds(INTEGRATION_TIMEOUT_S)
+            ),
             authorization_type=apigw.AuthorizationType.IAM,
             request_validator=validator,
             request_models={"application/json": body},
         )
+        self.method.node.add_dependency(cfn_model)
+        self._gateway_responses()
         self.stage = self.api.deployment_stage
         self.converse_arn = self.api.arn_for_execute_api("POST", CONVERSE_PATH, "prod")
         self._account_logging_role()
         self._acknowledge()
+
+    def _gateway_responses(self) -> None:
+        """API Gateway's own errors in the function's JSON error shape.
+
+        Gateway response templates take simple ``$context`` substitutions only (API Gateway
+        Developer Guide, "Gateway responses for REST APIs"); ``$context.error.messageString`` is
+        already a quoted JSON string ("API Gateway mapping template and access logging variable
+        reference"). ``validationErrorString`` is not quoted and may hold quotes, so it is not
+        put into the JSON: the function's own validation names the field.
+        """
+        for response_type, status, code, name in GATEWAY_RESPONSES:
+            body = (
+                '{"error":{"code":"'
+                + code
+                + '",'
+                + (f'"field":"{name}",' if name else "")
+                + '"message":$context.error.messageString},"requestId":"$context.requestId"}'
+            )
+            self.api.add_gateway_response(
+                f"Gateway{response_type.response_type.title().replace('_', '')}",
+                type=response_type,
+                status_code=status,
+                response_headers={"Content-Type": "'application/json'"},
+                templates={"application/json": body},
+            )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call ``POST /v1/converse``."""

@@ -104,7 +104,7 @@ def test_function_is_arm64_newest_python_in_vpc_with_reserved_concurrency(defaul
     assert fn["Architectures"] == ["arm64"]
     assert fn["TracingConfig"] == {"Mode": "Active"}
     assert fn["ReservedConcurrentExecutions"] == default.config.inference.reserved_concurrency
-    assert fn["Timeout"] == 29
+    assert fn["Timeout"] == default.config.inference.timeout_seconds == 25
     assert len(fn["VpcConfig"]["SubnetIds"]) == 2
     assert "KmsKeyArn" in fn
     assert len(fn["Layers"]) == 1  # Powertools, see the layer test below
@@ -326,3 +326,83 @@ def test_powertools_layer_is_resolved_at_deploy_time_for_the_tested_release(
     pins = (Path(__file__).resolve().parents[2] / "requirements-dev.txt").read_text()
     (pinned,) = re.findall(r"^aws-lambda-powertools==(\S+)$", pins, flags=re.MULTILINE)
     assert pinned == POWERTOOLS_VERSION == importlib.metadata.version("aws-lambda-powertools")
+
+
+def test_function_answers_before_api_gateway_gives_up(synths: Synths) -> None:
+    """The function's timeout stays 3 s or more below API Gateway's 29 s integration timeout
+    (API Gateway quotas), so cold start and invoke overhead cannot turn an answer into 504."""
+    from bedrock_landing_zone.inference import INTEGRATION_TIMEOUT_S, TIMEOUT_HEADROOM_S
+
+    for synth in synths:
+        template = _inference(synth)
+        _, fn = _one(template, "AWS::Lambda::Function")
+        methods = [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::ApiGateway::Method"
+        ]
+        (method,) = methods
+        integration = method["Integration"]["TimeoutInMillis"] / 1000
+        assert integration == INTEGRATION_TIMEOUT_S
+        assert fn["Properties"]["Timeout"] <= integration - TIMEOUT_HEADROOM_S
+
+
+def test_a_timeout_without_headroom_is_refused() -> None:
+    from bedrock_landing_zone.config import InferenceConfig
+
+    with pytest.raises(ValueError, match="timeout_seconds"):
+        InferenceConfig(timeout_seconds=29)
+
+
+def test_gateway_errors_have_the_functions_error_shape(default: Synth) -> None:
+    """API Gateway's own errors (bad body, denied, throttled, timeout, ...) render, once their
+    $context variables are substituted, as the JSON the function answers with."""
+    template = _inference(default)
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::GatewayResponse"
+    }
+    assert {
+        "BAD_REQUEST_BODY",
+        "ACCESS_DENIED",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "INTEGRATION_TIMEOUT",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(responses)
+    for kind, props in responses.items():
+        assert props["ResponseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/json'"
+        }
+        text = props["ResponseTemplates"]["application/json"]
+        rendered = text.replace(
+            "$context.error.messageString", json.dumps('Invalid "request" body')
+        ).replace("$context.requestId", "c0ffee")
+        body = json.loads(rendered)
+        assert set(body) == {"error", "requestId"}, kind
+        assert set(body["error"]) <= {"code", "field", "message"} and body["error"]["code"], kind
+    assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
+    assert responses["THROTTLED"]["StatusCode"] == "429"
+
+
+def test_gateway_request_model_is_the_functions_own_schema(default: Synth) -> None:
+    from bedrock_inference.models import request_json_schema
+
+    template = _inference(default)
+    (model,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Model"
+    ]
+
+    def without_nulls(node: Any) -> Any:  # CloudFormation templates drop null values
+        if isinstance(node, dict):
+            return {k: without_nulls(v) for k, v in node.items() if v is not None}
+        if isinstance(node, list):
+            return [without_nulls(v) for v in node]
+        return node
+
+    assert model["Schema"] == without_nulls(request_json_schema())
+    assert model["Schema"]["$schema"] == "http://json-schema.org/draft-04/schema#"
