@@ -812,6 +812,14 @@ class LandingZoneConfig(_Strict):
     organization_policies: OrganizationPoliciesConfig | None = Field(
         default=None, description="Generate SCPs from the allow-list (management account stack)."
     )
+    allow_global_inference: bool = Field(
+        default=False,
+        description=(
+            "Allow 'global.' cross-region inference profiles although organization_policies."
+            "allowed_regions limits where Bedrock runs: a global profile may process a request "
+            "in any commercial AWS region, outside that list."
+        ),
+    )
     invocation_logging: InvocationLoggingConfig = Field(default_factory=InvocationLoggingConfig)
     model_access_automation: ModelAccessAutomationConfig = Field(
         default_factory=ModelAccessAutomationConfig
@@ -849,6 +857,20 @@ class LandingZoneConfig(_Strict):
                     f"a '{geography}.' inference profile cannot be called from region "
                     f"{self.region}; use the profile of this region's geography or a "
                     "foundation model id",
+                )
+            regions = (
+                self.organization_policies.allowed_regions if self.organization_policies else []
+            )
+            if geography == "global" and regions and not self.allow_global_inference:
+                # Bedrock User Guide, "Increase throughput with cross-Region inference": a
+                # global profile routes to any supported commercial region worldwide
+                raise _FieldError(
+                    ("models", index, "model_id"),
+                    model.model_id,
+                    "a 'global.' profile may process requests in any commercial AWS region, "
+                    f"outside organization_policies.allowed_regions {regions}: use a "
+                    "geography profile (us./eu./apac./...) or a foundation model id, or set "
+                    "allow_global_inference: true to accept worldwide processing",
                 )
             for fallback in model.fallbacks:
                 if fallback not in known or fallback == model.alias:

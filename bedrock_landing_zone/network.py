@@ -44,7 +44,7 @@ class PrivateNetwork(Construct):
     ``client_security_group``, and a policy admitting only principals of this account (or of the
     organisation when ``organization_id`` is given); ``endpoint_statements`` replaces that policy
     for a service (the governance layer narrows ``bedrock-runtime`` to the model allow-list).
-    An S3 gateway endpoint is always added.
+    An S3 gateway endpoint is always added; its policy admits only this account's buckets.
 
     Attributes:
         vpc: the VPC.
@@ -141,7 +141,14 @@ class PrivateNetwork(Construct):
             service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[self.subnets],
         )
-        self.s3_endpoint.add_to_policy(self.principal_statement(["s3:*"]))
+        # A data perimeter: principals of the landing zone may reach only buckets owned by this
+        # account through the gateway (aws:ResourceAccount; IAM User Guide, "AWS global
+        # condition context keys", and the VPC endpoint policy examples for Amazon S3). Nothing
+        # in the VPC needs an AWS-owned bucket: functions get their code from Lambda, not from
+        # S3 in the VPC, and every AWS API is reached through its own interface endpoint.
+        s3 = self.principal_statement(["s3:*"])
+        s3.add_condition("StringEquals", {"aws:ResourceAccount": cdk.Stack.of(self).account})
+        self.s3_endpoint.add_to_policy(s3)
 
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for service in config.interface_endpoints:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from tests.conftest import Synth
+from tests.conftest import Synth, Synths
 
 
 def _resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -168,3 +168,35 @@ def test_existing_vpc_endpoints_follow_config_and_admit_the_organisation(
     # each interface endpoint has its own security group
     groups = _resources(template, "AWS::EC2::SecurityGroup")
     assert len(groups) == len(services) + 1  # + the client security group
+
+
+def test_s3_gateway_endpoint_is_a_data_perimeter(synths: Synths) -> None:
+    """Through the gateway, landing zone principals reach only this account's buckets."""
+    from tests.iam_eval.evaluator import Request, evaluate
+
+    for synth in synths:
+        template = synth.template_json(synth.stacks.network)
+        (policy,) = [
+            r["Properties"]["PolicyDocument"]
+            for k, r in template["Resources"].items()
+            if r["Type"] == "AWS::EC2::VPCEndpoint" and k.startswith("PrivateNetworkS3Endpoint")
+        ]
+        account = synth.config.account or "111122223333"
+        document = json.loads(
+            json.dumps(policy).replace('{"Ref": "AWS::AccountId"}', f'"{account}"')
+        )
+        principal = f"arn:aws:iam::{account}:role/app"
+        org = (
+            {"aws:PrincipalOrgID": synth.config.organization_id}
+            if synth.config.organization_id
+            else {}
+        )
+        mine = {"aws:PrincipalAccount": account, "aws:ResourceAccount": account, **org}
+        theirs = {**mine, "aws:ResourceAccount": "999999999999"}
+        get = "s3:GetObject"
+        assert evaluate(
+            Request(get, "arn:aws:s3:::b/k", mine, principal), [], resource_policy=document
+        ).allowed
+        assert not evaluate(
+            Request(get, "arn:aws:s3:::b/k", theirs, principal), [], resource_policy=document
+        ).allowed

@@ -448,3 +448,18 @@ def test_config_checks_the_profile_names_the_templates_use(synths: Synths) -> No
             for team in config.teams
             for alias in team.models
         }
+
+
+def test_global_profile_under_a_region_list_needs_an_explicit_yes() -> None:
+    data = yaml.safe_load((CONFIG_DIR / "default.yaml").read_text(encoding="utf-8"))
+    data["models"][0]["model_id"] = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    parse_config(data, source="no-region-list.yaml")  # no region list: nothing to protect
+    data["organization_policies"] = {
+        "management_account": "222222222222",
+        "target_ids": ["ou-abcd-11111111"],
+        "allowed_regions": ["us-east-1"],
+    }
+    with pytest.raises(ConfigError, match=r"models\[0\].model_id.*allow_global_inference: true"):
+        parse_config(data, source="eu-only.yaml")
+    data["allow_global_inference"] = True
+    parse_config(data, source="accepted.yaml")
