@@ -13,17 +13,30 @@ checks every metric in the synthesized dashboards and alarms against this table)
   metrics" (REST APIs: ``ApiName``, ``Stage``).
 - BedrockLandingZone/Inference: this project's handler (``lambda/inference/bedrock_inference/
   telemetry.py``), dimensions ``Team`` and ``Model``.
+
+Graphs that must not grow with teams or models use a Metrics Insights query (``insights_query``:
+``SELECT ... GROUP BY ... ORDER BY ... LIMIT n``) over the same catalog entries: it returns at most
+``n`` time series however many metrics match, so the graph stays within CloudWatch's per-graph
+metric limit.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-__all__ = ["CATALOG", "MetricSpec", "documented", "metric"]
+__all__ = [
+    "CATALOG",
+    "INSIGHTS_MAX_SERIES",
+    "MetricSpec",
+    "documented",
+    "insights_query",
+    "metric",
+]
 
 BEDROCK = "AWS/Bedrock"
 GUARDRAILS = "AWS/Bedrock/Guardrails"
@@ -159,4 +172,67 @@ def metric(
         statistic=statistic,
         label=label,
         period=period or cdk.Duration.minutes(5),
+    )
+
+
+# CloudWatch User Guide, "Metrics Insights quotas"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-limits.html):
+# "A single query can process no more than 10,000 metrics" and "can return no more than 500 time
+# series"; "If you use an ORDER BY clause, then all the metrics being processed are sorted, and the
+# 500 that have the highest or lowest values ... are returned"; widgets show up to two weeks.
+#: At most this many time series come back from one Metrics Insights query.
+INSIGHTS_MAX_SERIES = 500
+#: A query looks at no more than this many metrics (e.g. 100 teams x 80 models = 8,000 pairs).
+INSIGHTS_MAX_METRICS = 10_000
+# "Metrics Insights query components and syntax": SELECT FUNCTION(metricName) with FUNCTION one of
+# AVG, COUNT, MAX, MIN, SUM; FROM SCHEMA("namespace", key, ...); GROUP BY; ORDER BY FUNCTION();
+# LIMIT n (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html).
+_INSIGHTS_FUNCTIONS = frozenset({"AVG", "COUNT", "MAX", "MIN", "SUM"})
+# Same page, "What needs quotation marks or escape characters?": identifiers other than letters,
+# digits and underscores (or starting with a digit) are double-quoted.
+_PLAIN_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _identifier(text: str) -> str:
+    return text if _PLAIN_IDENTIFIER.match(text) else '"' + text.replace('"', '\\"') + '"'
+
+
+def insights_query(
+    namespace: str,
+    name: str,
+    dimensions: tuple[str, ...],
+    *,
+    function: str = "SUM",
+    group_by: tuple[str, ...] | None = None,
+    limit: int = 10,
+    label: str = "",
+    period: cdk.Duration | None = None,
+) -> cloudwatch.MathExpression:
+    """The ``limit`` busiest series of a catalog metric, as a Metrics Insights query.
+
+    ``SELECT FUNCTION(name) FROM SCHEMA("namespace", dims...) GROUP BY group_by
+    ORDER BY FUNCTION() DESC LIMIT limit`` (``group_by`` defaults to every dimension). The graph
+    then shows at most ``limit`` lines whatever the number of teams or models; anything
+    undocumented raises ``ValueError`` as ``metric()`` does.
+    """
+    if not documented(namespace, name, set(dimensions)):
+        raise ValueError(
+            f"{namespace} {name} with dimensions {sorted(dimensions)} is not a documented metric "
+            "(see bedrock_landing_zone/metrics_catalog.py)"
+        )
+    if function not in _INSIGHTS_FUNCTIONS:
+        raise ValueError(f"function must be one of {sorted(_INSIGHTS_FUNCTIONS)}, not {function!r}")
+    if not 1 <= limit <= INSIGHTS_MAX_SERIES:
+        raise ValueError(f"limit must be 1..{INSIGHTS_MAX_SERIES} (Metrics Insights quota)")
+    keys = group_by if group_by is not None else dimensions
+    if not set(keys) <= set(dimensions):
+        raise ValueError(f"group_by {keys} must be among the dimensions {dimensions}")
+    schema = ", ".join([f'"{namespace}"', *map(_identifier, dimensions)])
+    # every part is a catalog entry or a checked keyword, not outside input
+    query = f"SELECT {function}({_identifier(name)}) FROM SCHEMA({schema})"  # noqa: S608
+    if keys:
+        query += f" GROUP BY {', '.join(map(_identifier, keys))}"
+    query += f" ORDER BY {function}() DESC LIMIT {limit}"
+    return cloudwatch.MathExpression(
+        expression=query, label=label, period=period or cdk.Duration.minutes(5)
     )
