@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails
 
 __all__ = [
     "ENDPOINT_SERVICES",
+    "GUARDRAIL_UNSUPPORTED_MODELS",
     "LOG_RETENTION_DAYS",
     "PROFILE_GEOGRAPHIES",
     "AlertsConfig",
@@ -435,6 +436,26 @@ PROFILE_GEOGRAPHIES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Foundation models Bedrock Guardrails does not support (Bedrock User Guide, "Supported Regions
+#: and models for Amazon Bedrock Guardrails"): embedding, rerank and speech-to-speech models.
+#: None of them serves the Converse API either, so the inference API never offers them.
+GUARDRAIL_UNSUPPORTED_MODELS: frozenset[str] = frozenset(
+    {
+        "amazon.titan-embed-text-v1",
+        "amazon.titan-embed-text-v2:0",
+        "amazon.titan-embed-image-v1",
+        "amazon.nova-2-multimodal-embeddings-v1:0",
+        "amazon.rerank-v1:0",
+        "amazon.nova-2-sonic-v1:0",
+        "amazon.nova-2-5-sonic",
+        "cohere.embed-english-v3",
+        "cohere.embed-multilingual-v3",
+        "cohere.embed-v4:0",
+        "cohere.rerank-v3-5:0",
+    }
+)
+
+
 class ModelConfig(_Strict):
     """One approved foundation model or cross-region inference profile."""
 
@@ -464,6 +485,39 @@ class ModelConfig(_Strict):
     p99_latency_alarm_ms: int | None = Field(
         default=None, ge=100, description="Override observability.p99_latency_ms for this model."
     )
+    guardrail: bool = Field(
+        default=True,
+        description=(
+            "false for a model Bedrock Guardrails does not support (embedding, rerank, speech "
+            "models; see GUARDRAIL_UNSUPPORTED_MODELS): it is granted without the guardrail "
+            "condition, left out of account enforcement, and not served by the inference API."
+        ),
+    )
+    marketplace_product_id: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{6,64}$")] | None
+    ) = Field(
+        default=None,
+        description=(
+            "AWS Marketplace product id of a third-party model, when accounts must subscribe "
+            "to it: the SCP allows aws-marketplace:Subscribe for listed product ids only."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _guardrail_support(self) -> ModelConfig:
+        unsupported = self.foundation_model_id in GUARDRAIL_UNSUPPORTED_MODELS
+        if unsupported and self.guardrail:
+            raise ValueError(
+                f"{self.foundation_model_id} does not support Bedrock Guardrails (Bedrock User "
+                "Guide, 'Supported Regions and models for Amazon Bedrock Guardrails'): set "
+                "guardrail: false for it, so it is granted without the guardrail condition"
+            )
+        if not unsupported and not self.guardrail:
+            raise ValueError(
+                f"{self.foundation_model_id} supports Bedrock Guardrails: guardrail: false is "
+                "only for the models listed in GUARDRAIL_UNSUPPORTED_MODELS; remove it"
+            )
+        return self
 
     @property
     def geography(self) -> str | None:
@@ -561,9 +615,13 @@ class ContextualGrounding(_Strict):
 
 
 class GuardrailEnforcement(_Strict):
-    """Account-level enforcement (every Bedrock call in the account applies the guardrail)."""
+    """Account-level enforcement (every Bedrock call in the account applies the guardrail).
 
-    enabled: bool = False
+    On by default: identity policies bind only the principals that carry them; enforcement binds
+    every principal of the account (admins, CI roles, agent and knowledge-base service roles).
+    Models with ``guardrail: false`` are always excluded."""
+
+    enabled: bool = True
     include_models: list[Alias] = Field(
         default_factory=list, description="Aliases to enforce on; empty means all models."
     )
@@ -775,6 +833,30 @@ class OrganizationPoliciesConfig(_Strict):
         default_factory=list,
         description="Regions where Bedrock may be called directly (default: the env's region).",
     )
+    deny_short_term_api_keys: bool = Field(
+        default=False,
+        description=(
+            "Also deny calls with short-term Bedrock API keys (long-term keys are always "
+            "denied, and creating them too)."
+        ),
+    )
+    bedrock_mantle: bool = Field(
+        default=False,
+        description=(
+            "Allow the bedrock-mantle endpoint (OpenAI/Anthropic-compatible APIs) for the "
+            "allow-listed models. It does not support Bedrock Guardrails and is not in model "
+            "invocation logging (CloudTrail only): off, the SCP denies bedrock-mantle:*."
+        ),
+    )
+    guardrail_enforcement: bool = Field(
+        default=False,
+        description=(
+            "Enforce a guardrail on every Bedrock call in the target accounts through an AWS "
+            "Organizations Amazon Bedrock policy. The organization stack then creates that "
+            "guardrail (same configuration) in the management account, shared with the "
+            "organisation. A wrong identifier makes every Bedrock call in the organisation fail."
+        ),
+    )
     allow_list_granularity: Literal["model", "provider"] = Field(
         default="model",
         description=(
@@ -873,6 +955,13 @@ class LandingZoneConfig(_Strict):
                     "allow_global_inference: true to accept worldwide processing",
                 )
             for fallback in model.fallbacks:
+                if fallback in known and not self.model_by_alias[fallback].guardrail:
+                    raise _FieldError(
+                        ("models", index, "fallbacks"),
+                        fallback,
+                        "a fallback must be a model the inference API serves; this one has "
+                        "guardrail: false (no guardrail, no Converse)",
+                    )
                 if fallback not in known or fallback == model.alias:
                     raise _FieldError(
                         ("models", index, "fallbacks"),
@@ -913,6 +1002,14 @@ class LandingZoneConfig(_Strict):
                 "the inference function reads the team directory (SSM parameters each team "
                 "stack writes) from inside the VPC, which has no internet route: add 'ssm', "
                 "or set inference.enabled: false",
+            )
+        options = self.organization_policies
+        if options is not None and options.guardrail_enforcement and not self.organization_id:
+            raise _FieldError(
+                ("organization_policies", "guardrail_enforcement"),
+                True,
+                "the organisation's guardrail is shared with the organisation by its id: set "
+                "organization_id",
             )
         if self.organization_policies is not None:
             # AWS Organizations quotas: a service control policy holds 5,120 characters

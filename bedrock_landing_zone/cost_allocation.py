@@ -42,7 +42,9 @@ class CostAllocation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.profiles: dict[str, bedrock.CfnApplicationInferenceProfile] = {}
-        for alias in model_access.models:
+        for alias, model in model_access.models.items():
+            if not model.guardrail:
+                continue  # called directly (no guardrail): no profile, no budget tag
             label = "".join(p.capitalize() for p in alias.split("-"))
             source = model_access.model_arns(alias)[0]
             profile = bedrock.CfnApplicationInferenceProfile(

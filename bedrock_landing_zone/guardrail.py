@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
@@ -41,7 +42,9 @@ class LandingZoneGuardrail(Construct):
       the guardrail publishes a new version (and callers' IAM conditions follow it); superseded
       versions are retained, so stacks not yet redeployed keep working (prune old versions by
       hand once every stack of the environment is deployed);
-    - opt-in account-level enforcement for included/excluded allow-listed models;
+    - account-level enforcement (on by default) for included/excluded allow-listed models,
+      with the guardrail's resource-based policy; models that cannot take a guardrail are
+      always excluded;
     - SSM parameters ``/bedrock-lz/<env>/guardrail/{id,arn,version}`` for other teams' apps.
 
     Attributes:
@@ -58,8 +61,11 @@ class LandingZoneGuardrail(Construct):
         *,
         env_name: str,
         config: GuardrailConfig,
-        key: kms.IKey,
+        key: kms.IKey | None,
         models: Sequence[ModelConfig],
+        account_enforcement: bool | None = None,
+        share_with_organization: str | None = None,
+        publish_parameters: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         filters = config.content_filters
@@ -83,7 +89,7 @@ class LandingZoneGuardrail(Construct):
             description=f"Bedrock landing zone guardrail ({env_name}), required on every call",
             blocked_input_messaging=config.blocked_input_message,
             blocked_outputs_messaging=config.blocked_output_message,
-            kms_key_arn=key.key_arn,
+            kms_key_arn=key.key_arn if key is not None else None,
             content_policy_config=bedrock.CfnGuardrail.ContentPolicyConfigProperty(
                 filters_config=content
             ),
@@ -176,13 +182,46 @@ class LandingZoneGuardrail(Construct):
         )
 
         self.enforcement: bedrock.CfnEnforcedGuardrailConfiguration | None = None
-        if config.enforcement.enabled:
+        enforce = config.enforcement.enabled if account_enforcement is None else account_enforcement
+        stack = cdk.Stack.of(self)
+        # The guardrail's resource-based policy (Bedrock User Guide, "Resource-based policies
+        # for guardrails": recommended with account-level enforcement, required for
+        # organisation-level): the account's principals, or the organisation's, may apply it.
+        if enforce or share_with_organization:
+            principal: dict[str, Any] = (
+                {"AWS": "*"}
+                if share_with_organization
+                else {"AWS": f"arn:{stack.partition}:iam::{stack.account}:root"}
+            )
+            statement: dict[str, Any] = {
+                "Sid": "ApplyTheLandingZoneGuardrail",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": ["bedrock:ApplyGuardrail", "bedrock:GetGuardrail"],
+                "Resource": self.guardrail.attr_guardrail_arn,
+            }
+            if share_with_organization:
+                statement["Condition"] = {
+                    "StringEquals": {"aws:PrincipalOrgID": share_with_organization}
+                }
+            self.resource_policy = bedrock.CfnResourcePolicy(
+                self,
+                "ResourcePolicy",
+                resource_arn=self.guardrail.attr_guardrail_arn,
+                policy_document={"Version": "2012-10-17", "Statement": [statement]},
+            )
+        if enforce:
             by_alias = {m.alias: m for m in models}
+            # "ALL": every model (the value AWS documents for model_enforcement.included_models,
+            # AWS Organizations User Guide, "Amazon Bedrock policy syntax and examples")
             included = sorted(
                 {by_alias[a].foundation_model_id for a in config.enforcement.include_models}
             ) or ["ALL"]
+            # models that cannot take a guardrail are always excluded: enforced, every call to
+            # them would fail (Bedrock User Guide, guardrails-supported)
             excluded = sorted(
                 {by_alias[a].foundation_model_id for a in config.enforcement.exclude_models}
+                | {m.foundation_model_id for m in models if not m.guardrail}
             )
             self.enforcement = bedrock.CfnEnforcedGuardrailConfiguration(
                 self,
@@ -194,6 +233,8 @@ class LandingZoneGuardrail(Construct):
                 ),
             )
 
+        if not publish_parameters:
+            return
         names = guardrail_parameter_names(env_name)
         for key_name, value, label in (
             ("id", self.guardrail.attr_guardrail_id, "IdParameter"),

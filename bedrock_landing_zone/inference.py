@@ -159,6 +159,12 @@ class GuardedInferenceFunction(Construct):
             team_directory.startswith("/") and team_directory.endswith("/")
         ):
             raise ValueError(f"team_directory: {team_directory!r} must start and end with '/'")
+        unguarded = sorted(m.alias for m in models if not m.guardrail)
+        if unguarded:
+            raise ValueError(
+                f"models: {unguarded} cannot take a guardrail (embedding, rerank or speech "
+                "models) and serve no Converse call: leave them out of the inference function"
+            )
         known = {m.alias for m in models}
         for team, spec in teams.items():
             unknown = sorted(set(spec.models) - known)

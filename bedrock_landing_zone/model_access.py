@@ -194,6 +194,18 @@ class ModelAccess(Construct):
         guardrail_condition = self.guardrail.allow_conditions(guardrail_versions)
         tagged = dict(profiles_tagged or {})
         statements: list[iam.PolicyStatement] = []
+        unguarded = [m for m in selected if not m.guardrail]
+        if unguarded:
+            # models Bedrock Guardrails does not support (config: guardrail: false), called
+            # directly only: a guardrail condition would make them uncallable
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeModelsWithoutGuardrailSupport",
+                    actions=self._actions(any(m.streaming for m in unguarded)),
+                    resources=[self.model_arns(m.alias)[0] for m in unguarded],
+                )
+            )
+        selected = [m for m in selected if m.guardrail]
         for streaming in (False, True):
             group = [m for m in selected if m.streaming == streaming]
             if not group:
@@ -269,19 +281,32 @@ class ModelAccess(Construct):
     ) -> list[iam.PolicyStatement]:
         """Use the guardrail, and refuse any invoke that does not carry it."""
         stack = cdk.Stack.of(self)
-        statements = [
-            iam.PolicyStatement(
-                sid="DenyInvokeWithoutLandingZoneGuardrail",
-                effect=iam.Effect.DENY,
-                actions=[INVOKE, INVOKE_STREAM],
-                resources=[
+        unguarded = sorted(
+            f"arn:{stack.partition}:bedrock:*::foundation-model/{m.foundation_model_id}"
+            for m in self.models.values()
+            if not m.guardrail
+        )
+        scope: dict[str, Any] = (
+            # every model but those that cannot take a guardrail
+            {"not_resources": unguarded}
+            if unguarded
+            else {
+                "resources": [
                     f"arn:{stack.partition}:bedrock:*::foundation-model/*",
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:inference-profile/*",
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:application-inference-profile/*",
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:provisioned-model/*",
                     f"arn:{stack.partition}:bedrock:*:{stack.account}:imported-model/*",
-                ],
+                ]
+            }
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="DenyInvokeWithoutLandingZoneGuardrail",
+                effect=iam.Effect.DENY,
+                actions=[INVOKE, INVOKE_STREAM],
                 conditions=self.guardrail.deny_conditions(guardrail_versions),
+                **scope,
             ),
             iam.PolicyStatement(
                 sid="ApplyLandingZoneGuardrail",

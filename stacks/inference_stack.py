@@ -45,7 +45,8 @@ class InferenceStack(cdk.Stack):
             vpc=private.vpc,
             client_security_group=private.client_security_group,
             model_access=governance.model_access,
-            models=config.models,
+            # models that cannot take a guardrail cannot serve Converse either: not offered
+            models=[m for m in config.models if m.guardrail],
             # teams publish their entries from their own stacks: adding one changes nothing here
             team_directory=team_directory(config.name),
             profiles_tagged={"Environment": config.name},

@@ -8,7 +8,10 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.organization_policies import OrganizationPolicies
+from bedrock_landing_zone.organization_policies import (
+    OrganizationGuardrailPolicy,
+    OrganizationPolicies,
+)
 
 
 class OrganizationStack(cdk.Stack):
@@ -23,3 +26,8 @@ class OrganizationStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.policies = OrganizationPolicies(self, "ServiceControlPolicies", config=config)
+        self.guardrail_policy = (
+            OrganizationGuardrailPolicy(self, "GuardrailEnforcement", config=config)
+            if config.organization_policies and config.organization_policies.guardrail_enforcement
+            else None
+        )

@@ -201,9 +201,10 @@ def test_application_inference_profiles_per_team_and_model_with_cost_tags(synths
         governance = synth.template_json(synth.stacks.governance)
         assert not _of(governance, "AWS::Bedrock::ApplicationInferenceProfile")
         profiles = _team_resources(synth, "AWS::Bedrock::ApplicationInferenceProfile")
-        assert len(profiles) == sum(len(t.models) for t in synth.config.teams)
+        guarded = {m.alias for m in synth.config.models if m.guardrail}
+        assert len(profiles) == sum(len(set(t.models) & guarded) for t in synth.config.teams)
         for team in synth.config.teams:
-            for alias in team.models:
+            for alias in set(team.models) & guarded:
                 name = f"bedrock-lz-{synth.config.name}-{team.name}-{alias}"
                 (profile,) = [
                     p for p in profiles.values() if p["Properties"]["InferenceProfileName"] == name

@@ -286,7 +286,12 @@ def test_function_role_invokes_the_allow_list_only_through_the_guardrail(
     identity = role_identity_policies(
         resolved, role_id, account=account, region=region, refs=producer
     )
-    (guardrail,) = [v for k, v in producer.items() if k.endswith(".GuardrailArn")]
+    governance = synth.template_json(synth.stacks.governance)["Resources"]
+    (guardrail,) = [
+        v
+        for k, v in producer.items()
+        if k.endswith(".GuardrailArn") and k.split(".")[0] in governance
+    ]
     guarded = {"bedrock:GuardrailIdentifier": f"{guardrail}:7"}
     for model in synth.config.models:
         arn = (
@@ -294,6 +299,9 @@ def test_function_role_invokes_the_allow_list_only_through_the_guardrail(
             if model.is_inference_profile
             else f"arn:aws:bedrock:{region}::foundation-model/{model.model_id}"
         )
+        if not model.guardrail:  # not served by the function (no guardrail, no Converse)
+            assert not evaluate(Request("bedrock:InvokeModel", arn, guarded), identity).allowed
+            continue
         assert evaluate(Request("bedrock:InvokeModel", arn, guarded), identity).allowed
         assert evaluate(Request("bedrock:InvokeModel", arn, {}), identity).effect == "ExplicitDeny"
         draft = {"bedrock:GuardrailIdentifier": f"{guardrail}:DRAFT"}

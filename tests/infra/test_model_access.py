@@ -54,6 +54,11 @@ def test_no_invoke_statement_on_star_and_every_allow_carries_the_guardrail(
             assert "NotResource" not in statement, f"{path.name}:{logical_id} allow NotResource"
             resources = _as_list(statement["Resource"])
             assert "*" not in resources, f"{path.name}:{logical_id} grants invoke on Resource *"
+            if statement.get("Sid") == "InvokeModelsWithoutGuardrailSupport":
+                # only models Bedrock Guardrails does not support (config: guardrail: false)
+                unguarded = {m.foundation_model_id for m in synth.config.models if not m.guardrail}
+                assert all(str(r).rsplit("/", 1)[-1] in unguarded for r in resources), logical_id
+                continue
             if statement["Effect"] == "Allow":
                 checked += 1
                 # the exact version (StringEquals), or any published version of the landing
@@ -201,7 +206,11 @@ def test_bedrock_runtime_endpoint_policy_is_narrowed_to_the_allow_list(synths: S
         ]
         (endpoint,) = endpoints
         statements = endpoint["PolicyDocument"]["Statement"]
-        allowed = [s for s in statements if s.get("Sid", "").startswith("InvokeAllowListed")]
+        allowed = [
+            s
+            for s in statements
+            if s.get("Sid", "").startswith(("InvokeAllowListed", "InvokeModelsWithoutGuardrail"))
+        ]
         literal = [
             r
             for s in allowed
@@ -268,24 +277,30 @@ def test_guardrail_version_changes_when_the_guardrail_changes(default: Synth) ->
     assert current in version_id
 
 
-def test_account_enforcement_is_opt_in_with_model_lists(synths: Synths) -> None:
-    default = synths["default"].template_json(synths["default"].stacks.governance)
-    assert not [
-        r
-        for r in default["Resources"].values()
-        if r["Type"] == "AWS::Bedrock::EnforcedGuardrailConfiguration"
-    ]
-    existing = synths["existing-vpc"]
-    template = existing.template_json(existing.stacks.governance)
-    (enforced,) = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Bedrock::EnforcedGuardrailConfiguration"
-    ]
-    assert enforced["Properties"]["ModelEnforcement"] == {
-        "IncludedModels": ["ALL"],
-        "ExcludedModels": ["amazon.titan-embed-text-v2:0"],
-    }
+def test_account_enforcement_is_on_by_default_and_skips_unguarded_models(synths: Synths) -> None:
+    for synth in synths:
+        template = synth.template_json(synth.stacks.governance)
+        (enforced,) = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Bedrock::EnforcedGuardrailConfiguration"
+        ]
+        unguarded = sorted(m.foundation_model_id for m in synth.config.models if not m.guardrail)
+        assert enforced["Properties"]["ModelEnforcement"] == {
+            "IncludedModels": ["ALL"],
+            "ExcludedModels": unguarded,
+        }
+        assert enforced["Properties"]["GuardrailVersion"] == {
+            "Fn::GetAtt": [
+                next(
+                    k
+                    for k, r in template["Resources"].items()
+                    if r["Type"] == "AWS::Bedrock::GuardrailVersion"
+                ),
+                "Version",
+            ]
+        }
+    assert synths["existing-vpc"].config.models[2].guardrail is False
 
 
 def test_ssm_parameters_other_teams_consume(synths: Synths) -> None:
@@ -318,9 +333,9 @@ def test_scps_fit_the_size_limit_and_follow_the_allow_list(synths: Synths, env: 
     documents = scp_documents(config)
     assert set(documents) == {
         "deny-unlisted-models",
-        "deny-long-term-api-keys",
+        "deny-ungoverned-paths",
         "restrict-bedrock-regions",
-    }
+    }  # with FullAWSAccess, 4 of the 5 SCPs a target may have (Organizations quotas)
     for document in documents.values():
         assert document_size(document) <= SCP_SIZE_LIMIT
     (deny,) = documents["deny-unlisted-models"]["Statement"]
@@ -353,11 +368,13 @@ def test_organization_stack_attaches_scps_to_configured_targets(existing_vpc: Sy
         for r in template["Resources"].values()
         if r["Type"] == "AWS::Organizations::Policy"
     ]
-    assert len(policies) == 3
+    scps = [p for p in policies if p["Type"] == "SERVICE_CONTROL_POLICY"]
+    assert len(scps) == 3
+    assert [p["Type"] for p in policies if p not in scps] == ["BEDROCK_POLICY"]
     for policy in policies:
-        assert policy["Type"] == "SERVICE_CONTROL_POLICY"
         assert policy["TargetIds"] == ["ou-abcd-11111111"]
-        assert policy["Content"] in scp_documents(existing_vpc.config).values()
+        if policy["Type"] == "SERVICE_CONTROL_POLICY":
+            assert policy["Content"] in scp_documents(existing_vpc.config).values()
 
 
 def test_default_environment_has_no_organization_stack(default: Synth) -> None:

@@ -191,7 +191,11 @@ class Env:
 
     @property
     def guardrail(self) -> str:
-        (arn,) = {v for k, v in self.refs.items() if k.endswith(".GuardrailArn")}
+        (arn,) = {
+            v
+            for k, v in self.refs.items()
+            if k.endswith(".GuardrailArn") and k.split(".")[0] in self.governance["Resources"]
+        }
         return f"{arn}:{VERSION}"
 
     def role_id(self, team: str) -> str:
@@ -231,7 +235,8 @@ class Env:
         identity = role_identity_policies(template, lid, **kw)
         boundary = role_permissions_boundary(template, lid, **kw)
         scps = [FULL_AWS_ACCESS, *scp_documents(self.config).values()] if with_scps else None
-        ctx = {"aws:RequestedRegion": resource.split(":")[3] or self.region}
+        parts = resource.split(":")
+        ctx = {"aws:RequestedRegion": (parts[3] if len(parts) > 3 else "") or self.region}
         ctx |= {f"aws:PrincipalTag/{k}": v for k, v in _tags(template["Resources"][lid]).items()}
         ctx |= {f"aws:ResourceTag/{k}": v for k, v in self.profile_tags().get(resource, {}).items()}
         ctx |= context or {}
