@@ -25,17 +25,22 @@ CDK := cdk --no-notices
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Each long step says what it does and roughly how long it takes, then stays quiet.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "setup: pip installs the pinned Python packages into $(VENV) (first time ~4 min, then seconds)"
 	@$(PY) -m pip install -qq -r requirements-dev.txt
+	@$(PY) -m pip install -qq --no-deps -e .  # the bedrock-lz command, from this tree
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
+	@echo "setup: npm ci installs the pinned CDK CLI and Node.js into node_modules (~30 s)"
 	@npm ci --no-audit --no-fund --loglevel=error > /dev/null
 	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@echo "setup: pip installs checkov into its own $(CHECKOV_VENV) (first time ~2 min, then seconds)"
 	@$(CHECKOV_VENV)/bin/python -m pip install -qq -r requirements-checkov.txt
 	@touch $@
 
@@ -55,13 +60,16 @@ lint: $(VENV)/.installed ## ruff lint and format check
 	@ruff format --check .
 
 typecheck: $(VENV)/.installed ## mypy (strict) over infrastructure and runtime code
+	@echo "typecheck: mypy --strict (~1 min from a cold cache, seconds after)"
 	@mypy app.py bedrock_landing_zone rehearsal tests bench tools
 	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
 
 unit: setup ## pytest only
+	@echo "test: pytest, the whole suite (~5 min: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@pytest -q
 
 test: setup lint typecheck ## Everything CI runs: lint, type check, the whole test suite
+	@echo "test: pytest, the whole suite (~5 min: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@pytest -q
 
 schema: $(VENV)/.installed ## Regenerate config/schema.json from the pydantic model
@@ -80,7 +88,7 @@ rehearse: $(VENV)/.installed node_modules/.installed ## Deploy, update and destr
 bench: setup ## Synth-time ratio, test-suite time, inference cold/warm, asset size, fixed monthly cost -> bench/results.md
 	@$(PY) bench/run.py $(BENCH_ARGS)
 
-dashboard-preview: synth ## Render the default environment's dashboard to docs/bedrock-lz-default.svg
+dashboard-preview: synth ## Render ENV's dashboards (default: default) to docs/bedrock-lz-<env>*.svg
 	@$(PY) -m bedrock_landing_zone.dashboard_preview cdk.out docs
 
 clean: ## Remove build outputs (keeps the venvs and node_modules)

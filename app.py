@@ -9,6 +9,15 @@ pipeline instead, deploying one `LandingZoneStage` per configured environment an
 Without the CDK CLI, `python app.py [-c KEY=VALUE]... [-o DIR]` synthesizes the same templates
 into DIR (default: cdk.out): it reads the context the CLI would give it (cdk.json's `context`,
 cdk.context.json and the CLI's own defaults), since a plain `cdk.App()` reads neither file.
+
+The output directory holds this synth only: templates, asset manifests and nested assemblies
+(`assembly-*`, a pipeline's stages) that the new manifest does not list are removed, and so are
+the SCP files (`scp/`) of other environments, so that tools reading the directory (the
+dashboard preview, the diagram, the report) see exactly the environment asked for.
+
+cdk.json's `app` is a one-line Node.js launcher (the CDK CLI needs Node.js anyway) that runs this
+file with the project's `.venv` Python, `.venv/Scripts/python.exe` on Windows or `.venv/bin/python`
+elsewhere, and falls back to `python` (Windows) or `python3` when there is no `.venv`.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -101,6 +111,44 @@ def answer_zone_lookups(app: cdk.App, configs: list[tuple[LandingZoneConfig, str
                 app.node.set_context(key, zones)
 
 
+#: The per-stack files of a cloud assembly (template, asset manifest, stack metadata).
+_STACK_FILES = (".template.json", ".assets.json", ".metadata.json")
+
+
+def clear_stale_outputs(outdir: Path | str) -> list[Path]:
+    """Remove what an earlier synth left in ``outdir`` and this one did not write: top-level
+    templates, asset manifests and stack metadata files, and ``assembly-*`` directories, that
+    ``manifest.json`` does not list (asset staging directories stay: they are content-addressed
+    caches), and the ``scp/`` folder (written again for an environment, absent for a pipeline).
+    Returns what was removed."""
+    outdir = Path(outdir)
+    manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    listed: set[str] = set()
+    for artifact in manifest.get("artifacts", {}).values():
+        properties = artifact.get("properties") or {}
+        listed.update(
+            str(properties[key])
+            for key in ("templateFile", "file", "directoryName")
+            if key in properties
+        )
+        if "additionalMetadataFile" in artifact:
+            listed.add(str(artifact["additionalMetadataFile"]))
+    removed = []
+    for path in sorted(outdir.iterdir()):
+        stale = path.name not in listed and (
+            (path.is_file() and path.name.endswith(_STACK_FILES))
+            or (path.is_dir() and path.name.startswith("assembly-"))
+            or path.name == "scp"
+        )
+        if stale and path.is_dir():
+            shutil.rmtree(path)
+        elif stale:
+            path.unlink()
+        if stale:
+            removed.append(path)
+    return removed
+
+
 def main(argv: list[str] | None = None) -> None:
     app = cdk.App() if run_by_cli() else standalone_app(sys.argv[1:] if argv is None else argv)
     env = app.node.try_get_context("env") or "default"
@@ -117,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             add_compliance_packs(app)
             add_pipeline(app, root=ROOT, pipeline_file=str(pipeline_file))
-            app.synth()
+            clear_stale_outputs(app.synth().directory)
             return
         config = load_config(str(env), CONFIG_DIR)
     except ConfigError as exc:
@@ -127,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     add_compliance_packs(app)
     add_landing_zone(app, config)
     assembly = app.synth()
+    clear_stale_outputs(assembly.directory)
     # The SCPs as plain JSON too, for admins who apply them by other means.
     write_scp_files(config, assembly.directory)
 

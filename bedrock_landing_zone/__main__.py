@@ -1,13 +1,17 @@
-"""Command line of the landing zone: ``python -m bedrock_landing_zone COMMAND`` (or ``bedrock-lz``).
+"""``bedrock-lz``: the landing zone's command line (also ``python -m bedrock_landing_zone``).
 
 Commands:
 
-- ``doctor -c env=NAME [--config-dir DIR] [--profile P] [--region R]``: read-only readiness check
-  of the AWS account for one environment (see ``bedrock_landing_zone.doctor``). Exit status 0
-  when nothing would stop a deployment, 1 when a check failed, 2 for a usage, configuration or
-  credentials problem.
-- ``invoke ...``: call a model through the landing zone from a laptop; every argument is passed
-  to ``bedrock_inference.local.main`` (the inference runtime package shipped beside this one).
+- ``bedrock-lz doctor -c env=NAME [--config-dir DIR] [--profile P] [--region R]``: read-only
+  readiness check of the AWS account for one environment (see ``bedrock_landing_zone.doctor``).
+  Exit status 0 when nothing would stop a deployment, 1 when a check failed, 2 for a usage,
+  configuration or credentials problem.
+- ``bedrock-lz invoke ...``: run the inference handler locally against a stubbed Bedrock; every
+  argument is passed to ``bedrock_inference.local.main`` (the inference runtime package shipped
+  beside this one). It needs the runtime extra, ``pip install 'bedrock-landing-zone[runtime]'``.
+
+A command that takes its own arguments (``invoke``, and later ``serve``) is listed in
+``PASS_THROUGH``: everything after its name goes to it unparsed.
 
 Nothing here imports the CDK (the package ``__init__`` is lazy), so the commands start fast.
 """
@@ -15,10 +19,13 @@ Nothing here imports the CDK (the package ``__init__`` is lazy), so the commands
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import inspect
+import io
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,12 @@ import bedrock_landing_zone
 from bedrock_landing_zone import doctor
 from bedrock_landing_zone.config import ConfigError, load_config
 
+#: The program name in every usage and help text (the console script of the wheel).
+PROG = "bedrock-lz"
+#: The extra that installs what the inference runtime imports besides the core dependencies.
+RUNTIME_EXTRA = "bedrock-landing-zone[runtime]"
+#: Top-level modules of the runtime extra (``pyproject.toml``, ``[project.optional-dependencies]``).
+RUNTIME_MODULES = frozenset({"aws_lambda_powertools"})
 #: Where the inference runtime package (``bedrock_inference``) lives, installed or in the repo.
 INFERENCE_PACKAGE_DIR = Path(bedrock_landing_zone.__file__).parent / "lambda" / "inference"
 DEFAULT_ENV = "default"  # as app.py: `cdk synth` without `-c env=` uses config/default.yaml
@@ -56,8 +69,8 @@ CREDENTIAL_ERRORS = (
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "invoke":  # everything after `invoke` belongs to the invoke CLI
-        return _invoke(args[1:])
+    if args and args[0] in PASS_THROUGH:  # everything after the name belongs to that command
+        return PASS_THROUGH[args[0]](args[1:])
     parser = _parser()
     options = parser.parse_args(args)
     if options.command == "doctor":
@@ -68,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bedrock_landing_zone",
-        description="Bedrock landing zone tools.",
+        prog=PROG,
+        description="Bedrock landing zone tools. `bedrock-lz COMMAND --help` describes one.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = commands.add_parser(
@@ -91,13 +104,15 @@ def _parser() -> argparse.ArgumentParser:
         "--config-dir",
         type=Path,
         default=Path("config"),
-        help="directory of the environment files (default: ./config)",
+        help="folder of the environment files, one NAME.yaml per environment (default: "
+        "./config, relative to the current directory: the landing zone repository's)",
     )
     doctor.add_argument("--profile", help="AWS named profile (default: the standard chain)")
     doctor.add_argument("--region", help="check this region instead of the configured one")
     commands.add_parser(
         "invoke",
-        help="call a model through the landing zone (arguments go to bedrock_inference.local)",
+        help="run the inference handler locally against a stubbed Bedrock "
+        f"(`{PROG} invoke --help`; needs {RUNTIME_EXTRA})",
         add_help=False,
     )
     return parser
@@ -124,6 +139,14 @@ def _doctor(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int
         config = load_config(env, options.config_dir)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        config_dir: Path = options.config_dir
+        if not any(config_dir.glob("*.yaml")):
+            print(
+                f"hint: {config_dir.resolve()} holds no environment files (NAME.yaml). Run "
+                f"`{PROG} doctor` from the landing zone repository, or point it at its config "
+                f"folder: `{PROG} doctor --config-dir PATH/TO/config -c env=NAME`.",
+                file=sys.stderr,
+            )
         return 2
 
     notes: list[doctor.CheckResult] = []
@@ -164,8 +187,20 @@ def _invoke(argv: list[str]) -> int:
         sys.path.insert(0, package_dir)
     try:
         local: Any = importlib.import_module("bedrock_inference.local")
+        if "prog" in inspect.signature(local.main).parameters:
+            result = local.main(argv, prog=f"{PROG} invoke")
+        else:
+            result = _named_help(local.main, argv, f"{PROG} invoke")
     except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("bedrock_inference"):
+        missing = (exc.name or "").split(".")[0]
+        if missing in RUNTIME_MODULES:
+            print(
+                f"error: `{PROG} invoke` needs the runtime extra ({missing} is not installed): "
+                f"pip install '{RUNTIME_EXTRA}'",
+                file=sys.stderr,
+            )
+            return 2
+        if missing != "bedrock_inference":
             raise
         print(
             f"error: the inference runtime is missing ({exc.name} not found under "
@@ -173,8 +208,27 @@ def _invoke(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    result = local.main(argv)
     return result if isinstance(result, int) else 0
+
+
+def _named_help(main: Callable[[list[str]], Any], argv: list[str], prog: str) -> Any:
+    """``main(argv)``, with ``prog`` in the usage line of the help it prints, for a command
+    whose ``main`` does not take ``prog`` yet (argparse prints help to stdout, then exits)."""
+    if not {"-h", "--help"} & set(argv):
+        return main(argv)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            result = main(argv)
+    except SystemExit as done:
+        result = done.code
+    text = printed.getvalue()
+    sys.stdout.write(re.sub(r"^usage: \S+", f"usage: {prog}", text, count=1))
+    return result
+
+
+#: Commands that parse their own arguments: name -> handler of the arguments after the name.
+PASS_THROUGH: dict[str, Callable[[list[str]], int]] = {"invoke": _invoke}
 
 
 if __name__ == "__main__":

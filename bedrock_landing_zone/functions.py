@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -18,7 +21,13 @@ from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge, nag_form
 from bedrock_landing_zone.roles import ManagedPolicyRole
 
-__all__ = ["LAMBDA_ROOT", "RUNTIME", "VPC_NETWORK_INTERFACE_ACTIONS", "LandingZoneFunction"]
+__all__ = [
+    "LAMBDA_ROOT",
+    "RUNTIME",
+    "VPC_NETWORK_INTERFACE_ACTIONS",
+    "LandingZoneFunction",
+    "resolve_asset",
+]
 
 #: Runtime code shipped with the package (``bedrock_landing_zone/lambda`` -> ``lambda/``).
 LAMBDA_ROOT = Path(__file__).resolve().parent / "lambda"
@@ -53,6 +62,11 @@ class LandingZoneFunction(Construct):
     - ``files``: documents (name -> text) shipped beside the code, for configuration larger
       than the 4 KB the environment allows.
 
+    ``asset`` is the folder of the function's code: an absolute path, or a path relative to
+    the file of the code that creates the function (your stack module), then to the current
+    working directory (where ``cdk synth`` runs); never to the installed package
+    (``resolve_asset``). The error names every path tried.
+
     Attributes:
         function: the ``lambda_.Function``.
         role: its ``ManagedPolicyRole``.
@@ -64,7 +78,7 @@ class LandingZoneFunction(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        asset: str,
+        asset: str | os.PathLike[str],
         handler: str,
         description: str,
         key: kms.IKey,
@@ -80,9 +94,7 @@ class LandingZoneFunction(Construct):
         files: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        code_dir = LAMBDA_ROOT / asset
-        if not code_dir.is_dir():
-            raise ValueError(f"asset: no runtime code at {code_dir}")
+        code_dir = resolve_asset(asset, caller=_caller_file())
         if files:
             code_dir = _staged(code_dir, files)
         self.role = ManagedPolicyRole(
@@ -150,6 +162,58 @@ class LandingZoneFunction(Construct):
             "picks at run time; every statement is pinned to the function's VPC by ec2:Vpc "
             "(the subnet and security group of a new interface, and every existing interface).",
         )
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Frames of these modules are skipped when looking for the caller of ``LandingZoneFunction``.
+_PLUMBING = ("jsii", "typeguard", "typing_extensions", __name__)
+
+
+def _caller_file() -> Path | None:
+    """The source file of the code that instantiates ``LandingZoneFunction`` (or a subclass of
+    it defined elsewhere): the first frame outside this module and the jsii runtime."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if not any(module == p or module.startswith(f"{p}.") for p in _PLUMBING):
+            filename = frame.f_code.co_filename
+            return None if filename.startswith("<") else Path(filename).resolve()
+        frame = frame.f_back
+    return None
+
+
+def resolve_asset(asset: str | os.PathLike[str], *, caller: Path | None = None) -> Path:
+    """The folder of a function's code.
+
+    - an absolute path: itself;
+    - from the landing zone's own constructs (``caller`` inside this package): the runtime
+      code shipped with the package, ``LAMBDA_ROOT / asset`` (``"inference"``);
+    - otherwise, relative to the directory of ``caller`` (the file that creates the function,
+      like ``Path(__file__).parent / asset``), then to the current working directory (where
+      ``cdk synth`` or ``python app.py`` runs). The installed package is never searched, so a
+      team's ``asset="lambda/summarizer"`` cannot pick up (or miss in) site-packages.
+
+    Raises ``ValueError`` naming every path tried when none is a directory.
+    """
+    path = Path(asset)
+    if path.is_absolute():
+        candidates = [path]
+    elif caller is not None and caller.is_relative_to(_PACKAGE_DIR):
+        candidates = [LAMBDA_ROOT / path]
+    else:
+        candidates = [caller.parent / path] if caller is not None else []
+        candidates.append(Path.cwd() / path)
+    tried: list[Path] = []
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+        if candidate not in tried:
+            tried.append(candidate)
+    raise ValueError(
+        f"asset={str(asset)!r}: no folder of runtime code at "
+        + " or ".join(str(t) for t in tried)
+        + ". Pass an absolute path, e.g. asset=Path(__file__).parent / 'lambda' / 'summarizer'"
+    )
 
 
 def _staged(code_dir: Path, files: Mapping[str, str]) -> Path:

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone._cdk_util import retained_log_group
 from bedrock_landing_zone.compliance import acknowledge_deploy_time_function
 from bedrock_landing_zone.config import NetworkConfig
 from bedrock_landing_zone.roles import ManagedPolicyRole
+from bedrock_landing_zone.teams import shared_parameter_names
 
-__all__ = ["ENDPOINT_ACTIONS", "PrivateNetwork"]
+__all__ = ["ENDPOINT_ACTIONS", "NetworkReference", "PrivateNetwork", "network_parameter_names"]
 
 #: Actions each interface endpoint's policy admits (the service prefix behind the endpoint).
 ENDPOINT_ACTIONS: dict[str, list[str]] = {
@@ -31,6 +34,40 @@ ENDPOINT_ACTIONS: dict[str, list[str]] = {
     "lambda": ["lambda:*"],
     "execute-api": ["execute-api:Invoke"],
 }
+
+
+def network_parameter_names(env_name: str) -> dict[str, str]:
+    """SSM parameters the network stack publishes for other teams' apps (a public contract).
+
+    ``private_subnet_ids`` and ``availability_zones`` are ``StringList`` parameters in the same
+    order (one private subnet per zone for a new VPC; the configured lists for an existing one).
+    """
+    prefix = f"/bedrock-lz/{env_name}/network"
+    return {
+        "vpc_id": f"{prefix}/vpc-id",
+        "private_subnet_ids": f"{prefix}/private-subnet-ids",
+        "availability_zones": f"{prefix}/availability-zones",
+        "client_security_group_id": f"{prefix}/client-security-group-id",
+    }
+
+
+@dataclass(frozen=True)
+class NetworkReference:
+    """What another team's app needs to run inside the landing zone's network.
+
+    Attributes:
+        vpc: the landing zone VPC (imported: no resources, no lookups).
+        subnets: its private subnets, for ``vpc_subnets=``.
+        client_security_group: the endpoint client group (HTTPS to the VPC endpoints only);
+            attach it to a function that calls Bedrock (``security_groups=[...]``). Imported
+            immutable: rules are the landing zone's to change.
+        key: the landing zone KMS key (``/bedrock-lz/<env>/kms-key-arn``).
+    """
+
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    client_security_group: ec2.ISecurityGroup
+    key: kms.IKey
 
 
 class PrivateNetwork(Construct):
@@ -159,6 +196,75 @@ class PrivateNetwork(Construct):
             for statement in statements:
                 endpoint.add_to_policy(statement)
             self.endpoints[service] = endpoint
+
+    @staticmethod
+    def from_ssm_parameters(
+        scope: Construct,
+        env_name: str,
+        *,
+        construct_id: str = "LandingZoneNetwork",
+        zones: int = 2,
+    ) -> NetworkReference:
+        """Join another app's stack to the landing zone network of environment ``env_name``.
+
+        Reads the network stack's SSM parameters (``network_parameter_names``) and the key's
+        (``/bedrock-lz/<env>/kms-key-arn``) as CloudFormation parameters of SSM parameter types
+        (``AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>``, ``...<List<AWS::EC2::Subnet::Id>>``
+        and so on; CloudFormation User Guide, "Systems Manager parameter types"): resolved at
+        deploy time, validated by CloudFormation against the account, no lookup and no
+        credentials at synth.
+
+        ``zones`` is how many availability zones, and private subnets (one per zone, in the
+        published order), to use: the landing zone's ``network.vpc.new.max_azs`` (default 2).
+        CDK must know a list's length at synth (``ec2.Vpc.from_vpc_attributes`` with
+        deploy-time lists, CDK API reference "VpcAttributes"), so the lists are read element by
+        element (``Fn::Select``). A larger number than the environment has fails the deployment
+        ("Fn::Select cannot select nonexistent value"); a smaller one uses the first zones only.
+        Imports go under a construct ``construct_id`` of ``scope``.
+        """
+        if not 1 <= zones <= 6:
+            raise ValueError(f"zones={zones}: give the number of zones of the VPC (1-6)")
+        names = network_parameter_names(env_name)
+        holder = Construct(scope, construct_id)
+        value_type = ssm.ParameterValueType
+
+        def listed(name: str, element: ssm.ParameterValueType) -> list[str]:
+            values = ssm.StringListParameter.value_for_typed_list_parameter(scope, name, element)
+            return [cdk.Fn.select(index, values) for index in range(zones)]
+
+        vpc = ec2.Vpc.from_vpc_attributes(
+            holder,
+            "Vpc",
+            vpc_id=ssm.StringParameter.value_for_typed_string_parameter_v2(
+                scope, names["vpc_id"], value_type.AWS_EC2_VPC_ID
+            ),
+            availability_zones=listed(
+                names["availability_zones"], value_type.AWS_EC2_AVAILABILITYZONE_NAME
+            ),
+            isolated_subnet_ids=listed(names["private_subnet_ids"], value_type.AWS_EC2_SUBNET_ID),
+        )
+        client_security_group = ec2.SecurityGroup.from_security_group_id(
+            holder,
+            "ClientSecurityGroup",
+            ssm.StringParameter.value_for_typed_string_parameter_v2(
+                scope, names["client_security_group_id"], value_type.AWS_EC2_SECURITYGROUP_ID
+            ),
+            mutable=False,
+            allow_all_outbound=False,
+        )
+        key = kms.Key.from_key_arn(
+            holder,
+            "Key",
+            ssm.StringParameter.value_for_string_parameter(
+                scope, shared_parameter_names(env_name)["key_arn"]
+            ),
+        )
+        return NetworkReference(
+            vpc=vpc,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            client_security_group=client_security_group,
+            key=key,
+        )
 
     @property
     def principal_condition(self) -> dict[str, dict[str, str]]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
 from bedrock_landing_zone.model_access import ModelAccess
-from bedrock_landing_zone.network import PrivateNetwork
+from bedrock_landing_zone.network import PrivateNetwork, network_parameter_names
 
 
 class NetworkStack(cdk.Stack):
@@ -18,6 +20,10 @@ class NetworkStack(cdk.Stack):
 
     The ``bedrock-runtime`` endpoint's policy admits only the allow-listed models, with the
     landing zone guardrail, for principals of this account (or organisation).
+
+    Publishes the network contract in SSM (``network_parameter_names``): the VPC id, its
+    private subnet ids and their availability zones (StringList, same order), the endpoint
+    client security group id. ``PrivateNetwork.from_ssm_parameters`` reads them back.
 
     Attributes:
         network: the ``PrivateNetwork`` (vpc, client security group, endpoints).
@@ -55,6 +61,41 @@ class NetworkStack(cdk.Stack):
                     principals, profiles_tagged={"Environment": config.name}
                 ),
             },
+        )
+        self._publish_contract(config.name)
+
+    def _publish_contract(self, env_name: str) -> None:
+        names = network_parameter_names(env_name)
+        vpc = self.network.vpc
+        subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        what = f"Bedrock landing zone ({env_name})"
+        ssm.StringParameter(
+            self,
+            "VpcIdParameter",
+            parameter_name=names["vpc_id"],
+            string_value=vpc.vpc_id,
+            description=f"{what}: VPC id",
+        )
+        ssm.StringListParameter(
+            self,
+            "PrivateSubnetIdsParameter",
+            parameter_name=names["private_subnet_ids"],
+            string_list_value=subnets.subnet_ids,
+            description=f"{what}: private subnet ids, in the order of availability-zones",
+        )
+        ssm.StringListParameter(
+            self,
+            "AvailabilityZonesParameter",
+            parameter_name=names["availability_zones"],
+            string_list_value=[subnet.availability_zone for subnet in subnets.subnets],
+            description=f"{what}: availability zones of the private subnets, in their order",
+        )
+        ssm.StringParameter(
+            self,
+            "ClientSecurityGroupIdParameter",
+            parameter_name=names["client_security_group_id"],
+            string_value=self.network.client_security_group.security_group_id,
+            description=f"{what}: security group of the VPC endpoints' clients (HTTPS to them)",
         )
 
     @property

@@ -22,6 +22,7 @@ __all__ = [
     "PreflightChecks",
     "acknowledge",
     "acknowledge_deploy_time_function",
+    "acknowledgment_id",
     "add_compliance_packs",
     "has_compliance_packs",
     "ignore_cfn_lint",
@@ -66,21 +67,41 @@ def has_compliance_packs(scope: IConstruct) -> bool:
 def acknowledge(construct: IConstruct, findings: Iterable[str], reason: str) -> None:
     """Acknowledge specific findings on one construct, with a reason a reviewer can check.
 
-    ``findings`` are rule ids as cdk-nag prints them, e.g. ``AwsSolutions-IAM5[Resource::*]`` or
-    ``NIST.800.53.R5-LambdaConcurrency``; the pack prefix (``Pack::``) is added here so the
-    validation report lists each one as suppressed, with the reason (the audit trail).
+    ``findings`` are rule ids, e.g. ``AwsSolutions-IAM5[Resource::*]`` or
+    ``NIST.800.53.R5-LambdaConcurrency``, or exactly what cdk-nag prints after "Acknowledge
+    with", ``AwsSolutions::AwsSolutions-IAM5[Resource::*]``. The pack prefix (``Pack::``) is
+    added here when missing, so the validation report lists each one as suppressed, with the
+    reason (the audit trail).
     """
     if len(reason.strip()) < 20:
         raise ValueError("an acknowledgment needs a real reason (20 characters or more)")
     for finding in findings:
-        pack = next((name for name in PACKS if finding.startswith(f"{name}-")), None)
-        if pack is None:
-            raise ValueError(
-                f"{finding!r} does not start with a known pack name: {', '.join(PACKS)}"
-            )
         cdk.Validations.of(construct).acknowledge(
-            cdk.Acknowledgment(id=f"{pack}::{finding}", reason=reason)
+            cdk.Acknowledgment(id=acknowledgment_id(finding), reason=reason)
         )
+
+
+def acknowledgment_id(finding: str) -> str:
+    """``Pack::Pack-Rule[finding]`` for a rule id with or without its ``Pack::`` prefix."""
+    finding = finding.strip()
+    prefix, sep, rule = finding.partition("::")
+    if sep and prefix in PACKS:
+        if not rule.startswith(f"{prefix}-"):
+            raise ValueError(
+                f"{finding!r}: after {prefix}:: cdk-nag prints the rule id, which starts with "
+                f"{prefix}- (e.g. {prefix}::{prefix}-IAM5[Resource::*]); or drop {prefix}:: "
+                f"and pass the rule id alone"
+            )
+        return finding
+    pack = next((name for name in PACKS if finding.startswith(f"{name}-")), None)
+    if pack is None:
+        raise ValueError(
+            f"{finding!r} does not start with a known pack name ({', '.join(PACKS)}): pass "
+            "the id from cdk-nag's 'Acknowledge with' line, e.g. "
+            "AwsSolutions::AwsSolutions-IAM5[Resource::*], or the rule id alone, e.g. "
+            "AwsSolutions-IAM5[Resource::*]"
+        )
+    return f"{pack}::{finding}"
 
 
 def skip_checkov(resource: cdk.CfnResource, reasons: Mapping[str, str]) -> None:
