@@ -284,7 +284,7 @@ def render_scale(results: list[dict[str, Any]] | None) -> list[str]:
         return [*out, "Skipped (`--skip-scale`).", ""]
     base = next((r["wall_seconds"] for r in results if (r["models"], r["teams"]) == (3, 3)), None)
     rules = sorted({rule for r in results for rule in r.get("largest", {})})
-    from bench.scale import REPORTED  # noqa: PLC0415
+    from bench.scale import REPORTED
 
     header = "| (models, teams) | synth | time vs (3, 3) | " + " | ".join(
         REPORTED[rule] for rule in rules

@@ -98,7 +98,9 @@ def measure_size(models: int, teams: int, outdir: Path | None = None) -> ScaleRe
     from bedrock_landing_zone.landing_zone import add_landing_zone
     from tests.conftest import cdk_app
 
-    config = parse_config(generated_config_data(models, teams), source=f"generated {models}x{teams}")
+    config = parse_config(
+        generated_config_data(models, teams), source=f"generated {models}x{teams}"
+    )
     out = outdir or Path(tempfile.mkdtemp(prefix=f"scale-{models}x{teams}-"))
     started = time.perf_counter()
     try:
