@@ -13,11 +13,17 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "AlertTopic": "bedrock_landing_zone.alerts",
+    "AlertsConfig": "bedrock_landing_zone.config",
+    "BudgetsConfig": "bedrock_landing_zone.config",
     "ConfigError": "bedrock_landing_zone.config",
     "CostAllocation": "bedrock_landing_zone.cost_allocation",
     "GuardedInferenceFunction": "bedrock_landing_zone.inference",
+    "GuardrailConfig": "bedrock_landing_zone.config",
     "GuardrailReference": "bedrock_landing_zone.model_access",
+    "InferenceConfig": "bedrock_landing_zone.config",
     "InvocationLogging": "bedrock_landing_zone.invocation_logging",
+    "InvocationLoggingConfig": "bedrock_landing_zone.config",
+    "Knob": "bedrock_landing_zone.compliance.preflight",
     "LandingZoneConfig": "bedrock_landing_zone.config",
     "LandingZoneFunction": "bedrock_landing_zone.functions",
     "LandingZoneGuardrail": "bedrock_landing_zone.guardrail",
@@ -28,36 +34,48 @@ _EXPORTS: dict[str, str] = {
     "ManagedPolicyRole": "bedrock_landing_zone.roles",
     "ModelAccess": "bedrock_landing_zone.model_access",
     "ModelAccessAutomation": "bedrock_landing_zone.model_access_automation",
+    "ModelAccessAutomationConfig": "bedrock_landing_zone.config",
     "ModelAlarms": "bedrock_landing_zone.observability",
     "ModelConfig": "bedrock_landing_zone.config",
     "ModelDashboardSection": "bedrock_landing_zone.observability",
+    "NetworkConfig": "bedrock_landing_zone.config",
+    "NetworkReference": "bedrock_landing_zone.network",
+    "ObservabilityConfig": "bedrock_landing_zone.config",
     "OrganizationPolicies": "bedrock_landing_zone.organization_policies",
     "PACKS": "bedrock_landing_zone.compliance",
-    "PreflightChecks": "bedrock_landing_zone.compliance",
-    "PrivateInferenceApi": "bedrock_landing_zone.inference",
     "PipelinePlan": "bedrock_landing_zone.pipeline_config",
     "PipelineStack": "bedrock_landing_zone.pipeline",
+    "PreflightChecks": "bedrock_landing_zone.compliance",
+    "PrivateInferenceApi": "bedrock_landing_zone.inference",
     "PrivateNetwork": "bedrock_landing_zone.network",
     "TeamAccess": "bedrock_landing_zone.teams",
     "TeamAccessSpec": "bedrock_landing_zone.inference",
     "TeamBudgets": "bedrock_landing_zone.budgets",
+    "TeamConfig": "bedrock_landing_zone.config",
     "acknowledge": "bedrock_landing_zone.compliance",
     "add_compliance_packs": "bedrock_landing_zone.compliance",
     "add_landing_zone": "bedrock_landing_zone.landing_zone",
     "add_pipeline": "bedrock_landing_zone.pipeline",
     "load_config": "bedrock_landing_zone.config",
     "load_pipeline": "bedrock_landing_zone.pipeline_config",
+    "parse_config": "bedrock_landing_zone.config",
     "scp_documents": "bedrock_landing_zone.organization_policies",
 }
 
 __all__ = [
     "PACKS",
     "AlertTopic",
+    "AlertsConfig",
+    "BudgetsConfig",
     "ConfigError",
     "CostAllocation",
     "GuardedInferenceFunction",
+    "GuardrailConfig",
     "GuardrailReference",
+    "InferenceConfig",
     "InvocationLogging",
+    "InvocationLoggingConfig",
+    "Knob",
     "LandingZoneConfig",
     "LandingZoneFunction",
     "LandingZoneGuardrail",
@@ -68,9 +86,13 @@ __all__ = [
     "ManagedPolicyRole",
     "ModelAccess",
     "ModelAccessAutomation",
+    "ModelAccessAutomationConfig",
     "ModelAlarms",
     "ModelConfig",
     "ModelDashboardSection",
+    "NetworkConfig",
+    "NetworkReference",
+    "ObservabilityConfig",
     "OrganizationPolicies",
     "PipelinePlan",
     "PipelineStack",
@@ -80,6 +102,7 @@ __all__ = [
     "TeamAccess",
     "TeamAccessSpec",
     "TeamBudgets",
+    "TeamConfig",
     "__version__",
     "acknowledge",
     "add_compliance_packs",
@@ -87,6 +110,7 @@ __all__ = [
     "add_pipeline",
     "load_config",
     "load_pipeline",
+    "parse_config",
     "scp_documents",
 ]
 
@@ -99,7 +123,23 @@ if TYPE_CHECKING:
         acknowledge,
         add_compliance_packs,
     )
-    from bedrock_landing_zone.config import ConfigError, LandingZoneConfig, ModelConfig, load_config
+    from bedrock_landing_zone.compliance.preflight import Knob
+    from bedrock_landing_zone.config import (
+        AlertsConfig,
+        BudgetsConfig,
+        ConfigError,
+        GuardrailConfig,
+        InferenceConfig,
+        InvocationLoggingConfig,
+        LandingZoneConfig,
+        ModelAccessAutomationConfig,
+        ModelConfig,
+        NetworkConfig,
+        ObservabilityConfig,
+        TeamConfig,
+        load_config,
+        parse_config,
+    )
     from bedrock_landing_zone.cost_allocation import CostAllocation
     from bedrock_landing_zone.encryption import LandingZoneKey
     from bedrock_landing_zone.functions import LandingZoneFunction
@@ -117,7 +157,7 @@ if TYPE_CHECKING:
     )
     from bedrock_landing_zone.model_access import GuardrailReference, ModelAccess
     from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
-    from bedrock_landing_zone.network import PrivateNetwork
+    from bedrock_landing_zone.network import NetworkReference, PrivateNetwork
     from bedrock_landing_zone.observability import (
         LandingZoneObservability,
         ModelAlarms,
