@@ -149,6 +149,15 @@ def clear_stale_outputs(outdir: Path | str) -> list[Path]:
     return removed
 
 
+def shown(path: Path) -> Path:
+    """``path`` as messages name it: relative to the working directory when inside it (from the
+    repository root, where `cdk synth` runs: ``config/default.yaml``), else as it is."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def main(argv: list[str] | None = None) -> None:
     app = cdk.App() if run_by_cli() else standalone_app(sys.argv[1:] if argv is None else argv)
     env = app.node.try_get_context("env") or "default"
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             add_pipeline(app, root=ROOT, pipeline_file=str(pipeline_file))
             clear_stale_outputs(app.synth().directory)
             return
-        config = load_config(str(env), CONFIG_DIR)
+        config = load_config(str(env), shown(CONFIG_DIR))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

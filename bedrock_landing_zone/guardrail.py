@@ -255,9 +255,15 @@ class LandingZoneGuardrail(Construct):
     ) -> GuardrailReference:
         """Reference another app's landing-zone guardrail through its SSM parameters.
 
-        The values resolve at deploy time (``{{resolve:ssm:...}}`` dynamic references): no
-        lookup at synth, no stack exports. ``pinned=False`` reads the ARN only, for grants
-        that accept any published version (``guardrail_versions="published"``).
+        Each value is a CloudFormation parameter of type ``AWS::SSM::Parameter::Value<String>``
+        whose default is the parameter name: CloudFormation reads the current value from
+        Parameter Store when the stack is created or updated (CloudFormation User Guide,
+        "Specify existing resources at runtime with CloudFormation-supplied parameter types";
+        the stack's ``ResolvedValue``, CloudFormation API Reference "Parameter"). No lookup at
+        synth, no stack exports. A stack that pins the version keeps the one it was deployed
+        with until its next deployment; the landing zone retains superseded versions, so it
+        keeps working meanwhile. ``pinned=False`` reads the ARN only, for grants that accept any
+        published version (``guardrail_versions="published"``).
         """
         names = guardrail_parameter_names(env_name)
         return GuardrailReference(

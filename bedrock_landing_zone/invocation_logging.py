@@ -63,6 +63,10 @@ def logging_configuration(
     }
 
 
+#: The CDK feature flag under which S3 server access logging uses a bucket policy, not an ACL.
+_ACCESS_LOGS_BY_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+
+
 class InvocationLogging(Construct):
     """Sets the account's Bedrock model invocation logging (this region) to S3 and CloudWatch.
 
@@ -91,6 +95,14 @@ class InvocationLogging(Construct):
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Server access logs delivered by a bucket policy for logging.s3.amazonaws.com, never by
+        # the LogDelivery ACL: the buckets enforce bucket-owner ownership, which disables ACLs
+        # (S3 User Guide, "Enabling Amazon S3 server access logging", permissions for log
+        # delivery; "Controlling ownership of objects and disabling ACLs"). CDK chooses the
+        # policy only under this feature flag (aws-cdk-lib cx-api, "V2 Feature Flags"), which a
+        # consuming app's cdk.json may not set; set here, before any child exists, it holds for
+        # this construct's buckets whatever the app's context (a plain cdk.App() included).
+        self.node.set_context(_ACCESS_LOGS_BY_BUCKET_POLICY, True)
         stack = cdk.Stack.of(self)
         source_arn = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"
         confused_deputy = {

@@ -248,3 +248,37 @@ def test_model_access_automation_is_opt_in_and_grants_what_the_handler_calls(
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert set(REQUIRED_ACTIONS) <= actions
+
+
+def test_invocation_logging_needs_no_feature_flag_from_the_app() -> None:
+    """Another team's app may not set cdk.json's feature flags: in a plain ``cdk.App()``, CDK
+    would give the access-log bucket the LogDelivery ACL, which bucket-owner-enforced ownership
+    refuses (synth error). The construct sets the flag for its own buckets."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
+    from aws_cdk.assertions import Match, Template
+
+    from bedrock_landing_zone import InvocationLogging, InvocationLoggingConfig
+
+    app = cdk.App()  # no context at all
+    stack = cdk.Stack(app, "Logging")
+    InvocationLogging(
+        stack,
+        "InvocationLogging",
+        config=InvocationLoggingConfig(),
+        key=kms.Key(stack, "Key"),
+        log_retention_days=365,
+    )
+    template = Template.from_stack(stack)
+    for bucket in _of(dict(template.to_json()), "AWS::S3::Bucket").values():
+        assert "AccessControl" not in bucket["Properties"]
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "logging.s3.amazonaws.com"}})]
+                )
+            }
+        },
+    )
