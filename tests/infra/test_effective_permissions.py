@@ -73,7 +73,7 @@ OPERATION_ACTIONS = {
     ("bedrock-runtime", "ConverseStream"): "bedrock:InvokeModelWithResponseStream",
 }
 #: IAM service prefix of an SDK service (the Service Authorization Reference).
-IAM_PREFIX = {"bedrock": "bedrock", "bedrock-runtime": "bedrock"}
+IAM_PREFIX = {"bedrock": "bedrock", "bedrock-runtime": "bedrock", "ssm": "ssm"}
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,9 @@ def code_operations(asset: str) -> set[tuple[str, str]]:
 
 
 def test_code_reading_finds_the_calls_the_handlers_make() -> None:
-    assert ("bedrock-runtime", "Converse") in code_operations("inference")
+    assert {("bedrock-runtime", "Converse"), ("ssm", "GetParametersByPath")} <= code_operations(
+        "inference"
+    )
     assert {
         ("bedrock", "PutUseCaseForModelAccess"),
         ("bedrock", "CreateFoundationModelAgreement"),
@@ -374,6 +376,14 @@ def _sdk_calls(
     fn: Function, service: str, operation: str, environment: Mapping[str, str]
 ) -> list[Call]:
     action = OPERATION_ACTIONS.get((service, operation), f"{IAM_PREFIX[service]}:{operation}")
+    if service == "ssm":
+        # GetParametersByPath "authorizes against the path in the request rather than against
+        # the parameters it returns" (Systems Manager User Guide, "How Parameter Store
+        # authorizes parameter retrieval"): the team directory's path.
+        assert operation == "GetParametersByPath", operation
+        path = fn.synth.inference_config(fn.props)["team_directory"]
+        arn = f"arn:aws:ssm:{fn.region}:{fn.account}:parameter{path}"
+        return [Call(f"code: {operation} (team directory)", action, ((arn, {}),))]
     if service != "bedrock-runtime":
         # the model-access APIs have no resource types (Service Authorization Reference)
         return [Call(f"code: {operation}", action, (("*", {}),))]
@@ -395,6 +405,35 @@ def _sdk_calls(
         else:
             resources = ((f"arn:aws:bedrock:{fn.region}::foundation-model/{model_id}", context),)
         calls.append(Call(f"code: {operation} {alias}", action, resources))
+        # A team's call goes through the team's application inference profile (tagged with the
+        # environment and the team, cost allocation): authorized on the profile and on the
+        # model it wraps, with bedrock:InferenceProfileArn naming the profile (Bedrock User
+        # Guide, "Prerequisites for application inference profiles").
+        if config.get("team_directory"):
+            app_profile = (
+                f"arn:aws:bedrock:{fn.region}:{fn.account}:application-inference-profile/"
+                "a1b2c3d4e5f6"
+            )
+            tags = {
+                "aws:ResourceTag/Environment": fn.synth.config.name,
+                "aws:ResourceTag/Team": "any-team",
+            }
+            wrapped = model_id.split(".", 1)[1] if "." in model_id else model_id
+            if model_id.split(".", 1)[0] not in ("us", "eu", "apac", "global", "jp", "au", "ca"):
+                wrapped = model_id
+            calls.append(
+                Call(
+                    f"code: {operation} {alias} through a team's profile",
+                    action,
+                    (
+                        (app_profile, {**context, **tags}),
+                        (
+                            f"arn:aws:bedrock:{fn.region}::foundation-model/{wrapped}",
+                            {**context, "bedrock:InferenceProfileArn": app_profile},
+                        ),
+                    ),
+                )
+            )
     return calls
 
 

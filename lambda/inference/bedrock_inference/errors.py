@@ -86,3 +86,7 @@ class ModelFailed(InferenceError):
 
 class ModelsUnavailable(InferenceError):
     """Every candidate's circuit breaker is open: nothing was sent to Bedrock."""
+
+
+class TeamDirectoryUnavailable(InferenceError):
+    """The team directory (SSM) could not be read and no earlier copy is cached."""

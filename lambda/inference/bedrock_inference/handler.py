@@ -72,6 +72,7 @@ from bedrock_inference.errors import (
     PayloadTooLarge,
     RequestInvalid,
     RouteNotFound,
+    TeamDirectoryUnavailable,
     UnsupportedMediaType,
 )
 from bedrock_inference.logic import InferenceService
@@ -83,6 +84,7 @@ from bedrock_inference.models import (
     load_settings,
     parse_json_object,
 )
+from bedrock_inference.team_directory import SsmTeamDirectory, TeamDirectory, boto3_ssm
 from bedrock_inference.telemetry import RequestTrace, Telemetry, logger
 
 ROUTE = "/v1/converse"
@@ -105,6 +107,7 @@ _HTTP: dict[type[InferenceError], tuple[int, str]] = {
     ModelTimedOut: (504, "model_timeout"),
     ModelFailed: (502, "model_error"),
     ModelsUnavailable: (503, "models_unavailable"),
+    TeamDirectoryUnavailable: (503, "team_directory_unavailable"),
 }
 _INTERNAL = (500, "internal_error")
 
@@ -114,9 +117,18 @@ def build_service(
     *,
     client_factory: ClientFactory | None = None,
     clock: Callable[[], float] = time.monotonic,
+    teams: TeamDirectory | None = None,
 ) -> InferenceService:
-    """Wire the runtime from validated settings (tests pass a stubbed client and a fake clock)."""
+    """Wire the runtime from validated settings (tests pass a stubbed client and a fake clock,
+    and a team directory when the config names an SSM one)."""
     config = settings.config
+    if teams is None and config.team_directory is not None:
+        teams = SsmTeamDirectory(
+            config.team_directory,
+            client=boto3_ssm(settings.region),
+            known_aliases=frozenset(config.models),
+            clock=clock,
+        )
     bedrock = BedrockRuntime(
         factory=client_factory or boto3_client_factory(settings.region),
         max_attempts=config.retry.max_attempts,
@@ -135,6 +147,7 @@ def build_service(
         ),
         telemetry=Telemetry(namespace=settings.metrics_namespace, log_content=config.log_content),
         clock=clock,
+        teams=teams,
     )
 
 

@@ -1,8 +1,12 @@
 """Inference logic: who is calling, is the request allowed, which model answers.
 
 - **Caller**: the IAM principal API Gateway authenticated (``requestContext.identity.userArn``),
-  an STS assumed-role ARN; its role name maps to a team through ``teams.<team>.role_names``.
-  Anything else (IAM users, unknown roles, no identity) is not a caller.
+  an STS assumed-role ARN; its account and role name map to a team through the team directory
+  (:mod:`bedrock_inference.team_directory`: the landing zone's SSM directory, or the fixed
+  ``teams`` map). Anything else (IAM users, unknown roles, no identity) is not a caller.
+- **Cost**: a team's call goes through the team's application inference profile for the alias
+  (when the directory names one), so its spend carries the team's tags and reaches its budget;
+  fallbacks the team has a profile for use that profile too, others the model's own id.
 - **Validation**: shape by the pydantic model :class:`~bedrock_inference.models.ConverseRequest`
   (a message's ``content`` is a string or the Converse list of text / image / document blocks;
   text that is blank after Unicode normalisation is refused), then the rules that depend on the
@@ -48,8 +52,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -86,6 +90,7 @@ from bedrock_inference.models import (
     is_blank,
 )
 from bedrock_inference.pricing import estimate_cost_usd
+from bedrock_inference.team_directory import StaticTeams, TeamDirectory
 from bedrock_inference.telemetry import RequestTrace, Telemetry
 
 _ASSUMED_ROLE_ARN = re.compile(
@@ -137,6 +142,14 @@ class Caller:
     role_name: str
     session_name: str
     team: str
+    models: tuple[str, ...] = ()
+    """Aliases the caller's team may call."""
+    profiles: Mapping[str, str] = field(default_factory=dict)
+    """Alias -> the team's application inference profile ARN."""
+
+    def model_id(self, alias: str, spec: ModelConfig) -> str:
+        """What Converse is called with for ``alias``: the team's profile, else the model."""
+        return self.profiles.get(alias, spec.model_id)
 
 
 class InferenceService:
@@ -150,6 +163,7 @@ class InferenceService:
         breakers: BreakerRegistry,
         telemetry: Telemetry,
         clock: Callable[[], float] = time.monotonic,
+        teams: TeamDirectory | None = None,
     ) -> None:
         self.settings = settings
         self.config = settings.config
@@ -157,9 +171,14 @@ class InferenceService:
         self.breakers = breakers
         self.telemetry = telemetry
         self._clock = clock
-        self._team_of_role = {
-            role: team for team, spec in self.config.teams.items() for role in spec.role_names
-        }
+        if teams is None:
+            if self.config.team_directory is not None:
+                raise ValueError(
+                    "teams: the config names a team_directory; pass its reader "
+                    "(team_directory.SsmTeamDirectory)"
+                )
+            teams = StaticTeams(self.config.teams)
+        self.teams = teams
         self._guardrail = {
             "guardrailIdentifier": settings.guardrail_id,
             "guardrailVersion": settings.guardrail_version,
@@ -174,18 +193,20 @@ class InferenceService:
             )
         trace.caller = user_arn[:2048]  # logged, so operators can see who was turned away
         match = _ASSUMED_ROLE_ARN.match(user_arn)
-        team = self._team_of_role.get(match["role"]) if match else None
+        team = self.teams.team_of(match["account"], match["role"]) if match else None
         if match is None or team is None:
             raise CallerNotRecognized(
                 "the calling IAM role is not mapped to a team", field="requestContext"
             )
-        trace.team = team
+        trace.team = team.name
         return Caller(
             arn=user_arn,
             account_id=match["account"],
             role_name=match["role"],
             session_name=match["session"],
-            team=team,
+            team=team.name,
+            models=team.models,
+            profiles=team.profiles,
         )
 
     # --- what ---------------------------------------------------------------------------------
@@ -201,7 +222,7 @@ class InferenceService:
             message = str(first["msg"]).removeprefix("Value error, ")
             raise RequestInvalid(message, field=format_loc(first["loc"]) or "body") from None
 
-        allowed = self.config.teams[caller.team].models
+        allowed = caller.models
         if request.model not in allowed:
             raise ModelNotAllowed(
                 f"model alias is not allowed for team {caller.team!r}; allowed: "
@@ -385,6 +406,7 @@ class InferenceService:
                 continue
             share = self._share(left, chain[index + 1 :])
             params = self._params(request, spec, valid.messages, metadata)
+            params["modelId"] = caller.model_id(alias, spec)
             try:
                 raw = self.bedrock.converse(params, deadline=self._clock() + share)
             except BedrockCallFailed as failure:

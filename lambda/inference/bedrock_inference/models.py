@@ -10,7 +10,11 @@ imports pydantic to prove it). pydantic-settings is *not* in the layer, so setti
 Environment (all read once per container, at init; a bad value raises :class:`ConfigurationError`
 naming the variable and the field):
 
-- ``INFERENCE_CONFIG`` (required): JSON, schema :class:`InferenceConfig`.
+- ``INFERENCE_CONFIG_FILE`` or ``INFERENCE_CONFIG`` (one is required): the JSON document of
+  schema :class:`InferenceConfig`, as a file shipped beside the code (a path relative to
+  ``LAMBDA_TASK_ROOT``, where Lambda unpacks the code) or inline. The file is the default: the
+  environment holds 4 KB in all (Lambda Developer Guide, "Lambda quotas"), and the model map
+  outgrows it at a few dozen models.
 - ``GUARDRAIL_ID`` (required): guardrail id or ARN, applied to every Converse call.
 - ``GUARDRAIL_VERSION`` (required): a version number or ``DRAFT``.
 - ``POWERTOOLS_METRICS_NAMESPACE`` (optional, default ``BedrockLandingZone/Inference``).
@@ -157,10 +161,19 @@ class BreakerConfig(_Frozen):
 
 
 class InferenceConfig(_Frozen):
-    """The JSON document in ``INFERENCE_CONFIG``."""
+    """The JSON document of ``INFERENCE_CONFIG_FILE`` (or ``INFERENCE_CONFIG``).
+
+    Teams come from exactly one of ``teams`` (a fixed map: team -> aliases and role names) or
+    ``team_directory`` (an SSM path under which each team stack publishes its entry; see
+    :mod:`bedrock_inference.team_directory`).
+    """
 
     models: dict[Name, ModelConfig] = Field(min_length=1)
-    teams: dict[Name, TeamConfig] = Field(min_length=1)
+    teams: dict[Name, TeamConfig] = Field(default_factory=dict)
+    team_directory: str | None = Field(
+        default=None, pattern=r"^/[a-zA-Z0-9_.\-/]{0,1000}/$", max_length=1011
+    )
+    """SSM path of the team directory (``/bedrock-lz/<env>/teams/``), read at run time."""
     limits: LimitsConfig = LimitsConfig()
     retry: RetryConfig = RetryConfig()
     breaker: BreakerConfig = BreakerConfig()
@@ -169,6 +182,11 @@ class InferenceConfig(_Frozen):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:
+        if bool(self.teams) == bool(self.team_directory):
+            raise ValueError(
+                "teams / team_directory: set exactly one (a fixed team map, or the SSM path of "
+                "the team directory)"
+            )
         for alias, model in self.models.items():
             for fallback in model.fallbacks:
                 if fallback not in self.models:
@@ -222,15 +240,37 @@ def _describe(error: ValidationError, prefix: str) -> str:
     return "; ".join(lines)
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Read and validate the environment; raise :class:`ConfigurationError` naming the field."""
+def _config_text(env: Mapping[str, str]) -> tuple[str, str]:
+    """(where it came from, the JSON text) of the inference config."""
+    file = env.get("INFERENCE_CONFIG_FILE")
+    if file:
+        # Lambda unpacks the code into LAMBDA_TASK_ROOT (Lambda Developer Guide, "Defined
+        # runtime environment variables"); a relative path is relative to it.
+        root = env.get("LAMBDA_TASK_ROOT") or os.getcwd()
+        path = os.path.join(root, file)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return f"INFERENCE_CONFIG_FILE ({path})", handle.read()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"INFERENCE_CONFIG_FILE: cannot read {path}: {exc.strerror or exc}"
+            ) from None
     raw = env.get("INFERENCE_CONFIG")
     if not raw:
-        raise ConfigurationError("INFERENCE_CONFIG is not set: it must hold the JSON config")
+        raise ConfigurationError(
+            "INFERENCE_CONFIG_FILE (or INFERENCE_CONFIG) is not set: it must name the JSON "
+            "config shipped with the code (or hold it)"
+        )
+    return "INFERENCE_CONFIG", raw
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read and validate the environment; raise :class:`ConfigurationError` naming the field."""
+    source, raw = _config_text(env)
     try:
         config = InferenceConfig.model_validate_json(raw)
     except ValidationError as exc:
-        raise ConfigurationError(f"INFERENCE_CONFIG is invalid: {_describe(exc, '')}") from None
+        raise ConfigurationError(f"{source} is invalid: {_describe(exc, '')}") from None
     for name in ("GUARDRAIL_ID", "GUARDRAIL_VERSION"):
         if not env.get(name):
             raise ConfigurationError(f"{name} is not set: every Converse call carries a guardrail")

@@ -119,7 +119,7 @@ def test_invalid_config_names_the_field(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"INFERENCE_CONFIG": ""}, "INFERENCE_CONFIG is not set"),
+        ({"INFERENCE_CONFIG": ""}, "INFERENCE_CONFIG_FILE (or INFERENCE_CONFIG) is not set"),
         ({"INFERENCE_CONFIG": "{not json"}, "INFERENCE_CONFIG is invalid: Invalid JSON"),
         ({"INFERENCE_CONFIG": "[]"}, "INFERENCE_CONFIG is invalid"),
         ({"GUARDRAIL_ID": ""}, "GUARDRAIL_ID is not set"),
