@@ -20,46 +20,127 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 CDK := cdk --no-notices
 
-.PHONY: help setup synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup setup-synth lock synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+# Python packages come from the hash-pinned locks (requirements*.lock, `make lock` writes them from
+# requirements*.txt), installed by uv (pinned below, from PyPI) or, with INSTALLER=pip or when uv
+# cannot be installed, by pip (same locks, same versions, slower). `make synth` installs the runtime
+# lock only; `make test` adds the dev lock and the checkov venv. Each step has its own stamp.
+INSTALLER ?= uv
+UV_PIN := uv==0.13.8
+UV := $(VENV)/bin/uv
+INSTALLER_STAMP := $(VENV)/.installer-$(INSTALLER)
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+NODE_STAMP := node_modules/.installed
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock"
+
+# $(call check_lock,LOCK): fail when a requirements*.txt changed since LOCK was compiled from it
+# (each lock records the sha256 of its inputs in `# from FILE sha256=...` lines).
+define check_lock
+$(PYTHON) -c 'import hashlib, re, sys; lock = sys.argv[1]; text = open(lock).read(); bad = [n for n, h in re.findall(r"^# from (\S+) sha256=(\w+)$$", text, re.M) if hashlib.sha256(open(n, "rb").read()).hexdigest() != h]; sys.exit("setup: " + lock + " is stale (" + ", ".join(bad) + " changed since): run make lock" if bad else 0)' $(1)
+endef
+
+# $(call stamp_lock,LOCK,INPUTS): record the sha256 of each input file in LOCK's header.
+define stamp_lock
+$(PYTHON) -c 'import hashlib, sys; lock, *inputs = sys.argv[1:]; digest = lambda n: hashlib.sha256(open(n, "rb").read()).hexdigest(); lines = open(lock).read().splitlines(True); lines[2:2] = ["# from " + n + " sha256=" + digest(n) + "\n" for n in inputs]; open(lock, "w").writelines(lines)' $(1) $(2)
+endef
+
+# $(call install_lock,PYTHON,LOCK): install LOCK into the venv of PYTHON with the chosen installer.
+# Bytecode is compiled at install time (as pip does), so no later run pays for it.
+define install_lock
+if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
+	$(UV) pip install --quiet --python $(1) --require-hashes --compile-bytecode -r $(2); \
+else \
+	$(1) -m pip install -qq --require-hashes -r $(2); \
+fi
+endef
+
+# The venv and the installer. uv goes into .venv by the system pip (no pip in .venv needed) or, for
+# an existing venv with pip, by that pip; the stamp says which installer the install steps use.
+$(INSTALLER_STAMP):
+	@if [ "$(INSTALLER)" = pip ]; then \
+		echo "setup: INSTALLER=pip: pip installs the Python packages (slower than uv)"; \
+	elif ! test -x $(UV); then \
+		test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV); \
+		$(PY) -m pip install -qq $(UV_PIN) > /dev/null 2>&1 \
+			|| $(PYTHON) -m pip --python $(PY) install -qq $(UV_PIN) > /dev/null 2>&1 \
+			|| echo "setup: $(UV_PIN) could not be installed from PyPI: pip installs instead (slower)"; \
+	fi
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	@if [ "$(INSTALLER)" != pip ] && test -x $(UV); then echo uv > $@; else \
+		$(PY) -m pip --version > /dev/null 2>&1 || $(PY) -m ensurepip -q --default-pip > /dev/null; \
+		echo pip > $@; \
+	fi
+
 # Each long step says what it does and roughly how long it takes, then stays quiet.
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "setup: pip installs the pinned Python packages into $(VENV) (first time ~4 min, then seconds)"
-	@$(PY) -m pip install -qq -r requirements-dev.txt
-	@$(PY) -m pip install -qq --no-deps -e .  # the bedrock-lz command, from this tree
+$(RUNTIME_STAMP): requirements.lock requirements.txt | $(INSTALLER_STAMP)
+	@$(call check_lock,requirements.lock)
+	@echo "setup: $$(cat $(INSTALLER_STAMP)) installs the runtime packages (requirements.lock) into $(VENV) (uv ~20 s, pip ~2 min; then seconds)"
+	@$(call install_lock,$(PY),requirements.lock)
 	@touch $@
 
-node_modules/.installed: package.json package-lock.json
-	@echo "setup: npm ci installs the pinned CDK CLI and Node.js into node_modules (~30 s)"
+$(DEV_STAMP): requirements-dev.lock requirements-dev.txt pyproject.toml $(RUNTIME_STAMP)
+	@$(call check_lock,requirements-dev.lock)
+	@echo "setup: $$(cat $(INSTALLER_STAMP)) adds the test tools (requirements-dev.lock) to $(VENV) (uv ~40 s, pip ~3 min; then seconds)"
+	@$(call install_lock,$(PY),requirements-dev.lock)
+	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
+		$(UV) pip install --quiet --python $(PY) --no-deps -e . ; \
+	else \
+		$(PY) -m pip install -qq --no-deps -e . ; \
+	fi  # the bedrock-lz command, from this tree
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "setup: npm ci installs the pinned CDK CLI and Node.js into node_modules (~10 s)"
 	@npm ci --no-audit --no-fund --loglevel=error > /dev/null
 	@touch $@
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	@echo "setup: pip installs checkov into its own $(CHECKOV_VENV) (first time ~2 min, then seconds)"
-	@$(CHECKOV_VENV)/bin/python -m pip install -qq -r requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.lock requirements-checkov.txt | $(INSTALLER_STAMP)
+	@$(call check_lock,requirements-checkov.lock)
+	@echo "setup: $$(cat $(INSTALLER_STAMP)) installs checkov into its own $(CHECKOV_VENV) (uv ~30 s, pip ~2 min; then seconds)"
+	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
+		test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(CHECKOV_VENV); \
+	else \
+		test -x $(CHECKOV_VENV)/bin/pip || $(PYTHON) -m venv $(CHECKOV_VENV); \
+	fi
+	@$(call install_lock,$(CHECKOV_VENV)/bin/python,requirements-checkov.lock)
 	@touch $@
 
-setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed ## Create the venvs and install the pinned CDK CLI and Node.js
+# The Python install and npm ci run side by side (sub-make with -j).
+setup-synth:
+	@$(MAKE) --no-print-directory -j2 $(RUNTIME_STAMP) $(NODE_STAMP)
 
-synth: $(VENV)/.installed node_modules/.installed ## Synthesize ENV (default: default) into cdk.out/ with all five cdk-nag packs
+setup: ## Create the venvs (runtime and test tools, checkov) and install the pinned CDK CLI and Node.js
+	@$(MAKE) --no-print-directory -j3 $(DEV_STAMP) $(CHECKOV_STAMP) $(NODE_STAMP)
+
+lock: $(INSTALLER_STAMP) ## Re-pin requirements*.lock (uv, hashes) after a change to requirements*.txt
+	@test "$$(cat $(INSTALLER_STAMP))" = uv || { echo "lock: needs uv (INSTALLER=uv)"; exit 1; }
+	@$(UV) pip compile $(LOCK_FLAGS) requirements-dev.txt -o requirements-dev.lock
+	@$(UV) pip compile $(LOCK_FLAGS) requirements.txt -c requirements-dev.lock -o requirements.lock
+	@$(UV) pip compile $(LOCK_FLAGS) requirements-checkov.txt -o requirements-checkov.lock
+	@$(call stamp_lock,requirements-dev.lock,requirements-dev.txt requirements.txt)
+	@$(call stamp_lock,requirements.lock,requirements.txt requirements-dev.txt)
+	@$(call stamp_lock,requirements-checkov.lock,requirements-checkov.txt)
+
+synth: setup-synth ## Synthesize ENV (default: default) into cdk.out/ with all five cdk-nag packs
 	@$(CDK) synth -c env=$(ENV) --quiet
 	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
 
 PIPELINE ?= config/pipelines/example.yaml
-synth-pipeline: $(VENV)/.installed node_modules/.installed ## Synthesize the CDK pipeline PIPELINE (default: the example) with every stage into cdk.out/
+synth-pipeline: setup-synth ## Synthesize the CDK pipeline PIPELINE (default: the example) with every stage into cdk.out/
 	@$(CDK) synth -c pipeline=$(PIPELINE) --quiet
 	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
 
-lint: $(VENV)/.installed ## ruff lint and format check
+lint: $(DEV_STAMP) ## ruff lint and format check
 	@ruff check .
 	@ruff format --check .
 
-typecheck: $(VENV)/.installed ## mypy (strict) over infrastructure and runtime code
+typecheck: $(DEV_STAMP) ## mypy (strict) over infrastructure and runtime code
 	@echo "typecheck: mypy --strict (~1 min from a cold cache, seconds after)"
 	@mypy app.py bedrock_landing_zone rehearsal tests bench tools
 	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
@@ -72,17 +153,17 @@ test: setup lint typecheck ## Everything CI runs: lint, type check, the whole te
 	@echo "test: pytest, the whole suite (~5 min: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@pytest -q
 
-schema: $(VENV)/.installed ## Regenerate config/schema.json from the pydantic model
+schema: $(RUNTIME_STAMP) ## Regenerate config/schema.json from the pydantic model
 	@$(PY) -m bedrock_landing_zone.config_schema > config/schema.json
 
-report: synth $(CHECKOV_VENV)/.installed ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
+report: synth $(DEV_STAMP) $(CHECKOV_STAMP) ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
 	@$(PY) -m bedrock_landing_zone.compliance_report cdk.out docs/compliance.md --env $(ENV)
 
-diagram: $(VENV)/.installed node_modules/.installed ## Regenerate docs/architecture.svg from a synth of the default environment
+diagram: setup-synth ## Regenerate docs/architecture.svg from a synth of the default environment
 	@$(CDK) synth -c env=default --quiet --output build/diagram.out
 	@$(PY) -m bedrock_landing_zone.architecture_diagram build/diagram.out docs/architecture.svg
 
-rehearse: $(VENV)/.installed node_modules/.installed ## Deploy, update and destroy the default environment on moto with the real CDK CLI
+rehearse: $(DEV_STAMP) $(NODE_STAMP) ## Deploy, update and destroy the default environment on moto with the real CDK CLI
 	@$(PY) -m rehearsal
 
 bench: setup ## Synth-time ratio, test-suite time, inference cold/warm, asset size, fixed monthly cost -> bench/results.md
