@@ -16,8 +16,11 @@ and Syntax").
 
 The picture follows the dashboard grid: 24 columns of ``COL_PX`` pixels, each height unit
 ``ROW_PX`` pixels. Widgets without ``x``/``y`` take the next free place, left to right and
-wrapping at 24 columns, as CloudWatch does. The output is deterministic: the same input gives
-byte-identical SVG. Standard library only (no CDK import), so that it runs in well under a second.
+wrapping at 24 columns, as CloudWatch does. Titles and legend lines wrap; a title longer than
+two lines, or lines that do not fit in their widget, end with an ellipsis (or a "+n more" line)
+that keeps the whole text in an SVG ``<title>`` tooltip, so nothing is lost. The output is
+deterministic: the same input gives byte-identical SVG. Standard library only (no CDK import),
+so that it runs in well under a second.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bedrock_landing_zone.svg_text import (
+    TEXT_CLASSES,
+    text_element,
+    text_width,
+    truncate,
+    wrap,
+    wrap_lines,
+)
+from bedrock_landing_zone.svg_text import esc as _esc
+from bedrock_landing_zone.svg_text import num as _n
 
 __all__ = [
     "COL_PX",
@@ -62,6 +76,7 @@ GAP = 4  # each box is inset by GAP on every side, so neighbours are 2 * GAP apa
 PAD = 8
 DEFAULT_WIDTH = 6
 DEFAULT_HEIGHT = 6
+TITLE_LINES = 2  # a longer widget title ends with an ellipsis, the whole title in a tooltip
 MAX_HEIGHT = 1000
 
 DASHBOARD_TYPE = "AWS::CloudWatch::Dashboard"
@@ -113,19 +128,7 @@ _STYLE = (
     ".axis{stroke:#aab7b8;stroke-width:1;fill:none}"
 )
 
-# (font size px, bold, monospace, line step px) of each text class.
-_TEXT_CLASSES: dict[str, tuple[float, bool, bool, int]] = {
-    "title": (13, True, False, 18),
-    "badge": (10, False, False, 13),
-    "meta": (10, False, False, 14),
-    "body": (11, False, False, 15),
-    "muted": (11, False, False, 15),
-    "head": (12, True, False, 17),
-    "code": (10, False, True, 14),
-    "ann": (10, False, False, 12),
-    "h1": (18, True, False, 22),
-    "sub": (11, False, False, 15),
-}
+_TEXT_CLASSES = TEXT_CLASSES  # (font size px, bold, monospace, line step px)
 _BLANK_STEP = 7
 
 
@@ -659,110 +662,7 @@ def markdown_to_lines(markdown: str) -> list[tuple[str, str]]:
     return collapsed
 
 
-# --------------------------------------------------------------------------- text measuring
-
-# Advance widths in em of DejaVu Sans (a wide font, so that narrower fallbacks still fit).
-_WIDTHS: dict[str, float] = (
-    dict.fromkeys("abcdeghknopqsuvxyz", 0.62)
-    | dict.fromkeys("frt()[]-/\\", 0.4)
-    | dict.fromkeys("mw", 0.9)
-    | dict.fromkeys("ABCDEFGHJKLNOPQRSTUVXYZ", 0.72)
-    | dict.fromkeys("MW", 0.95)
-    | dict.fromkeys("0123456789${}", 0.64)
-    | dict.fromkeys("=+<>#~^", 0.84)
-    | dict.fromkeys("@%", 1.0)
-    | dict.fromkeys("&", 0.78)
-    | dict.fromkeys('*_"?', 0.53)
-    | {"…": 1.0, "•": 0.59, "·": 0.32}
-    | dict.fromkeys(" .,:;'!|", 0.32)
-    | dict.fromkeys("ijlI", 0.29)
-)
-
-
-def _is_wide(char: str) -> bool:
-    code = ord(char)
-    return 0x1100 <= code <= 0x115F or 0x2E80 <= code <= 0xA4CF or code >= 0xAC00
-
-
-def _char_em(char: str, mono: bool) -> float:
-    if mono:
-        return 1.2 if _is_wide(char) else 0.61
-    return _WIDTHS.get(char, 1.0 if _is_wide(char) else 0.72)
-
-
-def _scale(css_class: str) -> tuple[float, bool]:
-    size, bold, mono, _step = _TEXT_CLASSES[css_class]
-    return size * (1.08 if bold else 1.0), mono
-
-
-def text_width(text: str, css_class: str) -> float:
-    """Estimated width in pixels of ``text`` drawn with ``css_class`` (errs on the wide side)."""
-    scale, mono = _scale(css_class)
-    return sum(_char_em(char, mono) for char in text) * scale
-
-
-def _fitting_prefix(text: str, max_px: float, css_class: str) -> int:
-    """How many leading characters of ``text`` fit in ``max_px``."""
-    scale, mono = _scale(css_class)
-    used = 0.0
-    for index, char in enumerate(text):
-        used += _char_em(char, mono) * scale
-        if used > max_px:
-            return index
-    return len(text)
-
-
-def truncate(text: str, max_px: float, css_class: str) -> str:
-    """``text`` cut to fit ``max_px`` (by estimate), ending with an ellipsis when cut."""
-    if text_width(text, css_class) <= max_px:
-        return text
-    budget = max_px - text_width("…", css_class)
-    if budget <= 0:
-        return ""
-    return text[: _fitting_prefix(text, budget, css_class)].rstrip() + "…"
-
-
-def wrap(text: str, max_px: float, css_class: str) -> list[str]:
-    """Greedy word wrap to ``max_px``; a word longer than a line is broken."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if text_width(candidate, css_class) <= max_px:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = word
-        while len(current) > 1 and text_width(current, css_class) > max_px:
-            cut = max(_fitting_prefix(current, max_px, css_class), 1)
-            lines.append(current[:cut])
-            current = current[cut:]
-    lines.append(current)
-    return lines
-
-
 # --------------------------------------------------------------------------- SVG output
-
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _esc(text: str) -> str:
-    text = _INVALID_XML.sub("\ufffd", text.replace("\t", " "))
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&apos;")
-    )
-
-
-def _n(value: float) -> str:
-    """Pixel coordinates: integers as integers, otherwise one decimal."""
-    rounded = round(value, 1)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.1f}"
-
 
 _COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 
@@ -781,6 +681,10 @@ class _Line:
     css: str = "body"  # a _TEXT_CLASSES key, or "blank" for a paragraph gap
     marker: str | None = None  # a colour: draw a legend swatch before the text
     hollow: bool = False  # a hidden metric: the swatch is an outline
+    indent: float = 0.0  # the parts after the first of a line with a swatch: right of it
+    whole: str | None = None  # the unwrapped line that this one is a part of
+    part: int = 0  # which part of ``whole``
+    cut: bool = False  # the last part shown of a shortened line: ``whole`` goes in a tooltip
 
     @property
     def step(self) -> float:
@@ -825,13 +729,25 @@ class _Canvas:
         self.items.append(element)
 
     def text(
-        self, x: float, y: float, text: str, css: str, *, anchor: str = "", fill: str = ""
+        self,
+        x: float,
+        y: float,
+        text: str,
+        css: str,
+        *,
+        anchor: str = "",
+        fill: str = "",
+        max_px: float | None = None,
+        full: str | None = None,
     ) -> None:
-        attrs = f'x="{_n(x)}" y="{_n(y)}" class="{css}"'
-        attrs += f' text-anchor="{anchor}"' if anchor else ""
-        attrs += f' fill="{fill}"' if fill else ""
+        """A text element; shortened to ``max_px`` with the full text in a tooltip."""
+        attrs = f'fill="{fill}"' if fill else ""
         attrs += ' xml:space="preserve"' if css == "code" else ""
-        self.items.append(f"<text {attrs}>{_esc(text)}</text>")
+        self.items.append(
+            text_element(
+                x, y, text, css, max_px=max_px, anchor=anchor, attrs=attrs.strip(), full=full
+            )
+        )
 
     def lines(
         self,
@@ -860,7 +776,9 @@ class _Canvas:
                 and not _line_fits(y + line.step, "muted", bottom)
             ):
                 if _line_fits(y, "muted", bottom):
-                    self.text(box.left, y + 11, f"+{len(lines) - i} more", "muted")
+                    hidden = _logical_lines(lines[i:])
+                    more = f"+{len(hidden)} more"
+                    self.text(box.left, y + 11, more, "muted", full="\n".join(hidden))
                     y += _TEXT_CLASSES["muted"][3]
                 return y
             width = first_width if i == 0 and first_width is not None else box.right - box.left
@@ -877,7 +795,18 @@ class _Canvas:
             else:
                 self.add(_rect(left, top, 8, 8, f'fill="{line.marker}"'))
             left, width = left + 13, width - 13
-        self.text(left, baseline, truncate(line.text, width, line.css), line.css)
+        left, width = left + line.indent, width - line.indent
+        full = line.whole if line.cut else None
+        self.text(left, baseline, line.text, line.css, max_px=width, full=full)
+
+
+def _logical_lines(lines: Sequence[_Line]) -> list[str]:
+    """The unwrapped texts of ``lines`` (each once, in order), blank lines left out."""
+    return [
+        line.whole or line.text
+        for i, line in enumerate(lines)
+        if line.css != "blank" and (line.part == 0 or i == 0)
+    ]
 
 
 def _line_fits(y: float, css: str, bottom: float) -> bool:
@@ -992,18 +921,80 @@ def _content(widget: Widget, alarm_names: Mapping[str, str]) -> _Content:
     return _other_content(props)
 
 
-def _wrapped(lines: Sequence[_Line], kinds: set[str], width: float, first: float) -> list[_Line]:
-    """``lines`` of the given kinds word-wrapped; the very first line is ``first`` px wide."""
+def _rest(text: str, lines: Sequence[str]) -> str:
+    """What follows the wrapped ``lines`` in ``text`` (each line starts where the previous one
+    ended, after one space at a word break)."""
+    pos = 0
+    for line in lines:
+        pos += len(line)
+        pos += 1 if text[pos : pos + 1] == " " else 0
+    return text[pos:]
+
+
+def _wrap_first(text: str, first: float, width: float, css: str) -> list[str]:
+    """``text`` wrapped to ``width``, its first line to ``first``."""
+    head = wrap(text, first, css)[0]
+    rest = _rest(text, [head])
+    return [head, *wrap(rest, width, css)] if rest else [head]
+
+
+def _wrapped(
+    lines: Sequence[_Line], width: float, first: float, max_parts: int | None = None
+) -> list[_Line]:
+    """``lines`` word-wrapped to ``width`` (the very first line to ``first``); the parts of a line
+    with a swatch line up right of it. With ``max_parts``, a line needing more parts ends with an
+    ellipsis in its last part, which keeps the whole line for a tooltip."""
     result: list[_Line] = []
     for line in lines:
-        if line.css not in kinds:
+        if line.css == "blank":
             result.append(line)
             continue
-        parts = wrap(line.text, first if not result else width, line.css)
-        if len(parts) > 1 and not result and first != width:
-            parts = [parts[0], *wrap(" ".join(parts[1:]), width, line.css)]
-        result += [_Line(part, line.css) for part in parts]
+        swatch = 13.0 if line.marker is not None else 0.0
+        room = first if not result else width
+        parts = _wrap_first(line.text, room - swatch, width - swatch, line.css)
+        cut = max_parts is not None and len(parts) > max_parts
+        if max_parts is not None and cut:
+            rest = _rest(line.text, parts[: max_parts - 1])
+            rest_width = (room if max_parts == 1 else width) - swatch
+            parts = [*parts[: max_parts - 1], truncate(rest, rest_width, line.css)]
+        whole = line.text if len(parts) > 1 or cut else None
+        result += [
+            _Line(
+                part,
+                line.css,
+                marker=line.marker if i == 0 else None,
+                hollow=line.hollow,
+                indent=swatch if i else 0.0,
+                whole=whole,
+                part=i,
+                cut=cut and i == len(parts) - 1,
+            )
+            for i, part in enumerate(parts)
+        ]
     return result
+
+
+def _fits(lines: Sequence[_Line], top: float, bottom: float) -> bool:
+    """Whether all ``lines`` drawn from ``top`` end above ``bottom``."""
+    y = top
+    for line in lines:
+        if line.css != "blank" and not _line_fits(y, line.css, bottom):
+            return False
+        y += line.step
+    return True
+
+
+def _fitted(
+    lines: Sequence[_Line], width: float, first: float, top: float, bottom: float
+) -> list[_Line]:
+    """``lines`` wrapped whole when they fit between ``top`` and ``bottom``, else with fewer
+    parts per line (3, 2, then 1) so that more of them show; the shortened ones keep their
+    whole text for a tooltip."""
+    for max_parts in (None, 3, 2):
+        wrapped = _wrapped(lines, width, first, max_parts)
+        if _fits(wrapped, top, bottom):
+            return wrapped
+    return _wrapped(lines, width, first, 1)
 
 
 def _draw_annotations(
@@ -1069,7 +1060,7 @@ def _draw_annotations(
         canvas.add(
             _rect(box.left + 2, baseline - 9, text_width(shown, "ann") + 4, 12, 'class="halo"')
         )
-        canvas.text(box.left + 4, baseline, shown, "ann", fill=colour)
+        canvas.text(box.left + 4, baseline, shown, "ann", fill=colour, full=text)
 
 
 def _draw_widget(
@@ -1100,27 +1091,33 @@ def _draw_widget(
     first_width = width - text_width(widget.type, "badge") - 8  # beside the type badge
     y = box.y + 3
     if title or widget.type != "text":  # untitled text widgets start at the top
-        canvas.text(
-            box.left, box.y + 18, truncate(title or "(untitled)", first_width, "title"), "title"
-        )
-        y, first_width = box.y + 26, width
+        shown = title or "(untitled)"
+        parts = _wrap_first(shown, first_width, width, "title")
+        cut = len(parts) > TITLE_LINES
+        if cut:  # the rest in the last line, the whole title in a tooltip
+            rest = _rest(shown, parts[: TITLE_LINES - 1])
+            parts = [*parts[: TITLE_LINES - 1], truncate(rest, width, "title")]
+        for i, part in enumerate(parts):
+            tip = shown if cut and i == len(parts) - 1 else None
+            canvas.text(box.left, box.y + 18 + i * 17, part, "title", full=tip)
+        y, first_width = box.y + 26 + (len(parts) - 1) * 17, width
     if content.meta:
-        canvas.text(box.left, y + 8, truncate(" · ".join(content.meta), width, "meta"), "meta")
-        y += _TEXT_CLASSES["meta"][3]
-    lines = _wrapped(
-        content.lines,
-        {"head", "body", "code"} if widget.type == "text" else {"code"},
-        width,
-        first_width,
-    )
-
+        meta = " · ".join(content.meta)
+        meta_lines, cut = wrap_lines(meta, width, "meta", 2)
+        for i, part in enumerate(meta_lines):
+            tip = meta if cut and i == len(meta_lines) - 1 else None
+            canvas.text(box.left, y + 8, part, "meta", full=tip)
+            y += _TEXT_CLASSES["meta"][3]
     if content.horizontal:
         # The legend first (at least one line), then a small chart with the annotations.
         chart_min = 12.0 + 11.0 * len(content.horizontal)
-        legend = min(_height(lines) + 2, max(box.bottom - y - chart_min, 17.0))
+        room = max(box.bottom - y - chart_min, 17.0)
+        lines = _fitted(content.lines, width, first_width, y, y + room)
+        legend = min(_height(lines) + 2, room)
         end = canvas.lines(lines, box=box, top=y, bottom=y + legend)
         _draw_annotations(canvas, content.horizontal, widget.properties.get("yAxis"), box, end + 2)
     else:
+        lines = _fitted(content.lines, width, first_width, y, box.bottom)
         canvas.lines(lines, box=box, top=y, bottom=box.bottom, first_width=first_width)
     canvas.add("</g></g>")
 
@@ -1145,15 +1142,15 @@ def render_svg(
         f"M{MARGIN + col * COL_PX} {HEADER_PX}v{grid_height}" for col in range(GRID_COLUMNS + 1)
     )
     canvas.add(f'<path class="grid" d="{guides}"/>')
-    canvas.text(MARGIN, 28, truncate(title, grid_width, "h1"), "h1")
+    canvas.text(MARGIN, 28, title, "h1", max_px=grid_width)
     summary = [f"{len(widgets)} widget{'' if len(widgets) == 1 else 's'}", "24-column grid"]
     summary += [
         f"{key} {resolve_text(body[key])}"
         for key in ("start", "end", "periodOverride")
         if body.get(key)
     ]
-    summary.append("CloudFormation values shown as ${…}")
-    canvas.text(MARGIN, 46, truncate(" · ".join(summary), grid_width, "sub"), "sub")
+    summary.append("CloudFormation values shown as ${Reference}")
+    canvas.text(MARGIN, 46, " · ".join(summary), "sub", max_px=grid_width)
     if not widgets:
         canvas.text(MARGIN + 8, HEADER_PX + 24, "(this dashboard has no widgets)", "muted")
     for widget in widgets:

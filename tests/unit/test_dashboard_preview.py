@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -27,9 +28,11 @@ from bedrock_landing_zone.dashboard_preview import (
     text_width,
     truncate,
 )
+from tests.unit.svg_checks import text_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
+DASHBOARD_BOXES = ("bg", "box")  # the picture and the widgets
 
 # A DashboardBody as CDK writes it: JSON text fragments joined with intrinsics.
 CDK_BODY: dict[str, Any] = {
@@ -359,14 +362,74 @@ def test_svg_follows_the_grid_and_boxes_do_not_overlap() -> None:
     assert all(bx2 <= width and by2 <= height for _bx1, _by1, bx2, by2 in boxes)
 
 
-def test_long_text_is_truncated_to_fit() -> None:
-    long_title = "Invocations of every model in every account " * 5
-    svg = _svg([_metric(long_title, width=6)])
-    title = next(t for t in _texts(svg) if t.startswith("Invocations of"))
-    assert title.endswith("…")
-    assert text_width(title, "title") <= 6 * COL_PX
+def _title_lines(group: ET.Element) -> list[ET.Element]:
+    return [t for t in group.iter(f"{SVG}text") if t.get("class") == "title"]
+
+
+def test_a_long_title_wraps_to_two_lines_then_keeps_the_whole_title_in_a_tooltip() -> None:
+    two_lines = "Invocations, throttles and errors of every model"
+    too_long = "Invocations of every model in every account " * 5
+    svg = _svg([_metric(two_lines, width=6), _metric(too_long.strip(), width=6)])
+    first, second = (_title_lines(g) for g in _widget_groups(svg))
+    assert len(first) == 2  # wrapped, whole, no tooltip needed
+    assert " ".join(t.text or "" for t in first) == two_lines
+    assert all(t.find(f"{SVG}title") is None for t in first)
+    assert len(second) == 2
+    assert (second[-1].text or "").endswith("\u2026")
+    assert second[-1].findtext(f"{SVG}title") == too_long.strip()
+    assert text_problems(svg, DASHBOARD_BOXES) == []
     assert truncate("short", 100, "body") == "short"
     assert text_width(truncate("x" * 500, 120, "body"), "body") <= 120
+
+
+def test_long_legend_lines_wrap_under_their_swatch() -> None:
+    dimension = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    widget = _metric(
+        "Latency",
+        width=6,
+        metrics=[["AWS/Bedrock", "InvocationLatency", "ModelId", dimension, {"label": "p99"}]],
+    )
+    svg = _svg([widget])
+    (group,) = _widget_groups(svg)
+    body = [t for t in group.iter(f"{SVG}text") if t.get("class") == "body"]
+    assert len(body) > 1
+    assert "".join(t.text or "" for t in body).replace(" ", "") == (
+        f"p99: InvocationLatency (Average) · AWS/Bedrock · {dimension}".replace(" ", "")
+    )
+    swatch = next(r for r in group.iter(f"{SVG}rect") if r.get("width") == "8")
+    assert float(body[1].get("x", 0)) == float(body[0].get("x", 0)) > float(swatch.get("x", 0))
+    assert text_problems(svg, DASHBOARD_BOXES) == []
+
+
+def test_lines_that_do_not_fit_are_counted_and_kept_in_a_tooltip() -> None:
+    metrics = [["AWS/Bedrock", f"Metric{i}", "ModelId", f"model-{i}"] for i in range(30)]
+    svg = _svg([_metric("Many metrics", width=6, height=4, metrics=metrics)])
+    (group,) = _widget_groups(svg)
+    more = next(t for t in group.iter(f"{SVG}text") if (t.text or "").startswith("+"))
+    hidden = int((more.text or "").split()[0][1:])
+    shown = [t.text for t in group.iter(f"{SVG}text") if t.get("class") == "body"]
+    assert len(shown) + hidden == 30
+    tip = (more.findtext(f"{SVG}title") or "").split("\n")
+    assert tip == [f"Metric{i} (Average) · AWS/Bedrock · model-{i}" for i in range(30 - hidden, 30)]
+    assert text_problems(svg, DASHBOARD_BOXES) == []
+
+
+def test_no_text_is_cut_without_its_full_text_and_none_overflows() -> None:
+    for _id, svg in render_template(TEMPLATE):
+        assert text_problems(svg, DASHBOARD_BOXES) == []
+    long = "A dashboard name far too long for its picture " * 8
+    svg = _svg([_metric("x " * 200, width=2, height=2)], title=long)
+    assert text_problems(svg, DASHBOARD_BOXES) == []
+    # the checks fail once the tooltips are gone
+    assert text_problems(re.sub(r"<title>[^<]*</title>", "", svg), DASHBOARD_BOXES)
+
+
+@pytest.mark.parametrize(
+    "picture", sorted(p.name for p in (ROOT / "docs").glob("bedrock-lz-*.svg")) or ["none"]
+)
+def test_committed_dashboard_pictures_read_whole(picture: str) -> None:
+    svg = (ROOT / "docs" / picture).read_text(encoding="utf-8")
+    assert text_problems(svg, DASHBOARD_BOXES) == []
 
 
 # --------------------------------------------------------------------------- SVG output
