@@ -13,15 +13,27 @@ What is read:
 * each stack's ``*.template.json``: resource types, properties and the references between them;
 * ``tree.json``: the construct tree, used to find construct paths when the metadata has none.
 
-What is drawn: one box per stack, in columns by dependency level (a stack is right of every stack
-it depends on). Inside a stack, one box per top-level construct (``Network/PrivateNetwork``,
-``Governance/Guardrail``...). Inside those, one row per main resource (a VPC, an endpoint, a
-function, a bucket, a log group...) or per resource type when a construct has several of a kind
-("3 x IAM::ManagedPolicy", drawn with a multiplication sign). Low-level resources (security
-group rules, permissions, SSM parameters, bucket policies, service roles...) are counted, not
-drawn: on the row of the construct they belong to, or in the construct's footer. Helpers that
-the CDK adds by itself (custom resource providers, singleton functions) are counted in the
-stack's footer.
+What is drawn first is the request path (``RequestPath``), in the order a request uses it: the
+caller in the VPC (the security group that the first endpoint admits, and the IAM roles allowed to
+call), the ``execute-api`` VPC endpoint, the PRIVATE REST API that names it (routes, stage,
+resource policy), the functions its methods integrate, the ``bedrock-runtime`` VPC endpoint they
+reach through security groups, Amazon Bedrock (the model ids the endpoint policy allows), the
+guardrail (referred to by the function or required by policy conditions) and the destinations of
+model invocation logging (an S3 bucket and a CloudWatch Logs log group). The VPC is drawn as a
+boundary around what is in it; numbered arrows link the steps and a numbered list tells each
+step. Only what the templates hold is drawn: without an inference API the caller goes to the
+``bedrock-runtime`` endpoint, and a note says what is missing. SSM parameters that one stack
+publishes and another reads are followed (teams find the API and the guardrail that way).
+
+Below it, the stacks and their supporting resources: one box per stack, in columns by dependency
+level (a stack is right of every stack it depends on). Inside a stack, one box per top-level
+construct (``Network/PrivateNetwork``, ``Governance/Guardrail``...). Inside those, one row per
+main resource (a VPC, an endpoint, a function, a bucket, a log group...) or per resource type
+when a construct has several of a kind ("3 x IAM::ManagedPolicy", drawn with a multiplication
+sign). Low-level resources (security group rules, permissions, SSM parameters, bucket
+policies, service roles...) are counted, not drawn: on the row of the construct they belong to,
+or in the construct's footer. Helpers that the CDK adds by itself (custom resource providers,
+singleton functions) are counted in the stack's footer.
 
 Arrows are derived from the templates, by resource type and the property a reference is in:
 
@@ -36,6 +48,9 @@ Arrows are derived from the templates, by resource type and the property a refer
   endpoint; for a function, only endpoints of services its role may call); a role that is not a
   service role may call what its policies allow on named resources.
 
+No text is cut short: names wrap; where there is no room for all of a text, what is drawn ends
+with an ellipsis and keeps the whole text in an SVG ``<title>`` tooltip (``svg_text``).
+
 The output is deterministic: the same assembly gives byte-identical SVG (no timestamps, no
 paths of the input directory, stable ordering). Standard library only (no CDK import).
 """
@@ -44,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import re
 import sys
@@ -53,19 +69,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bedrock_landing_zone.dashboard_preview import (  # shared SVG text helpers
-    _esc,
-    _n,
-    resolve_text,
-    text_width,
-    truncate,
-    wrap,
-)
+from bedrock_landing_zone.dashboard_preview import resolve_text
+from bedrock_landing_zone.svg_text import esc as _esc
+from bedrock_landing_zone.svg_text import num as _n
+from bedrock_landing_zone.svg_text import text_element, text_width, wrap, wrap_lines
 
 __all__ = [
     "CATEGORIES",
     "CDK_CUSTOM_TYPES",
     "LOW_LEVEL_TYPES",
+    "PATH_KINDS",
     "SINGLE_ROW_TYPES",
     "TIMES",
     "Assembly",
@@ -73,6 +86,9 @@ __all__ = [
     "Diagram",
     "Flow",
     "Group",
+    "PathNode",
+    "PathStep",
+    "RequestPath",
     "Resource",
     "Row",
     "Stack",
@@ -86,6 +102,7 @@ __all__ = [
     "load_assembly",
     "main",
     "render_svg",
+    "request_path",
     "short_type",
 ]
 
@@ -139,6 +156,7 @@ class Stack:
     resources: tuple[Resource, ...]  # in template order
     outputs: Mapping[str, Any]
     order: int
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # the template's Parameters
 
     @property
     def region(self) -> str:
@@ -308,6 +326,7 @@ def load_assembly(cdk_out: Path) -> Assembly:
                 resources=tuple(resources),
                 outputs=_mapping(template.get("Outputs")),
                 order=order,
+                parameters=_mapping(template.get("Parameters")),
             )
         )
     return Assembly(stacks=tuple(stacks))
@@ -389,10 +408,12 @@ def _refs(value: Any, where: tuple[str, ...] = ()) -> Iterator[_Ref]:
 
 
 class _Index:
-    """Resolves references to resources, across stacks too."""
+    """Resolves references to resources, across stacks too; with ``through_ssm``, also through
+    SSM parameters that one stack publishes and another reads."""
 
-    def __init__(self, assembly: Assembly) -> None:
+    def __init__(self, assembly: Assembly, *, through_ssm: bool = False) -> None:
         self.assembly = assembly
+        self.through_ssm = through_ssm
         self.by_key = {r.key: r for s in assembly.stacks for r in s.resources}
         self.by_name = {s.name: s for s in assembly.stacks}
         self.exports: dict[str, tuple[Stack, str]] = {}
@@ -402,6 +423,14 @@ class _Index:
                 if export is not None:
                     name = resolve_text(export).replace("${AWS::StackName}", stack.name)
                     self.exports.setdefault(name, (stack, output_name))
+        # SSM parameters by name: a stack that reads one (a template parameter of type
+        # AWS::SSM::Parameter::Value<...>) refers to what the parameter's value refers to.
+        self.ssm: dict[str, Resource] = {}
+        for stack in assembly.stacks:
+            for res in stack.resources:
+                parameter_name = res.properties.get("Name")
+                if res.type == "AWS::SSM::Parameter" and isinstance(parameter_name, str):
+                    self.ssm.setdefault(parameter_name, res)
 
     def _output(self, stack: Stack, output_name: str, depth: int) -> list[Resource]:
         value = _mapping(stack.outputs.get(output_name)).get("Value")
@@ -413,12 +442,25 @@ class _Index:
             return []
         if ref.kind == "local":
             found = self.by_key.get((stack.id, ref.name))
-            return [found] if found else []
+            return [found] if found else self._parameter(stack, ref.name, depth)
         if ref.kind == "output":
             producer = self.by_name.get(ref.stack_name)
             return self._output(producer, ref.name, depth) if producer else []
         exported = self.exports.get(ref.name)
         return self._output(exported[0], exported[1], depth) if exported else []
+
+    def _parameter(self, stack: Stack, name: str, depth: int) -> list[Resource]:
+        """What a template parameter read from an SSM parameter of this assembly refers to."""
+        parameter = _mapping(stack.parameters.get(name)) if self.through_ssm else {}
+        kind, default = parameter.get("Type"), parameter.get("Default")
+        if not (isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::Value")):
+            return []
+        holder = self.ssm.get(default) if isinstance(default, str) else None
+        if holder is None:
+            return []
+        owner = self.assembly.stack(holder.stack)
+        value = holder.properties.get("Value")
+        return [r for ref in _refs(value) for r in self.resolve(owner, ref, depth + 1)]
 
     def references(self, resource: Resource) -> Iterator[tuple[Resource, _Ref]]:
         """(target, reference) for every reference in the resource's properties."""
@@ -657,6 +699,7 @@ class Diagram:
     rows: dict[str, Row]
     links: list[Flow]  # stack -> stack
     flows: list[Flow]  # row -> row
+    path: RequestPath | None = None  # how a request travels (drawn first)
 
     @property
     def stacks(self) -> list[StackView]:
@@ -769,6 +812,13 @@ class _Analyzer:
         self.rows: dict[str, Row] = {}
         self.row_of: dict[tuple[str, str], str] = {}  # resource key -> row key
         self.policies_of: dict[tuple[str, str], list[Resource]] = {}  # role -> its policies
+        self._groups: (
+            tuple[
+                dict[tuple[str, str], list[tuple[tuple[str, str], str]]],
+                dict[tuple[str, str], list[Resource]],
+            ]
+            | None
+        ) = None
         self._attach_policies()
 
     # -- IAM helpers
@@ -931,8 +981,15 @@ class _Analyzer:
             Flow(src, dst, _label_text(labels), kind) for src, dst, kind, labels in merged.values()
         ]
 
-    def _network_flows(self) -> Iterator[tuple[Resource, Resource, str]]:
-        """Holder of security group X -> holder of group Y when Y admits X."""
+    def security_groups(
+        self,
+    ) -> tuple[
+        dict[tuple[str, str], list[tuple[tuple[str, str], str]]],
+        dict[tuple[str, str], list[Resource]],
+    ]:
+        """(group -> [(admitted source group, port)], group -> resources that hold it)."""
+        if self._groups is not None:
+            return self._groups
         admits: dict[tuple[str, str], list[tuple[tuple[str, str], str]]] = {}
         holders: dict[tuple[str, str], list[Resource]] = {}
         for stack in self.assembly.stacks:
@@ -958,6 +1015,12 @@ class _Analyzer:
                             "SecurityGroup" in w for w in ref.where
                         ):
                             holders.setdefault(target.key, []).append(res)
+        self._groups = (admits, holders)
+        return self._groups
+
+    def _network_flows(self) -> Iterator[tuple[Resource, Resource, str]]:
+        """Holder of security group X -> holder of group Y when Y admits X."""
+        admits, holders = self.security_groups()
         for group_key, rules in sorted(admits.items()):
             for source_group, port in rules:
                 for source in holders.get(source_group, []):
@@ -1180,7 +1243,650 @@ def analyze(assembly: Assembly) -> Diagram:
             "(manifest.json, *.template.json, tree.json)",
         ]
     )
-    return Diagram(title, subtitle, columns, analyzer.rows, links, flows)
+    path = _PathFinder(analyzer).build()
+    return Diagram(title, subtitle, columns, analyzer.rows, links, flows, path)
+
+
+# --------------------------------------------------------------------------- request path
+
+PATH_KINDS = (
+    "caller",
+    "api-endpoint",
+    "api",
+    "function",
+    "runtime-endpoint",
+    "bedrock",
+    "guardrail",
+    "log",
+)
+
+
+@dataclass
+class PathNode:
+    """One element of the request path: a resource of the assembly, or the caller or the AWS
+    service that the resources lead to."""
+
+    key: str  # unique in the path
+    kind: str  # one of PATH_KINDS
+    service: str  # what it is ("AWS Lambda function")
+    name: str  # where it is defined ("Inference/GuardedInference/Handler/Function"), or ""
+    details: list[str]
+    in_vpc: bool
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """A numbered arrow of the request path, with a short label and the whole story."""
+
+    source: str  # node key
+    target: str
+    label: str
+    text: str
+
+
+@dataclass
+class RequestPath:
+    """How a request travels, derived from the templates (what exists, in the order it is used):
+    caller -> execute-api VPC endpoint -> private REST API -> function -> bedrock-runtime VPC
+    endpoint -> Amazon Bedrock -> guardrail, with the invocation log destinations."""
+
+    vpc: str  # "VPC 10.40.0.0/22", "" when nothing of the path is in a VPC
+    vpc_name: str  # the construct path of the VPC, "" when imported
+    vpc_details: list[str]
+    nodes: list[PathNode]
+    steps: list[PathStep]
+    notes: list[str]  # what the path lacks in this assembly
+    place: list[str] = field(default_factory=list)  # ["account 1111...", "us-east-1"]
+
+    def node(self, key: str) -> PathNode:
+        return next(n for n in self.nodes if n.key == key)
+
+    def of_kind(self, kind: str) -> list[PathNode]:
+        return [n for n in self.nodes if n.kind == kind]
+
+
+_MODEL_ARN = re.compile(
+    r"(?:foundation-model|inference-profile|application-inference-profile|provisioned-model)"
+    r"/([^,\s\"*]+)"
+)
+_GUARDRAIL_POLICIES = {
+    "ContentPolicyConfig": "content filters",
+    "TopicPolicyConfig": "denied topics",
+    "WordPolicyConfig": "word filters",
+    "SensitiveInformationPolicyConfig": "PII",
+    "ContextualGroundingPolicyConfig": "grounding",
+    "AutomatedReasoningPolicyConfig": "reasoning",
+}
+
+
+def _unique(items: Iterable[Resource]) -> list[Resource]:
+    seen: dict[tuple[str, str], Resource] = {}
+    for item in items:
+        seen.setdefault(item.key, item)
+    return list(seen.values())
+
+
+def _method_route(method: Resource) -> str:
+    """``POST /v1/converse (AWS_IAM)`` from a method's construct path and properties."""
+    parts = method.construct.split("/")
+    route = parts[parts.index("Default") + 1 : -1] if "Default" in parts else []
+    verb = _text(method.properties.get("HttpMethod")) or parts[-1]
+    auth = _text(method.properties.get("AuthorizationType"))
+    return f"{verb} /{'/'.join(route)}" + (f" ({auth})" if auth else "")
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class _PathFinder:
+    """Builds the request path from the analyzer's index and security groups."""
+
+    def __init__(self, analyzer: _Analyzer) -> None:
+        self.analyzer = analyzer
+        self.assembly = analyzer.assembly
+        # Teams find the API and the guardrail through SSM parameters: follow them here.
+        self.index = _Index(analyzer.assembly, through_ssm=True)
+        self.resources = [r for s in self.assembly.stacks for r in s.resources]
+        self.nodes: list[PathNode] = []
+        self.steps: list[PathStep] = []
+        self.notes: list[str] = []
+        self.res_of: dict[str, Resource] = {}  # node key -> its resource
+
+    # -- helpers
+
+    def name(self, res: Resource) -> str:
+        return f"{self.assembly.stack(res.stack).display}/{res.construct or res.logical_id}"
+
+    def of_type(self, kind: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == kind]
+
+    def refs(self, res: Resource, value: Any, kind: str) -> list[Resource]:
+        return _unique(t for t, _r in self.index.references_in(res, value) if t.type == kind)
+
+    def add(self, res: Resource | None, kind: str, service: str, details: list[str]) -> str:
+        key = _node_key(kind, res)
+        if any(n.key == key for n in self.nodes):
+            return key
+        in_vpc = kind in ("caller", "api-endpoint", "function", "runtime-endpoint")
+        if kind == "function" and res is not None and not res.properties.get("VpcConfig"):
+            in_vpc = False
+        name = self.name(res) if res else ""
+        self.nodes.append(PathNode(key, kind, service, name, [d for d in details if d], in_vpc))
+        if res is not None:
+            self.res_of[key] = res
+        return key
+
+    def kind_of(self, key: str) -> str:
+        return next(n.kind for n in self.nodes if n.key == key)
+
+    def step(self, source: str, target: str, label: str, text: str) -> None:
+        self.steps.append(PathStep(source, target, label, text))
+
+    def admitted(self, endpoint: Resource) -> list[tuple[Resource, str]]:
+        """(source security group, port) that the endpoint's security groups admit."""
+        admits, _holders = self.analyzer.security_groups()
+        groups = self.refs(endpoint, endpoint.properties.get("SecurityGroupIds"), _SG)
+        found: list[tuple[Resource, str]] = []
+        for group in groups:
+            for source_key, port in admits.get(group.key, []):
+                source = self.index.by_key.get(source_key)
+                if source is not None and all(source != f for f, _p in found):
+                    found.append((source, port))
+        return found
+
+    def roles_allowed(self, prefix: str, targets: Sequence[Resource]) -> list[Resource]:
+        """Roles (not service roles) whose policies allow ``prefix`` actions; with ``targets``,
+        on one of them."""
+        roles = []
+        for role in self.of_type("AWS::IAM::Role"):
+            if is_service_role(role):
+                continue
+            for statement in self.analyzer.statements(role):
+                actions = [a.lower() for a in _actions(statement)]
+                if not any(a == "*" or a.startswith(prefix) for a in actions):
+                    continue
+                owner = self.analyzer._statement_owner(role, statement)
+                named = [t for t, _r in self.index.references_in(owner, statement.get("Resource"))]
+                if not targets or any(t in targets for t in named):
+                    roles.append(role)
+                    break
+        return roles
+
+    def condition_refs(self, res: Resource, document: Any) -> list[Resource]:
+        """Resources referred to in the conditions of a policy document."""
+        found = []
+        for statement in _statement_list(document):
+            found += [t for t, _r in self.index.references_in(res, statement.get("Condition"))]
+        return _unique(found)
+
+    # -- the path
+
+    def build(self) -> RequestPath:
+        endpoints = self.of_type("AWS::EC2::VPCEndpoint")
+        runtime_eps = [e for e in endpoints if _endpoint_service(e) == "bedrock-runtime"]
+        apis = [
+            a
+            for a in self.of_type("AWS::ApiGateway::RestApi")
+            if "PRIVATE"
+            in [
+                _text(t)
+                for t in _as_list(_mapping(a.properties.get("EndpointConfiguration")).get("Types"))
+            ]
+        ]
+        methods = {
+            api.key: [
+                m
+                for m in self.of_type("AWS::ApiGateway::Method")
+                if api in self.refs(m, m.properties.get("RestApiId"), api.type)
+            ]
+            for api in apis
+        }
+        api_eps = _unique(
+            e
+            for api in apis
+            for e in self.refs(
+                api,
+                _mapping(api.properties.get("EndpointConfiguration")).get("VpcEndpointIds"),
+                "AWS::EC2::VPCEndpoint",
+            )
+        )
+        functions = _unique(
+            f
+            for api in apis
+            for m in methods[api.key]
+            for f in self.refs(m, m.properties.get("Integration"), "AWS::Lambda::Function")
+        )
+        if not apis:
+            self.notes.append(
+                "No private REST API in this assembly: callers use Amazon Bedrock directly."
+            )
+        if not runtime_eps:
+            self.notes.append(
+                "No bedrock-runtime VPC endpoint in this assembly: calls go to the public endpoint."
+            )
+
+        caller = self.caller(api_eps if apis else runtime_eps, apis)
+        previous = [caller]
+        if api_eps:
+            keys = [self.api_endpoint(ep, caller) for ep in api_eps]
+            previous = keys
+        api_keys = [self.api(api, methods[api.key], api_eps, previous) for api in apis]
+        previous = api_keys or previous
+        function_keys = [self.function(fn, apis, methods) for fn in functions]
+        previous = function_keys or previous
+        runtime_keys = [self.runtime_endpoint(ep, previous) for ep in runtime_eps]
+        previous = runtime_keys or previous
+        bedrock = self.bedrock(runtime_eps, functions, previous)
+        self.guardrails(bedrock, runtime_eps, functions)
+        self.logs(bedrock)
+        return self.result()
+
+    def caller(self, first_hop: Sequence[Resource], apis: Sequence[Resource]) -> str:
+        groups = _unique(g for ep in first_hop for g, _port in self.admitted(ep))
+        details = [f"security group {self.name(g)}" for g in groups]
+        if apis:
+            roles = self.roles_allowed("execute-api:", apis)
+            what = "execute-api:Invoke"
+        else:
+            roles = self.roles_allowed("bedrock:invoke", [])
+            what = "bedrock:InvokeModel"
+        if roles:
+            details.append(f"IAM roles allowed {what}: {', '.join(self.name(r) for r in roles)}")
+        in_vpc = bool(first_hop)
+        service = "Caller in the VPC" if in_vpc else "Caller"
+        key = self.add(None, "caller", service, details)
+        self.nodes[-1].in_vpc = in_vpc
+        return key
+
+    def api_endpoint(self, endpoint: Resource, caller: str) -> str:
+        key = self.add(
+            endpoint, "api-endpoint", "VPC endpoint (interface)", self.endpoint_facts(endpoint)
+        )
+        ports = sorted({port for _g, port in self.admitted(endpoint)}) or ["HTTPS"]
+        groups = [self.name(g) for g, _p in self.admitted(endpoint)]
+        source = f"from security group {_and(groups)}" if groups else "from the VPC"
+        self.step(
+            caller,
+            key,
+            ", ".join(ports),
+            f"The caller sends the request to the {_endpoint_service(endpoint)} interface endpoint "
+            f"{self.name(endpoint)} ({', '.join(ports)} {source}).",
+        )
+        return key
+
+    def endpoint_facts(self, endpoint: Resource) -> list[str]:
+        props = endpoint.properties
+        facts = [_endpoint_service(endpoint)]
+        facts.append("private DNS" if props.get("PrivateDnsEnabled") is True else "")
+        subnets = _as_list(props.get("SubnetIds")) if props.get("SubnetIds") else []
+        facts.append(f"{len(subnets)} subnets" if subnets else "")
+        return facts
+
+    def api(
+        self,
+        api: Resource,
+        methods: Sequence[Resource],
+        endpoints: Sequence[Resource],
+        previous: Sequence[str],
+    ) -> str:
+        routes = sorted({_method_route(m) for m in methods})
+        stages = sorted(
+            {
+                _text(s.properties.get("StageName"))
+                for s in self.of_type("AWS::ApiGateway::Stage")
+                if api in self.refs(s, s.properties.get("RestApiId"), api.type)
+            }
+            - {""}
+        )
+        policy_eps = [
+            e for e in self.condition_refs(api, api.properties.get("Policy")) if e in endpoints
+        ]
+        details = ["PRIVATE REST API", *routes]
+        details.append(f"stage {', '.join(stages)}" if stages else "")
+        details.append("resource policy: aws:SourceVpce" if policy_eps else "")
+        key = self.add(api, "api", "Amazon API Gateway", details)
+        named = self.refs(
+            api,
+            _mapping(api.properties.get("EndpointConfiguration")).get("VpcEndpointIds"),
+            "AWS::EC2::VPCEndpoint",
+        )
+        for source in previous:
+            if self.kind_of(source) == "api-endpoint" and self.res_of[source] not in named:
+                continue
+            policy = (
+                "; its resource policy denies requests that come any other way (aws:SourceVpce)"
+                if policy_eps
+                else ""
+            )
+            self.step(
+                source,
+                key,
+                "private API",
+                f"The endpoint forwards it to the private REST API {self.name(api)}, which names "
+                f"the endpoint (EndpointConfiguration.VpcEndpointIds){policy}.",
+            )
+        return key
+
+    def function(
+        self,
+        fn: Resource,
+        apis: Sequence[Resource],
+        methods: Mapping[tuple[str, str], list[Resource]],
+    ) -> str:
+        props = fn.properties
+        runtime = _text(props.get("Runtime")) or "container image"
+        archs = [_text(a) for a in _as_list(props.get("Architectures")) if a is not None]
+        size = f"{_text(props['MemorySize'])} MB" if "MemorySize" in props else ""
+        details = [" · ".join(x for x in [runtime, *archs, size] if x)]
+        if "ReservedConcurrentExecutions" in props:
+            details.append(f"reserved concurrency {_text(props['ReservedConcurrentExecutions'])}")
+        if "Timeout" in props:
+            details.append(f"timeout {_text(props['Timeout'])} s")
+        vpc = _mapping(props.get("VpcConfig"))
+        if vpc:
+            subnets = _as_list(vpc.get("SubnetIds")) if vpc.get("SubnetIds") else []
+            details.append(f"in the VPC ({len(subnets)} subnets)" if subnets else "in the VPC")
+        key = self.add(fn, "function", "AWS Lambda function", details)
+        for api in apis:
+            invoking = [
+                m
+                for m in methods[api.key]
+                if fn in self.refs(m, m.properties.get("Integration"), fn.type)
+            ]
+            if not invoking:
+                continue
+            routes = sorted({_method_route(m) for m in invoking})
+            label = routes[0].split(" (")[0] if len(routes) == 1 else f"{len(routes)} routes"
+            kinds = sorted(
+                {_text(_mapping(m.properties.get("Integration")).get("Type")) for m in invoking}
+                - {""}
+            )
+            integration = f" ({', '.join(kinds)} integration)" if kinds else ""
+            self.step(
+                _node_key("api", api),
+                key,
+                label,
+                f"The API invokes the function{integration} for {_and(routes)}.",
+            )
+        return key
+
+    def runtime_endpoint(self, endpoint: Resource, previous: Sequence[str]) -> str:
+        facts = self.endpoint_facts(endpoint)
+        models = self.models(_statement_list(endpoint.properties.get("PolicyDocument")))
+        guarded = [
+            g
+            for g in self.condition_refs(endpoint, endpoint.properties.get("PolicyDocument"))
+            if g.type == _GUARDRAIL
+        ]
+        if models:
+            facts.append(
+                f"policy: {len(models)} models" + (", guardrail required" if guarded else "")
+            )
+        key = self.add(endpoint, "runtime-endpoint", "VPC endpoint (interface)", facts)
+        admitted = self.admitted(endpoint)
+        for source in previous:
+            res = self.res_of.get(source)
+            port = ", ".join(sorted({p for _g, p in admitted})) or "HTTPS"
+            if self.kind_of(source) == "function" and res is not None:
+                if not self.reaches(res, endpoint):
+                    continue
+                actions = self.bedrock_actions(res)
+                allowed = f"; its role allows {_actions_text(actions)}" if actions else ""
+                text = (
+                    "The function calls Amazon Bedrock through the bedrock-runtime interface "
+                    f"endpoint {self.name(endpoint)} ({port}, admitted by its security group"
+                    f"{allowed})."
+                )
+            else:
+                text = (
+                    f"The caller calls Amazon Bedrock through the bedrock-runtime interface "
+                    f"endpoint {self.name(endpoint)} ({port})."
+                )
+            self.step(source, key, port, text)
+        return key
+
+    def reaches(self, fn: Resource, endpoint: Resource) -> bool:
+        admits, holders = self.analyzer.security_groups()
+        for group in self.refs(endpoint, endpoint.properties.get("SecurityGroupIds"), _SG):
+            for source_key, _port in admits.get(group.key, []):
+                if fn in holders.get(source_key, []) and self.analyzer._may_use(fn, endpoint):
+                    return True
+        return False
+
+    def bedrock_actions(self, fn: Resource) -> list[str]:
+        roles = [r for r, _ref in self.index.references_in(fn, fn.properties.get("Role"))]
+        return sorted(
+            {
+                a
+                for role in roles
+                for s in self.analyzer.statements(role)
+                for a in _actions(s)
+                if a.lower().startswith("bedrock:")
+            }
+        )
+
+    def models(self, statements: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Model and inference profile ids named in the resources of policy statements."""
+        found: list[str] = []
+        for statement in statements:
+            for value in _as_list(statement.get("Resource")):
+                for model in _MODEL_ARN.findall(resolve_text(value)):
+                    if "${" not in model and model not in found:
+                        found.append(model)
+        return found
+
+    def bedrock(
+        self,
+        runtime_eps: Sequence[Resource],
+        functions: Sequence[Resource],
+        previous: Sequence[str],
+    ) -> str:
+        source = "the endpoint policy"
+        models = self.models(
+            s for ep in runtime_eps for s in _statement_list(ep.properties.get("PolicyDocument"))
+        )
+        if not models:
+            source = "the function's role"
+            models = self.models(
+                s
+                for fn in functions
+                for role, _ref in self.index.references_in(fn, fn.properties.get("Role"))
+                for s in self.analyzer.statements(role)
+            )
+        details = ["bedrock-runtime (AWS service)"]
+        if models:
+            details += [f"model ids allowed by {source}:", *(f"\u2022\u00a0{m}" for m in models)]
+        key = self.add(None, "bedrock", "Amazon Bedrock", details)
+        for source_key in previous:
+            if self.kind_of(source_key) == "runtime-endpoint":
+                self.step(
+                    source_key,
+                    key,
+                    "PrivateLink",
+                    "The endpoint carries the call to Amazon Bedrock over AWS PrivateLink, without "
+                    "leaving the AWS network"
+                    + (f"; its policy allows {len(models)} models" if models else "")
+                    + ".",
+                )
+            else:
+                self.step(
+                    source_key,
+                    key,
+                    "HTTPS",
+                    "The call goes to the public Amazon Bedrock endpoint (no bedrock-runtime VPC "
+                    "endpoint in this assembly).",
+                )
+        return key
+
+    def guardrails(
+        self, bedrock: str, runtime_eps: Sequence[Resource], functions: Sequence[Resource]
+    ) -> None:
+        all_guardrails = self.of_type(_GUARDRAIL)
+        requirers: dict[tuple[str, str], list[str]] = {}
+        for ep in runtime_eps:
+            for g in self.condition_refs(ep, ep.properties.get("PolicyDocument")):
+                requirers.setdefault(g.key, []).append("the bedrock-runtime endpoint policy")
+        for res in self.resources:
+            if res.type in _POLICY_TYPES:
+                for g in self.condition_refs(res, res.properties.get("PolicyDocument")):
+                    if g.type == _GUARDRAIL:
+                        requirers.setdefault(g.key, []).append("policy")
+        used = _unique(
+            g
+            for fn in functions
+            for g in self.refs(fn, fn.properties.get("Environment"), _GUARDRAIL)
+        )
+        guardrails = (
+            _unique([*used, *(g for g in all_guardrails if g.key in requirers)]) or all_guardrails
+        )
+        if not guardrails:
+            self.notes.append("No Amazon Bedrock guardrail in this assembly.")
+        for guardrail in guardrails:
+            props = guardrail.properties
+            versions = [
+                v
+                for v in self.of_type("AWS::Bedrock::GuardrailVersion")
+                if guardrail in self.refs(v, v.properties, _GUARDRAIL)
+            ]
+            details = [" · ".join(label for k, label in _GUARDRAIL_POLICIES.items() if k in props)]
+            details.append(f"{_plural(len(versions), 'version')}" if versions else "")
+            details.append("KMS" if props.get("KmsKeyArn") else "")
+            who = requirers.get(guardrail.key, [])
+            named = [w for w in who if w != "policy"]
+            count = who.count("policy")
+            if count:
+                named.append(_plural(count, "IAM policy").replace("policys", "policies"))
+            details.append(
+                f"required by {_and(sorted(set(named), key=named.index))}" if named else ""
+            )
+            key = self.add(guardrail, "guardrail", "Amazon Bedrock Guardrails", details)
+            condition = (
+                f" ({_and(named)} allow calls only with it: bedrock:GuardrailIdentifier)"
+                if named
+                else ""
+            )
+            used_by = " The function passes it with every call." if guardrail in used else ""
+            self.step(
+                bedrock,
+                key,
+                "applies",
+                f"Amazon Bedrock applies the guardrail {self.name(guardrail)} to the prompt and to "
+                f"the answer{condition}.{used_by}",
+            )
+
+    def logs(self, bedrock: str) -> None:
+        configs = [
+            r
+            for r in self.resources
+            if r.type.startswith(("Custom::", "AWS::Bedrock::", "AWS::CloudFormation::Custom"))
+            and (
+                "InvocationLogging" in r.type
+                or "putmodelinvocationloggingconfiguration" in json.dumps(r.properties).lower()
+            )
+        ]
+        if not configs:
+            self.notes.append("No model invocation logging configuration in this assembly.")
+        for config in configs:
+            targets = _unique(
+                t
+                for t, _r in self.index.references(config)
+                if t.type in ("AWS::S3::Bucket", "AWS::Logs::LogGroup")
+            )
+            for target in sorted(targets, key=lambda t: t.type != "AWS::S3::Bucket"):
+                props = target.properties
+                if target.type == "AWS::S3::Bucket":
+                    encryption = json.dumps(props.get("BucketEncryption", {}), sort_keys=True)
+                    details = [
+                        "SSE-KMS"
+                        if "aws:kms" in encryption
+                        else "SSE-S3"
+                        if encryption != "{}"
+                        else "",
+                        "versioned"
+                        if _mapping(props.get("VersioningConfiguration")).get("Status") == "Enabled"
+                        else "",
+                        "object lock" if props.get("ObjectLockEnabled") is True else "",
+                    ]
+                    service, where = "Amazon S3 bucket", "the bucket"
+                else:
+                    days = props.get("RetentionInDays")
+                    details = [
+                        f"{_text(days)} days" if days is not None else "kept forever",
+                        "KMS" if props.get("KmsKeyId") else "",
+                    ]
+                    service, where = "CloudWatch Logs log group", "the log group"
+                key = self.add(target, "log", service, [" · ".join(d for d in details if d)])
+                self.step(
+                    bedrock,
+                    key,
+                    "invocation logs",
+                    f"Model invocation logging ({self.name(config)}) writes each request and "
+                    f"response to {where} {self.name(target)}.",
+                )
+
+    def result(self) -> RequestPath:
+        path = self.vpc()
+        accounts = sorted(
+            {
+                s.environment.split("/")[2]
+                for s in self.assembly.stacks
+                if s.environment.count("/") == 3
+            }
+            - {"unknown-account"}
+        )
+        regions = sorted({s.region for s in self.assembly.stacks if s.region} - {"unknown-region"})
+        owners = [f"account{'s' if len(accounts) > 1 else ''} {', '.join(accounts)}"]
+        path.place = [*(owners if accounts else []), ", ".join(regions)]
+        path.place = [p for p in path.place if p]
+        return path
+
+    def vpc(self) -> RequestPath:
+        vpcs = self.of_type("AWS::EC2::VPC")
+        in_vpc = [n for n in self.nodes if n.in_vpc]
+        if not in_vpc:
+            return RequestPath("", "", [], self.nodes, self.steps, self.notes)
+        endpoints = [self.res_of[n.key] for n in self.nodes if n.kind.endswith("endpoint")]
+        vpc_refs = (
+            _unique(
+                v
+                for e in endpoints
+                for v in self.refs(e, e.properties.get("VpcId"), "AWS::EC2::VPC")
+            )
+            or vpcs[:1]
+        )
+        if vpc_refs:
+            vpc = vpc_refs[0]
+            subnets = [
+                s
+                for s in self.of_type("AWS::EC2::Subnet")
+                if vpc in self.refs(s, s.properties.get("VpcId"), vpc.type)
+            ]
+            label = f"VPC {_text(vpc.properties.get('CidrBlock')) or '(IPAM)'}"
+            details = [_plural(len(subnets), "subnet")] if subnets else []
+            return RequestPath(label, self.name(vpc), details, self.nodes, self.steps, self.notes)
+        ids = sorted({_text(e.properties.get("VpcId")) for e in endpoints} - {""})
+        label = f"VPC {', '.join(ids)}" if ids else "VPC"
+        return RequestPath(
+            label, "", ["existing VPC, imported by id"], self.nodes, self.steps, self.notes
+        )
+
+
+_SG = "AWS::EC2::SecurityGroup"
+
+
+def _node_key(kind: str, res: Resource | None) -> str:
+    return f"{kind}:{res.stack}/{res.logical_id}" if res else kind
+
+
+_GUARDRAIL = "AWS::Bedrock::Guardrail"
+
+
+def request_path(assembly: Assembly) -> RequestPath:
+    """The request path of an assembly (see ``RequestPath``)."""
+    return _PathFinder(_Analyzer(assembly)).build()
 
 
 # --------------------------------------------------------------------------- layout
@@ -1213,64 +1919,42 @@ KIND_STYLE: dict[str, tuple[str, str]] = {
 }
 
 FONT_FAMILY = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
+# Text classes are those of ``svg_text.TEXT_CLASSES`` (same sizes), so that they measure right.
 _STYLE = (
     f"text{{font-family:{FONT_FAMILY}}}"
     ".bg{fill:#f2f3f3}"
     ".stack{fill:#ffffff;stroke:#879596;stroke-width:1.2}"
     ".group{fill:#fafafa;stroke:#c6cbd1;stroke-width:1}"
     ".row{fill:#ffffff;stroke:#d5dbdb;stroke-width:1}"
+    ".node{fill:#ffffff;stroke-width:1.5}"
+    ".region{fill:#ffffff;stroke:#00a4a6;stroke-width:1.5;stroke-dasharray:6 4}"
+    ".vpc{fill:#f6f1ff;stroke:#8c4fff;stroke-width:2}"
+    ".path-arrow{fill:none;stroke:#232f3e;stroke-width:2}"
     ".h1{font-size:18px;font-weight:bold;fill:#16191f}"
+    ".h2{font-size:15px;font-weight:bold;fill:#16191f}"
     ".sub{font-size:11px;fill:#5f6b7a}"
-    ".sname{font-size:13px;font-weight:bold;fill:#16191f}"
-    ".gname{font-size:12px;font-weight:bold;fill:#16191f}"
-    ".rname{font-size:11px;font-weight:bold;fill:#16191f}"
+    ".title{font-size:13px;font-weight:bold;fill:#16191f}"
+    ".strong{font-size:11px;font-weight:bold;fill:#16191f}"
     ".meta{font-size:10px;fill:#5f6b7a}"
     ".badge{font-size:10px;fill:#5f6b7a}"
     ".body{font-size:11px;fill:#16191f}"
     ".head{font-size:12px;font-weight:bold;fill:#16191f}"
     ".num{font-size:9px;font-weight:bold;fill:#ffffff}"
+    ".icon{font-size:11px;font-weight:bold;fill:#ffffff}"
+    ".step{font-size:11px;font-weight:bold;fill:#ffffff}"
     ".edge{fill:none;stroke-width:1.6}"
     ".link{fill:none;stroke-width:2.5}"
 )
-# Our classes -> the dashboard_preview class used to measure them (same size or larger).
-_MEASURE = {
-    "h1": "h1",
-    "sub": "sub",
-    "sname": "title",
-    "gname": "head",
-    "meta": "meta",
-    "badge": "badge",
-    "body": "body",
-    "head": "head",
-}
 
 
 def _width(text: str, css: str) -> float:
-    if css == "rname":  # 11 px bold: the 11 px measure with the bold factor
-        return text_width(text, "body") * 1.08
-    return text_width(text, _MEASURE[css])
+    return text_width(text, css)
 
 
-def _fit(text: str, max_px: float, css: str) -> str:
-    """``text`` cut to fit ``max_px`` (by estimate), ending with an ellipsis when cut."""
-    if css != "rname":
-        return truncate(text, max_px, _MEASURE[css])
-    if _width(text, css) <= max_px:
-        return text
-    keep = len(text)
-    while keep and _width(text[:keep].rstrip() + "…", css) > max_px:
-        keep -= 1
-    return text[:keep].rstrip() + "…" if keep else ""
-
-
-def _wrap(text: str, max_px: float, css: str, max_lines: int) -> list[str]:
-    lines = wrap(text, max_px, _MEASURE[css])
-    if len(lines) > max_lines:
-        lines = [
-            *lines[: max_lines - 1],
-            _fit(" ".join(lines[max_lines - 1 :]) + " …", max_px, css),
-        ]
-    return lines
+def _wrap(text: str, max_px: float, css: str, max_lines: int) -> tuple[list[str], str | None]:
+    """(lines, full text when the last line had to be shortened, else None)."""
+    lines, cut = wrap_lines(text, max_px, css, max_lines)
+    return lines, text if cut else None
 
 
 @dataclass
@@ -1278,9 +1962,10 @@ class _RowBox:
     row: Row
     y: float  # relative to the stack box
     h: float
-    title: str
-    badge: str
+    title: list[str]  # lines
+    badge: str  # beside the title; "" when it went to the details
     details: list[str]
+    details_full: str | None = None  # the whole details when the last line is shortened
 
 
 @dataclass
@@ -1289,7 +1974,7 @@ class _GroupBox:
     y: float
     h: float
     rows: list[_RowBox]
-    footer: list[str]
+    footer: list[tuple[str, str | None]]  # (line, full text when shortened)
 
 
 @dataclass
@@ -1298,7 +1983,7 @@ class _StackBox:
     column: int
     h: float
     groups: list[_GroupBox]
-    footer: list[str]
+    footer: list[tuple[str, str | None]]  # (line, full text when shortened)
     gutter: float = 0.0  # width left of the group boxes for arrows inside the stack
     x: float = 0.0
     y: float = 0.0
@@ -1309,22 +1994,26 @@ _ROW_TEXT_W = GROUP_W - 2 * ROW_INSET - 16
 
 
 def _row_box(row: Row) -> _RowBox:
+    """A row: its name (wrapped) with the resource type right of it, or, when both do not fit
+    on one line, the type first in the details."""
     title, badge = (row.badge, "") if row.count > 1 else (row.title, row.badge)
-    room = _ROW_TEXT_W - 10
-    title_w, badge_w = _width(title, "rname"), _width(badge, "badge")
-    if title_w + badge_w > room:  # the name first, the type in what is left
-        title_w = max(room - badge_w, min(title_w, room * 0.6))
-        title, badge = _fit(title, title_w, "rname"), _fit(badge, room - title_w, "badge")
-    details = (
-        _wrap(" · ".join(row.details), _ROW_TEXT_W, "meta", MAX_DETAIL_LINES) if row.details else []
+    details = list(row.details)
+    if _width(title, "strong") + _width(badge, "badge") > _ROW_TEXT_W - 10:
+        details, badge = ([badge, *details] if badge else details), ""
+    title_lines = wrap(title, _ROW_TEXT_W, "strong")
+    lines, full = (
+        _wrap(" · ".join(details), _ROW_TEXT_W, "meta", MAX_DETAIL_LINES) if details else ([], None)
     )
-    return _RowBox(row, 0.0, 22 + LINE * len(details), title, badge, details)
+    height = 22 + LINE * (len(lines) + len(title_lines) - 1)
+    return _RowBox(row, 0.0, height, title_lines, badge, lines, full)
 
 
-def _footer(counts: Mapping[str, int], prefix: str, width: float) -> list[str]:
+def _footer(counts: Mapping[str, int], prefix: str, width: float) -> list[tuple[str, str | None]]:
+    """Footer lines, each with the full text for a tooltip when it is the shortened last one."""
     if not counts:
         return []
-    return _wrap(prefix + ", ".join(_counts_text(counts)), width, "meta", 4)
+    lines, full = _wrap(prefix + ", ".join(_counts_text(counts)), width, "meta", 4)
+    return [(line, full if i == len(lines) - 1 else None) for i, line in enumerate(lines)]
 
 
 def _stack_box(view: StackView, column: int) -> _StackBox:
@@ -1338,11 +2027,11 @@ def _stack_box(view: StackView, column: int) -> _StackBox:
             box.y = gy
             rows.append(box)
             gy += box.h + ROW_GAP
-        footer = _footer(group.counted, "+ ", GROUP_W - 2 * ROW_INSET)
-        gy += LINE * len(footer) + (4 if footer else 0) + 3
-        groups.append(_GroupBox(group, y, gy, rows, footer))
+        counted = _footer(group.counted, "+ ", GROUP_W - 2 * ROW_INSET)
+        gy += LINE * len(counted) + (4 if counted else 0) + 3
+        groups.append(_GroupBox(group, y, gy, rows, counted))
         y += gy + GROUP_GAP
-    footer = []
+    footer: list[tuple[str, str | None]] = []
     if view.loose:
         names = ", ".join(view.loose_names)
         footer += _footer(view.loose, f"{names}: ", GROUP_W)
@@ -1387,8 +2076,9 @@ def _assign_lanes(
 
 
 class _Layout:
-    def __init__(self, diagram: Diagram) -> None:
+    def __init__(self, diagram: Diagram, top: float = HEADER_H) -> None:
         self.diagram = diagram
+        self.top = top
         self.boxes: list[list[_StackBox]] = [
             [_stack_box(view, c) for view in column] for c, column in enumerate(diagram.columns)
         ]
@@ -1455,7 +2145,7 @@ class _Layout:
         self.street_y: dict[tuple[int, int], float] = {}
         self.height = 0.0
         for c, column in enumerate(self.boxes):
-            y = float(HEADER_H)
+            y = float(self.top)
             for gap in range(len(column) + 1):
                 lanes = self.street_lanes.get((c, gap), 0)
                 self.street_y[(c, gap)] = y + 10
@@ -1612,9 +2302,19 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _text_el(x: float, y: float, text: str, css: str, anchor: str = "") -> str:
-    extra = f' text-anchor="{anchor}"' if anchor else ""
-    return f'<text x="{_n(x)}" y="{_n(y)}" class="{css}"{extra}>{_esc(text)}</text>'
+def _text_el(
+    x: float,
+    y: float,
+    text: str,
+    css: str,
+    anchor: str = "",
+    *,
+    max_px: float | None = None,
+    full: str | None = None,
+) -> str:
+    """A text element; shortened to ``max_px`` (or given as a part of ``full``), it keeps the
+    full text in a ``<title>`` tooltip."""
+    return text_element(x, y, text, css, max_px=max_px, anchor=anchor, full=full)
 
 
 def _rect(x: float, y: float, w: float, h: float, attrs: str) -> str:
@@ -1657,14 +2357,14 @@ def _draw_stack(out: list[str], box: _StackBox) -> None:
     out.append(f'<g class="stack-box" data-stack="{_esc(stack.id)}">')
     out.append(_rect(box.x, box.y, box.w, box.h, 'class="stack" rx="6"'))
     gx = box.x + box.gutter
-    out.append(_text_el(gx, box.y + 20, _fit(stack.display, GROUP_W, "sname"), "sname"))
+    out.append(_text_el(gx, box.y + 20, stack.display, "title", max_px=GROUP_W))
     info = f"{stack.name} · {_plural(len(stack.resources), 'resource')}"
-    out.append(_text_el(gx, box.y + 35, _fit(info, GROUP_W, "meta"), "meta"))
+    out.append(_text_el(gx, box.y + 35, info, "meta", max_px=GROUP_W))
     for group in box.groups:
         _draw_group(out, box, group)
     y = box.y + box.h - STACK_PAD - LINE * len(box.footer) + 9
-    for line in box.footer:
-        out.append(_text_el(gx, y, line, "meta"))
+    for line, full in box.footer:
+        out.append(_text_el(gx, y, line, "meta", full=full))
         y += LINE
     out.append("</g>")
 
@@ -1678,12 +2378,12 @@ def _draw_group(out: list[str], box: _StackBox, group: _GroupBox) -> None:
     count = _plural(group.group.total, "resource")
     out.append(_text_el(x + GROUP_W - ROW_INSET, y + 16, count, "badge", "end"))
     name_w = GROUP_W - 2 * ROW_INSET - _width(count, "badge") - 6
-    out.append(_text_el(x + ROW_INSET, y + 16, _fit(group.group.name, name_w, "gname"), "gname"))
+    out.append(_text_el(x + ROW_INSET, y + 16, group.group.name, "head", max_px=name_w))
     for rb in group.rows:
         _draw_row(out, x + ROW_INSET, y + rb.y, rb)
     fy = y + group.h - 7 - LINE * len(group.footer) + 10
-    for line in group.footer:
-        out.append(_text_el(x + ROW_INSET, fy, line, "meta"))
+    for line, full in group.footer:
+        out.append(_text_el(x + ROW_INSET, fy, line, "meta", full=full))
         fy += LINE
     out.append("</g>")
 
@@ -1697,12 +2397,15 @@ def _draw_row(out: list[str], x: float, y: float, rb: _RowBox) -> None:
     )
     out.append(_rect(x, y, w, rb.h, 'class="row" rx="3"'))
     out.append(_rect(x, y, 4, rb.h, f'fill="{colour}"'))
-    out.append(_text_el(x + 11, y + 15, rb.title, "rname"))
+    ly = y + 15
+    for line in rb.title:
+        out.append(_text_el(x + 11, ly, line, "strong"))
+        ly += LINE
     if rb.badge:
         out.append(_text_el(x + w - 6, y + 15, rb.badge, "badge", "end"))
-    ly = y + 15 + LINE
-    for line in rb.details:
-        out.append(_text_el(x + 11, ly, line, "meta"))
+    for i, line in enumerate(rb.details):
+        last = i == len(rb.details) - 1
+        out.append(_text_el(x + 11, ly, line, "meta", full=rb.details_full if last else None))
         ly += LINE
     out.append("</g>")
 
@@ -1724,12 +2427,13 @@ def _draw_edges(out: list[str], layout: _Layout) -> None:
     out += badges
 
 
-def _legend(layout: _Layout, top: float) -> tuple[list[str], float]:
+def _legend(layout: _Layout, top: float, width: float) -> tuple[list[str], float]:
     diagram = layout.diagram
     out: list[str] = []
-    usable = layout.width - 2 * MARGIN
+    usable = width - 2 * MARGIN
 
     def section(title: str, entries: list[tuple[str, str, str, bool]], y: float) -> float:
+        """Entries in up to 3 columns, each wrapped to its column (nothing is cut)."""
         if not entries:
             return y
         out.append(_text_el(MARGIN, y + 12, title, "head"))
@@ -1738,12 +2442,18 @@ def _legend(layout: _Layout, top: float) -> tuple[list[str], float]:
         columns = max(1, min(int(usable // longest), 3))
         col_w = usable / columns
         per_column = -(-len(entries) // columns)
-        for i, (name, colour, text, square) in enumerate(entries):
-            col, line = divmod(i, per_column)
-            x, ly = MARGIN + col * col_w, y + line * 18
-            out.extend(_badge(x + 10, ly + 8, name, colour, square))
-            out.append(_text_el(x + 24, ly + 12, _fit(text, col_w - 32, "body"), "body"))
-        return y + per_column * 18 + 10
+        bottom = y
+        for col in range(columns):
+            ly = y
+            for name, colour, text, square in entries[col * per_column : (col + 1) * per_column]:
+                x = MARGIN + col * col_w
+                out.extend(_badge(x + 10, ly + 8, name, colour, square))
+                for part in wrap(text, col_w - 32, "body"):
+                    out.append(_text_el(x + 24, ly + 12, part, "body"))
+                    ly += 15
+                ly += 3
+            bottom = max(bottom, ly)
+        return bottom + 10
 
     def end_name(end: str, is_link: bool) -> str:
         if is_link:
@@ -1800,41 +2510,436 @@ def _legend(layout: _Layout, top: float) -> tuple[list[str], float]:
                 f'<path d="M{_n(x)} {_n(ly + 8)} L{_n(x + 22)} {_n(ly + 8)}" fill="none" '
                 f'stroke="{colour}" stroke-width="{width}"{dash} marker-end="url(#arrow-{name})"/>'
             )
-        out.append(_text_el(x + 32, ly + 12, _fit(text, item_w - 40, "body"), "body"))
+        out.append(_text_el(x + 32, ly + 12, text, "body", max_px=item_w - 40))
     y += per_column * 18 + 6
     notes = [
         "Boxes: stacks (dependency order, left to right) > top-level constructs > main resources "
         f"(N {TIMES} Type: several resources of one type in one construct).",
         "Grey text: low-level resources counted, not drawn (security group rules, permissions, "
-        "SSM parameters, policies of service roles...); CDK helpers are counted per stack.",
+        "SSM parameters, policies of service roles and the like); CDK helpers are counted per "
+        "stack.",
     ]
     for note in notes:
-        for text_line in _wrap(note, usable, "meta", 2):
+        for text_line in wrap(note, usable, "meta"):
             out.append(_text_el(MARGIN, y + 10, text_line, "meta"))
             y += LINE
     return out, y + MARGIN
 
 
+# --------------------------------------------------------------------------- request path drawing
+
+NODE_W = 204
+NODE_PAD = 10
+ICON = 34
+PATH_GAP = 104  # between the columns of the path: room for an arrow and its label
+NODE_GAP = 16  # between nodes stacked in one column
+NODE_MAX_LINES = 18  # detail lines of a node; the rest in a tooltip
+VPC_PAD = 22
+ROW_BETWEEN = 64  # between the VPC and the row below it
+REGION_PAD = 22
+STEP_R = 10  # radius of a step number
+
+# Kind -> (colour, icon text); icons "" are drawn as shapes.
+PATH_STYLE: dict[str, tuple[str, str]] = {
+    "caller": ("#545b64", ""),
+    "api-endpoint": ("#8c4fff", "VPCE"),
+    "api": ("#e7157b", "API"),
+    "function": ("#ed7100", "\u03bb"),
+    "runtime-endpoint": ("#8c4fff", "VPCE"),
+    "bedrock": ("#01a88d", "AI"),
+    "guardrail": ("#dd344c", ""),
+    "log": ("#e7157b", "LOGS"),
+}
+_S3_STYLE = ("#7aa116", "S3")
+_ROW0_KINDS = ("caller", "api-endpoint", "function", "runtime-endpoint", "bedrock", "guardrail")
+
+
+def _node_style(node: PathNode) -> tuple[str, str]:
+    return _S3_STYLE if node.service.startswith("Amazon S3") else PATH_STYLE[node.kind]
+
+
+@dataclass
+class _NodeBox:
+    node: PathNode
+    lines: list[tuple[float, float, str, str, str | None]]  # (dx, dy, text, css, tooltip)
+    h: float
+    x: float = 0.0
+    y: float = 0.0
+    row: int = 0
+
+    @property
+    def w(self) -> float:
+        return NODE_W
+
+    @property
+    def anchor(self) -> float:
+        """The y of horizontal arrows: the middle of the icon."""
+        return self.y + NODE_PAD + ICON / 2
+
+    @property
+    def cx(self) -> float:
+        return self.x + NODE_W / 2
+
+
+def _node_box(node: PathNode) -> _NodeBox:
+    """A node's text, laid out: what it is and its name right of the icon, details below."""
+    lines: list[tuple[float, float, str, str, str | None]] = []
+    text_x = NODE_PAD + ICON + 8
+    head_w = NODE_W - text_x - NODE_PAD
+    y = NODE_PAD + 11.0
+    for part in wrap(node.service, head_w, "strong"):
+        lines.append((text_x, y, part, "strong", None))
+        y += 14
+    for part in wrap(node.name, head_w, "meta") if node.name else []:
+        lines.append((text_x, y, part, "meta", None))
+        y += 13
+    y = max(y, NODE_PAD + ICON + 4.0) + 10
+    wrapped = [_wrap(detail, NODE_W - 2 * NODE_PAD, "meta", 4) for detail in node.details]
+    total = sum(len(parts) for parts, _full in wrapped)
+    budget = NODE_MAX_LINES if total <= NODE_MAX_LINES else NODE_MAX_LINES - 1
+    shown = used = 0
+    for parts, full in wrapped:
+        used += len(parts)
+        if used > budget:
+            break
+        for i, part in enumerate(parts):
+            lines.append((NODE_PAD, y, part, "meta", full if i == len(parts) - 1 else None))
+            y += 13
+        shown += 1
+    if shown < len(node.details):  # the rest in the tooltip of a "+n more" line
+        rest = node.details[shown:]
+        lines.append((NODE_PAD, y, f"+{len(rest)} more", "meta", "\n".join(rest)))
+        y += 13
+    return _NodeBox(node, lines, y - 4 + NODE_PAD)
+
+
+@dataclass
+class _Arrow:
+    number: int
+    step: PathStep
+    points: list[tuple[float, float]]
+    label_at: tuple[float, float]  # the step number's centre
+    vertical: bool  # the label goes right of the number (else above it)
+    room: float  # the width the label may take
+
+
+class _PathLayout:
+    """Where the request path's boxes go: the path left to right in the VPC (row 0), the API and
+    anything else outside the VPC that the path dips into below it (row 1), Amazon Bedrock and
+    the guardrail right of the VPC and the log destinations below them."""
+
+    def __init__(self, path: RequestPath, top: float, left: float) -> None:
+        self.path = path
+        self.boxes = {n.key: _node_box(n) for n in path.nodes}
+        self.region_label = " · ".join(["AWS Cloud", *path.place])
+        self.vpc_lines = self._vpc_label()
+        columns: list[list[_NodeBox]] = []
+        below: dict[int, list[_NodeBox]] = {}  # column -> boxes in row 1 under it
+        has_vpc = bool(path.vpc)
+        for kind in _ROW0_KINDS:
+            boxes = [self.boxes[n.key] for n in path.of_kind(kind)]
+            above = [b for b in boxes if b.node.in_vpc or not has_vpc or kind in _OUTSIDE]
+            under = [b for b in boxes if b not in above]
+            if above:
+                columns.append(above)
+            for box in under:
+                below.setdefault(max(len(columns) - 1, 0), []).append(box)
+            if kind == "api-endpoint" or (kind == "caller" and not path.of_kind("api-endpoint")):
+                for api in path.of_kind("api"):  # under the hop before the function
+                    below.setdefault(max(len(columns) - 1, 0), []).append(self.boxes[api.key])
+        self.columns = columns
+        self.below = below
+        self.logs = [self.boxes[n.key] for n in path.of_kind("log")]
+        self._place(top, left)
+
+    def _vpc_label(self) -> list[str]:
+        path = self.path
+        text = " · ".join(x for x in [path.vpc, path.vpc_name, *path.vpc_details] if x)
+        return wrap(text, 3 * NODE_W, "head") if text else []
+
+    def _place(self, top: float, left: float) -> None:
+        self.region = [left, top, 0.0, 0.0]
+        vpc_top = top + 40
+        row0 = vpc_top + (22 + 17 * len(self.vpc_lines) if self.vpc_lines else 0)
+        x = left + REGION_PAD
+        self.vpc: list[float] | None = None
+        inside_any = False
+        for column in self.columns:
+            inside = bool(self.path.vpc) and all(b.node.in_vpc for b in column)
+            if inside and self.vpc is None:
+                self.vpc = [x, vpc_top, 0.0, 0.0]
+                x += VPC_PAD
+                inside_any = True
+            if not inside and inside_any and self.vpc is not None and self.vpc[2] == 0:
+                self.vpc[2] = x - PATH_GAP + VPC_PAD - self.vpc[0]
+                x += 2 * VPC_PAD
+            y = row0
+            for box in column:
+                box.x, box.y, box.row = x, y, 0
+                y += box.h + NODE_GAP
+            x += NODE_W + PATH_GAP
+        if self.vpc is not None and self.vpc[2] == 0:
+            self.vpc[2] = x - PATH_GAP + VPC_PAD - self.vpc[0]
+        row0_bottom = max((b.y + b.h for c in self.columns for b in c), default=row0)
+        if self.vpc is not None:
+            in_vpc = [b for c in self.columns for b in c if b.node.in_vpc]
+            self.vpc[3] = max(b.y + b.h for b in in_vpc) + VPC_PAD - vpc_top
+            row0_bottom = max(row0_bottom, self.vpc[1] + self.vpc[3])
+        right = x - PATH_GAP
+        bottom = row0_bottom
+        for col, boxes in sorted(self.below.items()):
+            x0 = self.columns[col][0].x if self.columns else left + REGION_PAD
+            y = self._below(x0, x0 + NODE_W)
+            for box in boxes:
+                box.x, box.y, box.row = x0, y, 1
+                y += box.h + NODE_GAP
+                bottom = max(bottom, box.y + box.h)
+        bedrock = [b for c in self.columns for b in c if b.node.kind == "bedrock"]
+        lx = bedrock[0].x if bedrock else left + REGION_PAD
+        y = self._below(lx, lx + len(self.logs) * (NODE_W + 28))
+        for box in self.logs:
+            box.x, box.y, box.row = lx, y, 1
+            lx += NODE_W + 28
+            right = max(right, box.x + box.w)
+            bottom = max(bottom, box.y + box.h)
+        self.region[2] = right + REGION_PAD - left
+        self.region[3] = bottom + REGION_PAD - top
+        self.width = self.region[2]
+        self.bottom = top + self.region[3]
+        self._arrows()
+
+    def _below(self, x0: float, x1: float) -> float:
+        """The top of row 1 between ``x0`` and ``x1``: below what is above it there."""
+        above = [b.y + b.h for c in self.columns for b in c if b.x < x1 and b.x + b.w > x0]
+        if self.vpc is not None and self.vpc[0] < x1 and self.vpc[0] + self.vpc[2] > x0:
+            above.append(self.vpc[1] + self.vpc[3])
+        return max(above, default=self.region[1] + 40) + ROW_BETWEEN
+
+    # -- arrows
+
+    def _arrows(self) -> None:
+        self.arrows: list[_Arrow] = []
+        lanes: dict[str, int] = {}
+        for number, step in enumerate(self.path.steps, 1):
+            src, dst = self.boxes[step.source], self.boxes[step.target]
+            if src.row == dst.row:
+                points, label, vertical = self._across(src, dst, lanes)
+            elif src.row < dst.row:
+                points, label, vertical = self._down(src, dst)
+            else:
+                points, label, vertical = self._up(src, dst)
+            self.arrows.append(_Arrow(number, step, points, label, vertical, _room(points, label)))
+
+    def _across(
+        self, src: _NodeBox, dst: _NodeBox, lanes: dict[str, int]
+    ) -> tuple[list[tuple[float, float]], tuple[float, float], bool]:
+        x0, x1 = src.x + src.w, dst.x
+        y0, y1 = src.anchor, dst.anchor
+        if abs(y0 - y1) < 0.5:
+            mid = ((x0 + x1) / 2, y0)
+            return [(x0, y0), (x1, y1)], mid, False
+        lane = lanes.get(src.node.key, 0)
+        lanes[src.node.key] = lane + 1
+        xm = x1 - 26 - lane * 10
+        return [(x0, y0), (xm, y0), (xm, y1), (x1, y1)], ((x0 + xm) / 2, y0), False
+
+    def _down(
+        self, src: _NodeBox, dst: _NodeBox
+    ) -> tuple[list[tuple[float, float]], tuple[float, float], bool]:
+        if src.x <= dst.cx <= src.x + src.w:
+            x = dst.cx
+            top = src.y + src.h
+            if self.vpc is not None and top < self.vpc[1] + self.vpc[3] < dst.y:
+                top = self.vpc[1] + self.vpc[3]  # the number below the VPC's outline
+            return [(x, src.y + src.h), (x, dst.y)], (x, (top + dst.y) / 2), True
+        bus = dst.y - 26
+        x0 = src.cx
+        points = [(x0, src.y + src.h), (x0, bus), (dst.cx, bus), (dst.cx, dst.y)]
+        return points, (dst.cx, (bus + dst.y) / 2 - 2), True
+
+    def _up(
+        self, src: _NodeBox, dst: _NodeBox
+    ) -> tuple[list[tuple[float, float]], tuple[float, float], bool]:
+        """From a box below the VPC back up into it: right, then up into the box's bottom (the
+        last box of its column) or its left side."""
+        column = next((c for c in self.columns if dst in c), [dst])
+        y0 = src.anchor
+        if dst is column[-1]:
+            x = dst.cx
+            points = [(src.x + src.w, y0), (x, y0), (x, dst.y + dst.h)]
+            return points, ((src.x + src.w + x) / 2, y0), False
+        xm = dst.x - 26
+        points = [(src.x + src.w, y0), (xm, y0), (xm, dst.anchor), (dst.x, dst.anchor)]
+        return points, ((src.x + src.w + xm) / 2, y0), False
+
+
+_OUTSIDE = ("bedrock", "guardrail")
+
+
+def _room(points: Sequence[tuple[float, float]], at: tuple[float, float]) -> float:
+    """The length of the horizontal segment that ``at`` is on, less a margin (a label above
+    it may be that wide)."""
+    for (ax, ay), (bx, by) in itertools.pairwise(points):
+        if abs(ay - by) < 0.5 and abs(ay - at[1]) < 0.5 and min(ax, bx) <= at[0] <= max(ax, bx):
+            return max(abs(bx - ax) - 16, 40.0)
+    return NODE_W / 2 - STEP_R - 14
+
+
+def _draw_icon(out: list[str], box: _NodeBox) -> None:
+    colour, text = _node_style(box.node)
+    x, y = box.x + NODE_PAD, box.y + NODE_PAD
+    out.append(_rect(x, y, ICON, ICON, f'rx="5" fill="{colour}"'))
+    cx, cy = x + ICON / 2, y + ICON / 2
+    if box.node.kind == "caller":  # a person
+        out.append(f'<circle cx="{_n(cx)}" cy="{_n(cy - 6)}" r="5.5" fill="#ffffff"/>')
+        out.append(
+            f'<path d="M{_n(cx - 10)} {_n(cy + 12)} Q{_n(cx - 10)} {_n(cy + 1)} {_n(cx)} '
+            f'{_n(cy + 1)} Q{_n(cx + 10)} {_n(cy + 1)} {_n(cx + 10)} {_n(cy + 12)} Z" '
+            'fill="#ffffff"/>'
+        )
+    elif box.node.kind == "guardrail":  # a shield
+        out.append(
+            f'<path d="M{_n(cx)} {_n(cy - 11)} L{_n(cx + 9)} {_n(cy - 7)} L{_n(cx + 9)} '
+            f"{_n(cy + 1)} Q{_n(cx + 9)} {_n(cy + 8)} {_n(cx)} {_n(cy + 12)} Q{_n(cx - 9)} "
+            f'{_n(cy + 8)} {_n(cx - 9)} {_n(cy + 1)} L{_n(cx - 9)} {_n(cy - 7)} Z" '
+            'fill="none" stroke="#ffffff" stroke-width="2"/>'
+        )
+    else:
+        size = 15 if len(text) == 1 else 11 if len(text) <= 3 else 9
+        out.append(
+            f'<text x="{_n(cx)}" y="{_n(cy + size * 0.36)}" class="icon" text-anchor="middle" '
+            f'style="font-size:{size}px">{_esc(text)}</text>'
+        )
+
+
+def _draw_node(out: list[str], box: _NodeBox) -> None:
+    colour, _text = _node_style(box.node)
+    node = box.node
+    out.append(
+        f'<g class="path-node" data-kind="{_esc(node.kind)}" data-key="{_esc(node.key)}" '
+        f'data-in-vpc="{str(node.in_vpc).lower()}">'
+    )
+    out.append(_rect(box.x, box.y, box.w, box.h, f'class="node" rx="6" stroke="{colour}"'))
+    _draw_icon(out, box)
+    for dx, dy, text, css, full in box.lines:
+        out.append(_text_el(box.x + dx, box.y + dy, text, css, full=full))
+    out.append("</g>")
+
+
+def _step_badge(out: list[str], x: float, y: float, number: int) -> None:
+    out.append(f'<g class="step-number" data-step="{number}">')
+    out.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{STEP_R}" fill="#232f3e"/>')
+    out.append(_text_el(x, y + 4, str(number), "step", "middle"))
+    out.append("</g>")
+
+
+def _draw_arrow(out: list[str], arrow: _Arrow) -> None:
+    d = "M" + " L".join(f"{_n(x)} {_n(y)}" for x, y in arrow.points)
+    step = arrow.step
+    out.append(
+        f'<path class="path-arrow" data-step="{arrow.number}" data-from="{_esc(step.source)}" '
+        f'data-to="{_esc(step.target)}" d="{d}" marker-end="url(#arrow-path)"/>'
+    )
+
+
+def _draw_arrow_label(out: list[str], arrow: _Arrow) -> None:
+    x, y = arrow.label_at
+    _step_badge(out, x, y, arrow.number)
+    label = arrow.step.label
+    if not label:
+        return
+    if arrow.vertical:  # right of the number
+        parts, full = _wrap(label, NODE_W / 2 - STEP_R - 14, "meta", 2)
+        ly = y + 3.5 - (len(parts) - 1) * 6.5
+        for i, part in enumerate(parts):
+            tip = full if i == len(parts) - 1 else None
+            out.append(_text_el(x + STEP_R + 5, ly, part, "meta", full=tip))
+            ly += 13
+        return
+    parts, full = _wrap(label, arrow.room, "meta", 2)  # above the number
+    ly = y - STEP_R - 5 - (len(parts) - 1) * 13
+    for i, part in enumerate(parts):
+        tip = full if i == len(parts) - 1 else None
+        out.append(_text_el(x, ly, part, "meta", "middle", full=tip))
+        ly += 13
+
+
+def _draw_path(path: RequestPath, top: float, width: float) -> tuple[list[str], float, float]:
+    """The request path section from ``top``: (elements, width used, bottom)."""
+    out = [
+        _text_el(MARGIN, top + 16, "Request path", "h2"),
+    ]
+    layout = _PathLayout(path, top + 30, MARGIN)
+    rx, ry, rw, rh = layout.region
+    out.append('<g class="boundary" data-boundary="region">')
+    out.append(_rect(rx, ry, rw, rh, 'class="region" rx="8"'))
+    out.append(_text_el(rx + 12, ry + 20, layout.region_label, "head"))
+    out.append("</g>")
+    if layout.vpc is not None:
+        vx, vy, vw, vh = layout.vpc
+        out.append('<g class="boundary" data-boundary="vpc">')
+        out.append(_rect(vx, vy, vw, vh, 'class="vpc" rx="6"'))
+        ly = vy + 18
+        for line in layout.vpc_lines:
+            out.append(_text_el(vx + 12, ly, line, "head"))
+            ly += 17
+        out.append("</g>")
+    for arrow in layout.arrows:
+        _draw_arrow(out, arrow)
+    for box in layout.boxes.values():
+        _draw_node(out, box)
+    for arrow in layout.arrows:
+        _draw_arrow_label(out, arrow)
+    y = layout.bottom + 18
+    usable = max(width, layout.width + MARGIN) - 2 * MARGIN
+    out.append(_text_el(MARGIN, y + 12, "Step by step (derived from the templates)", "head"))
+    y += 24
+    for arrow in layout.arrows:
+        _step_badge(out, MARGIN + STEP_R, y + 8, arrow.number)
+        for part in wrap(arrow.step.text, usable - 2 * STEP_R - 10, "body"):
+            out.append(_text_el(MARGIN + 2 * STEP_R + 10, y + 12, part, "body"))
+            y += 15
+        y += 6
+    for note in path.notes:
+        for part in wrap(note, usable, "meta"):
+            out.append(_text_el(MARGIN, y + 10, part, "meta"))
+            y += LINE
+    return out, layout.width + MARGIN, y + 8
+
+
 def render_svg(diagram: Diagram) -> str:
-    """The SVG picture of a diagram (deterministic)."""
-    layout = _Layout(diagram)
-    body: list[str] = []
+    """The SVG picture of a diagram (deterministic): the request path first, then the stacks
+    with their supporting resources, then the legend."""
+    path = diagram.path or RequestPath("", "", [], [], [], [])
+    probe = _Layout(diagram, 0.0)  # the widths do not depend on where the stacks start
+    width = max(probe.width, _PathLayout(path, 0.0, MARGIN).width + 2 * MARGIN, 900.0)
+    head: list[str] = [_text_el(MARGIN, 34, diagram.title, "h1", max_px=width - 2 * MARGIN)]
+    y = 54.0
+    for line in wrap(diagram.subtitle, width - 2 * MARGIN, "sub"):
+        head.append(_text_el(MARGIN, y, line, "sub"))
+        y += 15
+    body, _path_w, y = _draw_path(path, y + 8, width)
+    body.append(_text_el(MARGIN, y + 22, "Stacks and supporting resources", "h2"))
+    explain = (
+        "Every stack of the assembly with its constructs and main resources: keys, SSM parameters, "
+        "roles, team stacks, observability. Lettered arrows: references between stacks; numbered "
+        "arrows: flows between resources (listed below)."
+    )
+    y += 30
+    for line in wrap(explain, width - 2 * MARGIN, "meta"):
+        body.append(_text_el(MARGIN, y + 10, line, "meta"))
+        y += LINE
+    layout = _Layout(diagram, y - STREET_BASE + 14)
     for column in layout.boxes:
         for box in column:
             _draw_stack(body, box)
     _draw_edges(body, layout)
-    legend, height = _legend(layout, layout.height + 8)
-    width = max(layout.width, 900.0)
-    head = [
-        _rect(0, 0, width, height, 'class="bg"'),
-        _text_el(MARGIN, 34, _fit(diagram.title, width - 2 * MARGIN, "h1"), "h1"),
-        _text_el(MARGIN, 54, _fit(diagram.subtitle, width - 2 * MARGIN, "sub"), "sub"),
-    ]
+    legend, height = _legend(layout, layout.height + 8, width)
     markers = "".join(
         f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" '
         f'markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">'
         f'<path d="M0 0 L10 5 L0 10 z" fill="{colour}"/></marker>'
-        for kind, (colour, _text) in KIND_STYLE.items()
+        for kind, (colour, _text) in [*KIND_STYLE.items(), ("path", ("#232f3e", ""))]
     )
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -1843,6 +2948,7 @@ def render_svg(diagram: Diagram) -> str:
         f"<title>{_esc(diagram.title)}</title>",
         f"<style>{_STYLE}</style>",
         f"<defs>{markers}</defs>",
+        _rect(0, 0, width, height, 'class="bg"'),
         *head,
         *body,
         *legend,

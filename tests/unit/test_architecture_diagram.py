@@ -22,6 +22,7 @@ from bedrock_landing_zone.architecture_diagram import (
     render_svg,
 )
 from tests.conftest import Synths
+from tests.unit.svg_checks import Box, box_of, path_points, text_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.svg"
@@ -180,8 +181,16 @@ NET: dict[str, Any] = {
     "deps": ["Governance"],
     "resources": {
         "Vpc": ("AWS::EC2::VPC", "PrivateNetwork/Vpc/Resource", {"CidrBlock": "10.0.0.0/22"}),
-        "Subnet1": ("AWS::EC2::Subnet", "PrivateNetwork/Vpc/PrivateSubnet1/Subnet", {}),
-        "Subnet2": ("AWS::EC2::Subnet", "PrivateNetwork/Vpc/PrivateSubnet2/Subnet", {}),
+        "Subnet1": (
+            "AWS::EC2::Subnet",
+            "PrivateNetwork/Vpc/PrivateSubnet1/Subnet",
+            {"VpcId": ref("Vpc")},
+        ),
+        "Subnet2": (
+            "AWS::EC2::Subnet",
+            "PrivateNetwork/Vpc/PrivateSubnet2/Subnet",
+            {"VpcId": ref("Vpc")},
+        ),
         "FlowLog": (
             "AWS::EC2::FlowLog",
             "PrivateNetwork/Vpc/FlowLog/FlowLog",
@@ -658,3 +667,299 @@ def test_committed_architecture_diagram_is_current(synths: Synths) -> None:
             f"{DOC.relative_to(ROOT)} is stale or missing: run `make diagram` and commit it",
             pytrace=False,
         )
+
+
+# --------------------------------------------------------------------------- the request path
+
+ARCH_BOXES = ("bg", "region", "vpc", "node", "stack", "group", "row")
+IN_VPC = ("caller", "api-endpoint", "function", "runtime-endpoint")
+OUTSIDE_VPC = ("api", "bedrock", "guardrail", "log")
+
+
+def _path_nodes(root: ET.Element) -> dict[str, tuple[str, Box]]:
+    """Drawn request-path nodes: key -> (kind, box)."""
+    nodes = {}
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "path-node":
+            rect = group.find(f"{SVG}rect")
+            assert rect is not None
+            nodes[group.get("data-key", "")] = (group.get("data-kind", ""), box_of(rect))
+    return nodes
+
+
+def _path_arrows(root: ET.Element) -> list[tuple[int, str, str, list[tuple[float, float]]]]:
+    """(step, from key, to key, points) of the drawn request-path arrows, by step."""
+    arrows = [
+        (
+            int(p.get("data-step", 0)),
+            p.get("data-from", ""),
+            p.get("data-to", ""),
+            path_points(p.get("d", "")),
+        )
+        for p in root.iter(f"{SVG}path")
+        if p.get("class") == "path-arrow"
+    ]
+    return sorted(arrows)
+
+
+def _boundary(root: ET.Element, name: str) -> Box | None:
+    for group in root.iter(f"{SVG}g"):
+        if group.get("data-boundary") == name:
+            rect = group.find(f"{SVG}rect")
+            return box_of(rect) if rect is not None else None
+    return None
+
+
+def _kinds_in_order(root: ET.Element) -> list[tuple[str, str]]:
+    """(from kind, to kind) of each drawn arrow, in step order, after checking that the arrow
+    starts on the outline of its source box and ends on the outline of its target box."""
+    nodes = _path_nodes(root)
+    pairs = []
+    for step, source, target, points in _path_arrows(root):
+        (source_kind, source_box), (target_kind, target_box) = nodes[source], nodes[target]
+        assert source_box.on_border(*points[0]), f"arrow {step} does not leave {source}"
+        assert target_box.on_border(*points[-1]), f"arrow {step} does not reach {target}"
+        pairs.append((source_kind, target_kind))
+    return pairs
+
+
+FULL_PATH = [
+    ("caller", "api-endpoint"),
+    ("api-endpoint", "api"),
+    ("api", "function"),
+    ("function", "runtime-endpoint"),
+    ("runtime-endpoint", "bedrock"),
+    ("bedrock", "guardrail"),
+    ("bedrock", "log"),
+    ("bedrock", "log"),
+]
+
+
+def test_the_request_path_is_derived_from_the_templates(diagram: Diagram) -> None:
+    path = diagram.path
+    assert path is not None
+    assert [n.kind for n in path.nodes] == [
+        "caller",
+        "api-endpoint",
+        "api",
+        "function",
+        "runtime-endpoint",
+        "bedrock",
+        "guardrail",
+        "log",
+        "log",
+    ]
+    names = {n.kind: n.name for n in path.nodes if n.kind != "log"}
+    assert names == {
+        "caller": "",
+        "api-endpoint": "Network/PrivateNetwork/ExecuteApiEndpoint",
+        "api": "Inference/PrivateApi/Api",
+        "function": "Inference/GuardedInference/Handler/Function",
+        "runtime-endpoint": "Network/PrivateNetwork/BedrockRuntimeEndpoint",
+        "bedrock": "",
+        "guardrail": "Governance/Guardrail/Guardrail",
+    }
+    assert [n.name for n in path.of_kind("log")] == [
+        "Audit/InvocationLogging/Bucket",
+        "Audit/InvocationLogging/LogGroup",
+    ]
+    caller = path.of_kind("caller")[0]
+    assert caller.in_vpc
+    assert "security group Network/PrivateNetwork/ClientSecurityGroup" in caller.details
+    # the team role reaches the API through an export and a policy on execute-api:Invoke
+    assert "IAM roles allowed execute-api:Invoke: Governance/Teams/TeamARole" in caller.details
+    assert "POST /v1/converse (AWS_IAM)" in path.of_kind("api")[0].details
+    kinds = {n.key: n.kind for n in path.nodes}
+    assert [(kinds[s.source], kinds[s.target]) for s in path.steps] == FULL_PATH
+    assert [s.label for s in path.steps[:3]] == ["HTTPS 443", "private API", "POST /v1/converse"]
+    assert (path.vpc, path.vpc_name) == ("VPC 10.0.0.0/22", "Network/PrivateNetwork/Vpc")
+    assert [n.kind for n in path.nodes if n.in_vpc] == list(IN_VPC)
+    assert path.notes == []
+
+
+def test_the_svg_draws_the_request_path_first_with_arrows_in_order(diagram: Diagram) -> None:
+    root = ET.fromstring(render_svg(diagram))
+    assert _kinds_in_order(root) == FULL_PATH
+    nodes = _path_nodes(root)
+    first = dict(reversed(list(nodes.values())))
+    # left to right in reading order; the API below the VPC, the logs below Amazon Bedrock
+    row = ["caller", "api-endpoint", "function", "runtime-endpoint", "bedrock", "guardrail"]
+    xs = [first[kind].x for kind in row]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    assert first["api"].y > first["api-endpoint"].bottom
+    assert all(box.y > first["bedrock"].bottom for kind, box in nodes.values() if kind == "log")
+    # the request path comes before the stacks
+    stacks = [box_of(r) for r in root.iter(f"{SVG}rect") if r.get("class") == "stack"]
+    assert max(box.bottom for _kind, box in nodes.values()) < min(s.y for s in stacks)
+    steps = [g.get("data-step") for g in root.iter(f"{SVG}g") if g.get("class") == "step-number"]
+    assert steps == [str(i) for i in range(1, len(FULL_PATH) + 1)] * 2  # on the arrows, listed
+
+
+def test_the_vpc_is_a_boundary_around_what_is_inside_it(diagram: Diagram) -> None:
+    root = ET.fromstring(render_svg(diagram))
+    vpc, region = _boundary(root, "vpc"), _boundary(root, "region")
+    assert vpc is not None and region is not None
+    assert region.contains(vpc)
+    texts = [
+        t.text
+        for g in root.iter(f"{SVG}g")
+        if g.get("data-boundary") == "vpc"
+        for t in g.iter(f"{SVG}text")
+    ]
+    assert "VPC 10.0.0.0/22 · Network/PrivateNetwork/Vpc · 2 subnets" in texts
+    for key, (kind, box) in _path_nodes(root).items():
+        assert region.contains(box), key
+        if kind in IN_VPC:
+            assert vpc.contains(box), f"{key} is in the VPC but drawn outside it"
+        else:
+            assert not vpc.overlaps(box), f"{key} is outside the VPC but drawn in it"
+
+
+def test_without_an_inference_api_the_path_shows_what_exists(tmp_path: Path) -> None:
+    diagram = analyze(load_assembly(write_assembly(tmp_path, [AUD, NET, GOV])))
+    path = diagram.path
+    assert path is not None
+    assert [n.kind for n in path.nodes] == [
+        "caller",
+        "runtime-endpoint",
+        "bedrock",
+        "guardrail",
+        "log",
+        "log",
+    ]
+    caller = path.of_kind("caller")[0]
+    assert "IAM roles allowed bedrock:InvokeModel: Governance/Teams/TeamARole" in caller.details
+    assert any("No private REST API" in note for note in path.notes)
+    svg = render_svg(diagram)
+    root = ET.fromstring(svg)
+    assert _kinds_in_order(root)[:2] == [
+        ("caller", "runtime-endpoint"),
+        ("runtime-endpoint", "bedrock"),
+    ]
+    assert text_problems(svg, ARCH_BOXES) == []
+
+
+def test_an_api_with_many_routes_lists_them_all(tmp_path: Path) -> None:
+    resources = dict(INF["resources"])
+    routes = [
+        ("GET", "v1/models"),
+        ("POST", "v1/invoke"),
+        ("POST", "v1/chat/completions"),
+        ("POST", "v1/embeddings"),
+        ("DELETE", "v1/sessions/{session_id}"),
+    ]
+    for i, (verb, route) in enumerate(routes):
+        kind, _path, props = resources["ApiMethod"]
+        resources[f"ApiMethod{i}"] = (
+            kind,
+            f"PrivateApi/Api/Default/{route}/{verb}/Resource",
+            {**props, "HttpMethod": verb},
+        )
+    inference = {**INF, "resources": resources}
+    diagram = analyze(load_assembly(write_assembly(tmp_path, [inference, AUD, NET, GOV])))
+    assert diagram.path is not None
+    api = diagram.path.of_kind("api")[0]
+    for verb, route in [("POST", "v1/converse"), *routes]:
+        assert f"{verb} /{route} (AWS_IAM)" in api.details
+    assert diagram.path.steps[2].label == "6 routes"
+    svg = render_svg(diagram)
+    assert text_problems(svg, ARCH_BOXES) == []
+    (api_group,) = [g for g in ET.fromstring(svg).iter(f"{SVG}g") if g.get("data-kind") == "api"]
+    drawn = "".join(t.text or "" for t in api_group.iter(f"{SVG}text"))
+    for verb, route in [("POST", "v1/converse"), *routes]:
+        assert f"{verb}/{route}(AWS_IAM)" in drawn.replace(" ", "")  # wrapped, whole
+
+
+def _long_names() -> list[dict[str, Any]]:
+    """The fixture with construct names far wider than their boxes."""
+    long = "AVeryLongConstructNameThatNoBoxIsWideEnoughFor" * 2
+    inference = dict(INF)
+    inference["resources"] = {
+        logical_id: (kind, path.replace("GuardedInference", long), props)
+        for logical_id, (kind, path, props) in INF["resources"].items()
+    }
+    audit = dict(AUD)
+    audit["resources"] = {
+        **AUD["resources"],
+        **{
+            f"Alarm{i}": (
+                "AWS::CloudWatch::Alarm",
+                f"Alarms/{long}{i}/Resource",
+                {"AlarmActions": [ref("Topic")]},
+            )
+            for i in range(12)
+        },
+    }
+    return [inference, audit, NET, {**GOV, "id": long + "Governance"}]
+
+
+def test_no_text_is_cut_without_its_full_text_and_none_overflows(
+    diagram: Diagram, tmp_path: Path
+) -> None:
+    assert text_problems(render_svg(diagram), ARCH_BOXES) == []
+    stacks = _long_names()
+    stacks[0] = {**stacks[0], "deps": ["Network", stacks[3]["id"]]}
+    long = analyze(load_assembly(write_assembly(tmp_path, stacks)))
+    svg = render_svg(long)
+    assert text_problems(svg, ARCH_BOXES) == []
+    root = ET.fromstring(svg)
+    # every name of the request path is drawn whole (wrapped, never cut)
+    assert long.path is not None
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "path-node":
+            node = long.path.node(group.get("data-key", ""))
+            drawn = "".join(t.text or "" for t in group.iter(f"{SVG}text"))
+            assert node.name.replace(" ", "") in drawn.replace(" ", "")
+    # every row title is drawn whole, and shortened details keep their text in a tooltip
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "resource":
+            row = long.rows[group.get("data-key", "")]
+            drawn = "".join(t.text or "" for t in group.iter(f"{SVG}text"))
+            title = row.badge if row.count > 1 else row.title
+            assert title.replace(" ", "") in drawn.replace(" ", "")
+    shortened = [t for t in root.iter(f"{SVG}text") if (t.text or "").endswith("\u2026")]
+    assert shortened, "the long names should need shortening somewhere"
+    assert all(t.find(f"{SVG}title") is not None for t in shortened)
+
+
+def test_the_text_checks_can_fail() -> None:
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100">'
+        '<rect class="bg" x="0" y="0" width="300" height="100"/>'
+        '<rect class="row" x="10" y="10" width="120" height="30"/>'
+        '<text x="14" y="30" class="meta">cut short…</text>'
+        '<text x="14" y="30" class="meta">fine…<title>fine and whole</title></text>'
+        '<text x="14" y="30" class="meta">other…<title>unrelated</title></text>'
+        '<text x="14" y="30" class="strong">a text much wider than its row</text>'
+        "</svg>"
+    )
+    problems = text_problems(svg, ARCH_BOXES)
+    assert len(problems) == 3
+    assert "shortened without a tooltip: 'cut short…'" in problems
+    assert any("does not hold the whole" in p for p in problems)
+    assert any("overflows its row box" in p for p in problems)
+
+
+def test_the_committed_picture_reads_whole() -> None:
+    """docs/architecture.svg: the request path in order inside the VPC, no text cut short."""
+    svg = DOC.read_text(encoding="utf-8")
+    root = ET.fromstring(svg)
+    kinds = _kinds_in_order(root)
+    chain = [k for pair in kinds for k in pair]
+    order = [
+        "caller",
+        "api-endpoint",
+        "api",
+        "function",
+        "runtime-endpoint",
+        "bedrock",
+        "guardrail",
+        "log",
+    ]
+    assert [k for k in order if k in chain] == order
+    assert [chain.index(k) for k in order] == sorted(chain.index(k) for k in order)
+    assert text_problems(svg, ARCH_BOXES) == []
+    vpc = _boundary(root, "vpc")
+    assert vpc is not None
+    for key, (kind, box) in _path_nodes(root).items():
+        assert vpc.contains(box) == (kind in IN_VPC), key
