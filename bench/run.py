@@ -271,7 +271,10 @@ def measure_scale(env: dict[str, str]) -> list[dict[str, Any]]:
                 env=env,
             )
             seconds = time.perf_counter() - started
-            (result,) = json.loads(out.read_text()) if out.is_file() else [{"ok": False}]
+            results_read: list[dict[str, Any]] = (
+                json.loads(out.read_text()) if out.is_file() else [{"ok": False}]
+            )
+            (result,) = results_read
         result.update(models=models, teams=teams, wall_seconds=seconds, exit=ran.code)
         log(f"scale {models}x{teams}: {seconds:.1f} s, ok={result.get('ok')}")
         results.append(result)

@@ -181,6 +181,7 @@ def test_models_without_guardrail_support_are_callable_and_not_served(env: Env) 
 
 
 def _function(env: Env) -> dict[str, Any]:
+    assert env.synth.stacks.inference is not None
     template = env.synth.template_json(env.synth.stacks.inference)
     (fn,) = [
         r["Properties"]

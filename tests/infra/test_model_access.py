@@ -181,6 +181,7 @@ def test_cross_region_destinations_require_the_profile_arn(default: Synth) -> No
             assert "inference-profile/" in via and "AccessCostAllocation" in via
     assert checked >= 1
     # the inference role admits the teams' profiles by tag (they live in the team stacks)
+    assert default.stacks.inference is not None
     inference = default.template_json(default.stacks.inference)
     through = [
         s

@@ -9,6 +9,7 @@ resolved to values of the right form, then served to the real handler through a 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
@@ -58,6 +59,14 @@ def _entries(synth: Any, account: str) -> dict[str, tuple[str, str, dict[str, st
         text = _join(parameter["Value"], refs, account, region)
         out[team] = (str(parameter["Name"]), text, profiles)
     return out
+
+
+def _same(client: Any) -> Any:
+    return client
+
+
+def _ignore_config(client: Any, _config: Any) -> Any:
+    return client
 
 
 def _inference_settings(synth: Any) -> Any:
@@ -128,10 +137,12 @@ def test_every_team_and_alias_calls_through_the_teams_own_profile(synths: Synths
                 },
             )
             teams = SsmTeamDirectory(
-                directory, client=lambda s=ssm: s, known_aliases=frozenset(settings.config.models)
+                directory,
+                client=functools.partial(_same, ssm),
+                known_aliases=frozenset(settings.config.models),
             )
             service = handler_module.build_service(
-                settings, client_factory=lambda _c, b=bedrock: b, teams=teams
+                settings, client_factory=functools.partial(_ignore_config, bedrock), teams=teams
             )
             caller = f"arn:aws:sts::{account}:assumed-role/{role_name}/alice"
             with ssm_stub, bedrock_stub:

@@ -77,7 +77,7 @@ def _service(client: CountingClient) -> Any:
 
 # --- valid bodies ---------------------------------------------------------------------------------
 # U+0000 is refused anywhere; a lone surrogate is not a Unicode string (pydantic refuses it)
-chars = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 text = st.text(chars, min_size=1, max_size=40).filter(lambda s: not is_blank(s))
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import boto3
 import pytest
+from bedrock_inference import handler
 from bedrock_inference.errors import TeamDirectoryUnavailable
+from bedrock_inference.local import converse_answer
 from bedrock_inference.team_directory import SsmTeamDirectory, parse_entry
 from botocore.stub import ANY, Stubber
 
@@ -22,8 +24,6 @@ from . import (
     FakeClock,
     FakeContext,
     body,
-    converse_answer,
-    handler,
     make_event,
     settings_for,
 )
