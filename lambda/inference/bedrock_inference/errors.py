@@ -58,6 +58,15 @@ class RequestInvalid(InferenceError):
     """The body is JSON but breaks a rule of the API or of the configured limits."""
 
 
+class UnsupportedParameter(RequestInvalid):
+    """An OpenAI chat-completions parameter (or value) this API does not carry onto Converse,
+    such as ``stream: true``, ``n: 2`` or ``tools``."""
+
+
+class UnknownParameter(RequestInvalid):
+    """A key that is no parameter of the OpenAI chat-completions API."""
+
+
 class ModelNotAllowed(InferenceError):
     """The model alias is not in the caller's team allow-list."""
 

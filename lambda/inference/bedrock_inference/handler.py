@@ -1,12 +1,23 @@
 """Lambda entry point: ``bedrock_inference.handler.lambda_handler``.
 
-API Gateway REST API, Lambda proxy integration, IAM authorization. One route:
-``POST /v1/converse`` (see :mod:`bedrock_inference.models` for the body and the answer).
+API Gateway REST API, Lambda proxy integration, IAM authorization. Routes:
+
+- ``POST /v1/converse``: the landing zone's own API (:mod:`bedrock_inference.models` describes
+  the body and the answer).
+- ``POST /v1/chat/completions``: OpenAI-compatible; the body is translated into a Converse
+  request that takes the same governed path (:mod:`bedrock_inference.openai_compat`), the answer
+  is an OpenAI ``chat.completion``.
+- ``GET /v1/models``: OpenAI-compatible; the calling team's allow-listed aliases (a ``list`` of
+  ``model`` objects). No model is called and no metrics are emitted.
 
 This module only translates: API Gateway event in → ``logic.InferenceService`` → HTTP response
 out. ``_HTTP`` below is the one place where a domain error becomes an HTTP status and an error
-code. Every answer is JSON; an error answer is
-``{"error": {"code", "field", "message"}, "requestId"}`` and never a stack trace:
+code, for every route. Every answer is JSON and never a stack trace. An error answer of
+``/v1/converse`` (and of an unknown path) is ``{"error": {"code", "field", "message"},
+"requestId"}``; of the OpenAI routes, OpenAI's shape ``{"error": {"message", "type", "param",
+"code"}}`` with the same ``code``, ``param`` naming the OpenAI field, ``type`` from the status
+(``invalid_request_error``, ``permission_error``, ``rate_limit_error``, ``server_error``), and the
+request id in the ``x-request-id`` header (where the ``openai`` SDK looks for it):
 
 =====  ======================  ==============================================================
 200    (answer)                also when the guardrail intervened: ``guardrail.intervened`` is
@@ -17,12 +28,16 @@ code. Every answer is JSON; an error answer is
 400    invalid_request         a rule of the API or of ``limits`` (``field`` names the path),
                                including NUL characters anywhere and content that is blank
                                after Unicode normalisation
+400    unsupported_parameter   (OpenAI routes) a parameter or value this API does not carry onto
+                               Converse: ``stream: true``, ``n`` > 1, tools, ``image_url`` that is
+                               not a ``data:`` URL... (``param`` names it)
+400    unknown_parameter       (OpenAI routes) a key that is no OpenAI parameter
 400    model_rejected_request  Bedrock's ValidationException (its message is passed on)
 403    caller_not_recognized   no IAM principal, or its role maps to no team
 403    model_not_allowed       the alias is not in the team's allow-list
 403    model_access_denied     Bedrock's AccessDeniedException (logged as an operator ERROR)
 404    not_found               another path
-405    method_not_allowed      another method (``Allow: POST``)
+405    method_not_allowed      another method (``Allow`` names the route's method)
 413    payload_too_large       body over ``limits.max_body_bytes``
 415    unsupported_media_type  a ``Content-Type`` other than JSON (``application/json`` or
                                ``application/*+json``, UTF-8); no header is accepted as JSON
@@ -54,6 +69,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bedrock_inference import openai_compat
 from bedrock_inference.bedrock_client import BedrockRuntime, ClientFactory, boto3_client_factory
 from bedrock_inference.breaker import BreakerRegistry
 from bedrock_inference.errors import (
@@ -73,11 +89,12 @@ from bedrock_inference.errors import (
     RequestInvalid,
     RouteNotFound,
     TeamDirectoryUnavailable,
+    UnknownParameter,
     UnsupportedMediaType,
+    UnsupportedParameter,
 )
-from bedrock_inference.logic import InferenceService
+from bedrock_inference.logic import Caller, InferenceService
 from bedrock_inference.models import (
-    ConverseResponse,
     DuplicateKey,
     NulCharacter,
     Settings,
@@ -87,8 +104,18 @@ from bedrock_inference.models import (
 from bedrock_inference.team_directory import SsmTeamDirectory, TeamDirectory, boto3_ssm
 from bedrock_inference.telemetry import RequestTrace, Telemetry, logger
 
-ROUTE = "/v1/converse"
-ALLOWED_METHODS = "POST"
+CONVERSE_ROUTE = "/v1/converse"
+CHAT_COMPLETIONS_ROUTE = openai_compat.CHAT_COMPLETIONS_ROUTE
+MODELS_ROUTE = openai_compat.MODELS_ROUTE
+ROUTE = CONVERSE_ROUTE
+#: Each route's one method (API Gateway has one method per route, each with IAM authorization).
+METHODS: dict[str, str] = {
+    CONVERSE_ROUTE: "POST",
+    CHAT_COMPLETIONS_ROUTE: "POST",
+    MODELS_ROUTE: "GET",
+}
+OPENAI_ROUTES = frozenset({CHAT_COMPLETIONS_ROUTE, MODELS_ROUTE})
+ALLOWED_METHODS = METHODS[CONVERSE_ROUTE]
 
 # The one mapping from domain errors to HTTP: (status, error code).
 _HTTP: dict[type[InferenceError], tuple[int, str]] = {
@@ -100,6 +127,8 @@ _HTTP: dict[type[InferenceError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported_media_type"),
     MalformedBody: (400, "invalid_json"),
     RequestInvalid: (400, "invalid_request"),
+    UnsupportedParameter: (400, "unsupported_parameter"),
+    UnknownParameter: (400, "unknown_parameter"),
     ModelNotAllowed: (403, "model_not_allowed"),
     BedrockRejected: (400, "model_rejected_request"),
     BedrockAccessDenied: (403, "model_access_denied"),
@@ -163,46 +192,86 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def handle(event: object, context: LambdaContext, service: InferenceService) -> dict[str, Any]:
     """Answer one API Gateway event. Never raises."""
     request_id = _request_id(event, context)
-    trace = RequestTrace(request_id=request_id)
+    route = _route(event) if isinstance(event, dict) else None
+    trace = RequestTrace(request_id=request_id, route=route, metered=route != MODELS_ROUTE)
+    openai = route in OPENAI_ROUTES
     try:
-        answer = _process(event, context, service, trace)
-        status, response = 200, _response(200, answer)
+        answer = _process(event, route, context, service, trace)
+        status = 200
+        response = _response(200, answer, {"x-request-id": request_id} if openai else None)
     except InferenceError as exc:
         status, code = _status_of(exc)
         trace.error_code = code
-        response = _error(status, code, exc, request_id)
+        response = _error(status, code, exc, request_id, route)
     except Exception:
         logger.exception("unhandled error", extra={"request_id": request_id})
         status, code = _INTERNAL
         trace.error_code = code
-        response = _error(status, code, None, request_id)
+        response = _error(status, code, None, request_id, route)
     service.telemetry.finish(trace, status)
     return response
 
 
 def _process(
-    event: object, context: LambdaContext, service: InferenceService, trace: RequestTrace
-) -> ConverseResponse:
+    event: object,
+    route: str | None,
+    context: LambdaContext,
+    service: InferenceService,
+    trace: RequestTrace,
+) -> Mapping[str, Any]:
     if not isinstance(event, dict):
         raise MalformedEvent("the event is not an API Gateway proxy event")
-    if not _is_route(event):
-        raise RouteNotFound(f"no such route; use POST {ROUTE}", field="path")
-    if event.get("httpMethod") != "POST":
-        raise MethodNotAllowed(f"{ROUTE} accepts POST only", field="httpMethod")
+    if route is None:
+        raise RouteNotFound(
+            "no such route; use POST /v1/converse, POST /v1/chat/completions or GET /v1/models",
+            field="path",
+        )
+    method = METHODS[route]
+    if event.get("httpMethod") != method:
+        raise MethodNotAllowed(f"{route} accepts {method} only", field="httpMethod")
     caller = service.identify(_user_arn(event), trace)
+    if route == MODELS_ROUTE:
+        return openai_compat.model_list(service.config, caller.models)
     _check_content_type(event)
     payload = _read_body(event, service.config.limits.max_body_bytes)
+    remaining_ms = context.get_remaining_time_in_millis()
+    if route == CHAT_COMPLETIONS_ROUTE:
+        return _chat_completion(service, caller, payload, trace, remaining_ms)
     valid = service.validate(caller, payload, trace)
-    return service.converse(
-        caller, valid, trace=trace, remaining_ms=context.get_remaining_time_in_millis()
-    )
+    return service.converse(caller, valid, trace=trace, remaining_ms=remaining_ms)
 
 
-def _is_route(event: dict[str, Any]) -> bool:
-    if event.get("resource") == ROUTE:
-        return True
+def _chat_completion(
+    service: InferenceService,
+    caller: Caller,
+    payload: dict[str, Any],
+    trace: RequestTrace,
+    remaining_ms: int,
+) -> dict[str, Any]:
+    """``POST /v1/chat/completions``: translated, then the Converse route's own validation and
+    call; errors of the Converse body name the OpenAI field."""
+    translated = openai_compat.translate(payload)
+    try:
+        valid = service.validate(caller, translated.body, trace)
+    except InferenceError as exc:
+        exc.field = translated.rename(exc.field)
+        exc.message = translated.reword(exc.message)
+        raise
+    answer = service.converse(caller, valid, trace=trace, remaining_ms=remaining_ms)
+    return openai_compat.chat_completion(answer, requested=valid.request.model)
+
+
+def _route(event: dict[str, Any]) -> str | None:
+    """The route of an event: API Gateway's matched ``resource``, else the ``path``."""
+    resource = event.get("resource")
+    if isinstance(resource, str) and resource in METHODS:
+        return resource
     path = event.get("path")
-    return isinstance(path, str) and path.rstrip("/") == ROUTE
+    if isinstance(path, str):
+        path = path.rstrip("/")
+        if path in METHODS:
+            return path
+    return None
 
 
 def _user_arn(event: dict[str, Any]) -> object:
@@ -313,18 +382,18 @@ def _response(
     }
 
 
-def _error(status: int, code: str, exc: InferenceError | None, request_id: str) -> dict[str, Any]:
+def _error(
+    status: int, code: str, exc: InferenceError | None, request_id: str, route: str | None
+) -> dict[str, Any]:
     headers: dict[str, str] = {}
     if exc is not None and exc.retry_after_s is not None:
         headers["Retry-After"] = str(exc.retry_after_s)
     if status == 405:
-        headers["Allow"] = ALLOWED_METHODS
-    body = {
-        "error": {
-            "code": code,
-            "field": exc.field if exc else None,
-            "message": exc.message if exc else "internal error; see the logs for this requestId",
-        },
-        "requestId": request_id,
-    }
+        headers["Allow"] = METHODS.get(route or "", ALLOWED_METHODS)
+    message = exc.message if exc else "internal error; see the logs for this requestId"
+    field = exc.field if exc else None
+    if route in OPENAI_ROUTES:
+        headers["x-request-id"] = request_id
+        return _response(status, openai_compat.error_body(status, code, message, field), headers)
+    body = {"error": {"code": code, "field": field, "message": message}, "requestId": request_id}
     return _response(status, body, headers)

@@ -9,16 +9,17 @@ Dimensions, always exactly these two (no Powertools ``service`` dimension):
   requested alias when it is a configured alias; otherwise ``unknown``. Values only ever come
   from the config, so a hostile caller cannot create new metric streams.
 
-One EMF document per request carries ``Invocations`` (1), ``ClientErrors`` (1 for a 4xx other
-than 429), ``Throttles`` (1 for a 429), ``ServerErrors`` (1 for a 5xx), ``Fallbacks`` (candidates
-passed over before the answer or the final error) and, for a 200 only, ``InputTokens``,
-``OutputTokens``, ``LatencyMs`` (time spent calling Bedrock, fallbacks included),
-``GuardrailInterventions`` (0/1) and ``EstimatedCostUsd`` (when the model has a price).
+One EMF document per request (except ``GET /v1/models``, which calls no model) carries
+``Invocations`` (1), ``ClientErrors`` (1 for a 4xx other than 429), ``Throttles`` (1 for a 429),
+``ServerErrors`` (1 for a 5xx), ``Fallbacks`` (candidates passed over before the answer or the
+final error) and, for a 200 only, ``InputTokens``, ``OutputTokens``, ``LatencyMs`` (time spent
+calling Bedrock, fallbacks included), ``GuardrailInterventions`` (0/1) and ``EstimatedCostUsd``
+(when the model has a price).
 Error counters are emitted as 0 too, so ``Sum(ClientErrors)/Sum(Invocations)`` is a rate.
 ``CircuitBreakerOpen`` (1) is a separate document emitted when a breaker opens, with ``Model``
 set to the alias whose breaker opened.
 
-Logs: one summary line per request (INFO, WARNING for a 5xx) with request id, team, caller,
+Logs: one summary line per request (INFO, WARNING for a 5xx) with request id, route, team, caller,
 aliases, model id, tokens, latency, stop reason, fallback count, status and error code; one
 WARNING per failed attempt; ERROR when Bedrock denies access (the landing zone's IAM is wrong).
 Prompt and completion text are logged only when the config sets ``log_content: true``.
@@ -79,6 +80,8 @@ class RequestTrace:
     """What one request did, filled in as it goes; never holds text unless ``log_content``."""
 
     request_id: str
+    route: str | None = None  # a known route only (never a caller-chosen path)
+    metered: bool = True  # False: a request that calls no model (GET /v1/models) emits no metrics
     team: str | None = None
     caller: str | None = None
     requested_alias: str | None = None  # set only once known to be a configured alias
@@ -153,7 +156,8 @@ class Telemetry:
         """Write the summary log line and the request's metrics. Never raises."""
         try:
             self._log_summary(trace, status)
-            self._emit_metrics(trace, status)
+            if trace.metered:
+                self._emit_metrics(trace, status)
         except Exception:  # telemetry must never turn an answer into an error
             self.metrics.clear_metrics()
             self.logger.exception("telemetry failed", extra={"request_id": trace.request_id})
@@ -161,6 +165,7 @@ class Telemetry:
     def _log_summary(self, trace: RequestTrace, status: int) -> None:
         fields: dict[str, Any] = {
             "request_id": trace.request_id,
+            "route": trace.route,
             "status": status,
             "team": trace.team,
             "caller": trace.caller,

@@ -363,7 +363,7 @@ def test_wrong_method_is_405_with_allow_header() -> None:
 
 def test_unknown_path_is_404() -> None:
     h = make_harness()
-    reply = h.call(make_event(body(), path="/v1/models"))
+    reply = h.call(make_event(body(), path="/v1/embeddings"))
     assert reply.status == 404
     assert reply.error["code"] == "not_found"
 
