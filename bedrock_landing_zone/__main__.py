@@ -9,9 +9,13 @@ Commands:
 - ``bedrock-lz invoke ...``: run the inference handler locally against a stubbed Bedrock; every
   argument is passed to ``bedrock_inference.local.main`` (the inference runtime package shipped
   beside this one). It needs the runtime extra, ``pip install 'bedrock-landing-zone[runtime]'``.
+- ``bedrock-lz serve --caller-arn ARN ...``: the inference API on 127.0.0.1 (the OpenAI-compatible
+  routes included), each HTTP request turned into the API Gateway event the function receives and
+  answered by the real handler against a stubbed Bedrock; every argument is passed to
+  ``bedrock_inference.serve.main``. Same runtime extra as ``invoke``.
 
-A command that takes its own arguments (``invoke``, and later ``serve``) is listed in
-``PASS_THROUGH``: everything after its name goes to it unparsed.
+A command that takes its own arguments (``invoke``, ``serve``) is listed in ``PASS_THROUGH``:
+everything after its name goes to it unparsed.
 
 Nothing here imports the CDK (the package ``__init__`` is lazy), so the commands start fast.
 """
@@ -115,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         f"(`{PROG} invoke --help`; needs {RUNTIME_EXTRA})",
         add_help=False,
     )
+    commands.add_parser(
+        "serve",
+        help="serve the inference API (OpenAI-compatible routes included) on 127.0.0.1 in front "
+        f"of the real handler and a stubbed Bedrock (`{PROG} serve --help`; needs "
+        f"{RUNTIME_EXTRA})",
+        add_help=False,
+    )
     return parser
 
 
@@ -182,20 +193,30 @@ def _doctor(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int
 
 
 def _invoke(argv: list[str]) -> int:
+    return _runtime_command("invoke", "bedrock_inference.local", argv)
+
+
+def _serve(argv: list[str]) -> int:
+    return _runtime_command("serve", "bedrock_inference.serve", argv)
+
+
+def _runtime_command(name: str, module: str, argv: list[str]) -> int:
+    """Run ``main(argv)`` of a module of the inference runtime package (shipped beside this one),
+    with ``bedrock-lz NAME`` in its usage line."""
     package_dir = str(INFERENCE_PACKAGE_DIR)
     if package_dir not in sys.path:
         sys.path.insert(0, package_dir)
     try:
-        local: Any = importlib.import_module("bedrock_inference.local")
-        if "prog" in inspect.signature(local.main).parameters:
-            result = local.main(argv, prog=f"{PROG} invoke")
+        command: Any = importlib.import_module(module)
+        if "prog" in inspect.signature(command.main).parameters:
+            result = command.main(argv, prog=f"{PROG} {name}")
         else:
-            result = _named_help(local.main, argv, f"{PROG} invoke")
+            result = _named_help(command.main, argv, f"{PROG} {name}")
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in RUNTIME_MODULES:
             print(
-                f"error: `{PROG} invoke` needs the runtime extra ({missing} is not installed): "
+                f"error: `{PROG} {name}` needs the runtime extra ({missing} is not installed): "
                 f"pip install '{RUNTIME_EXTRA}'",
                 file=sys.stderr,
             )
@@ -228,7 +249,7 @@ def _named_help(main: Callable[[list[str]], Any], argv: list[str], prog: str) ->
 
 
 #: Commands that parse their own arguments: name -> handler of the arguments after the name.
-PASS_THROUGH: dict[str, Callable[[list[str]], int]] = {"invoke": _invoke}
+PASS_THROUGH: dict[str, Callable[[list[str]], int]] = {"invoke": _invoke, "serve": _serve}
 
 
 if __name__ == "__main__":

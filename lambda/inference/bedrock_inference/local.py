@@ -10,6 +10,9 @@ REST proxy event, builds the runtime from ``--config`` (an ``INFERENCE_CONFIG`` 
 (structured logs and EMF metric documents) followed by the exact response.
 
 Exit status: 0 for a 2xx response, 1 for any other response, 2 for a usage or config error.
+
+:func:`load_runtime`, :func:`queue_scenario` and :class:`LocalContext` are also what
+``bedrock-lz serve`` (:mod:`bedrock_inference.serve`) runs the handler with.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,7 +35,7 @@ import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.stub import Stubber
 
-from bedrock_inference.models import ConfigurationError, load_settings
+from bedrock_inference.models import ConfigurationError, Settings, load_settings
 from bedrock_inference.telemetry import logger
 
 SAMPLE_CONFIG: dict[str, Any] = {
@@ -152,13 +156,47 @@ def queue_scenario(stubber: Any, scenario: str, chain_length: int) -> None:
             stubber.add_client_error("converse", code, f"stubbed {code}", status)
 
 
-def _chain_length(event: Mapping[str, Any], config: Mapping[str, Any]) -> int:
+def chain_length(body: object, config: Mapping[str, Any]) -> int:
+    """How many models the request ``body`` (JSON text) may try: its alias and the fallbacks."""
     try:
-        alias = json.loads(event.get("body") or "{}").get("model")
+        alias = json.loads(body if isinstance(body, str) and body else "{}").get("model")
         models = config["models"]
         return 1 + len(models[alias].get("fallbacks", []))
     except (AttributeError, KeyError, TypeError, ValueError):
         return 1
+
+
+@dataclass(frozen=True)
+class LocalRuntime:
+    """The inference runtime as a Lambda init would build it, from a local config."""
+
+    settings: Settings
+    config: dict[str, Any]
+    """The ``INFERENCE_CONFIG`` document."""
+    handler: Any
+    """The ``bedrock_inference.handler`` module, imported inside the environment it reads."""
+
+
+def load_runtime(config_path: Path | None) -> LocalRuntime:
+    """Validate ``config_path`` (an ``INFERENCE_CONFIG`` JSON file; default
+    :data:`SAMPLE_CONFIG`) and the guardrail settings of the environment (``GUARDRAIL_ID``,
+    ``GUARDRAIL_VERSION``, ``AWS_REGION``; samples by default), and import the handler the way a
+    Lambda init does. Raises ``OSError`` or ``ValueError`` for an unreadable file,
+    :class:`ConfigurationError` for an invalid config."""
+    config_text = (
+        config_path.read_text(encoding="utf-8") if config_path else json.dumps(SAMPLE_CONFIG)
+    )
+    config_doc = json.loads(config_text)
+    env = {
+        "INFERENCE_CONFIG": config_text,
+        "GUARDRAIL_ID": os.environ.get("GUARDRAIL_ID") or SAMPLE_GUARDRAIL_ID,
+        "GUARDRAIL_VERSION": os.environ.get("GUARDRAIL_VERSION") or SAMPLE_GUARDRAIL_VERSION,
+        "AWS_REGION": os.environ.get("AWS_REGION") or "us-east-1",
+    }
+    settings = load_settings(env)
+    with _environment(env):  # importing the handler reads the environment, like a Lambda init
+        from bedrock_inference import handler  # noqa: PLC0415
+    return LocalRuntime(settings=settings, config=config_doc, handler=handler)
 
 
 @contextlib.contextmanager
@@ -190,9 +228,9 @@ def _log_stream(stream: IO[str]) -> Iterator[None]:
             handler.setStream(old)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], prog: str = "invoke") -> int:
     parser = argparse.ArgumentParser(
-        prog="invoke",
+        prog=prog,
         description="Run the Bedrock inference handler in-process against a stubbed Bedrock.",
     )
     parser.add_argument("--event", required=True, type=Path, help="API Gateway REST proxy event")
@@ -203,32 +241,17 @@ def main(argv: list[str]) -> int:
 
     try:
         event = json.loads(args.event.read_text(encoding="utf-8"))
-        config_text = (
-            args.config.read_text(encoding="utf-8") if args.config else json.dumps(SAMPLE_CONFIG)
-        )
-        config_doc = json.loads(config_text)
-    except (OSError, ValueError) as exc:
+        runtime = load_runtime(args.config)
+    except (OSError, ValueError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    handler = runtime.handler
 
-    env = {
-        "INFERENCE_CONFIG": config_text,
-        "GUARDRAIL_ID": os.environ.get("GUARDRAIL_ID") or SAMPLE_GUARDRAIL_ID,
-        "GUARDRAIL_VERSION": os.environ.get("GUARDRAIL_VERSION") or SAMPLE_GUARDRAIL_VERSION,
-        "AWS_REGION": os.environ.get("AWS_REGION") or "us-east-1",
-    }
-    try:
-        settings = load_settings(env)
-        with _environment(env):  # importing the handler reads the environment, like a Lambda init
-            from bedrock_inference import handler  # noqa: PLC0415
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-    client = boto3.client("bedrock-runtime", region_name=settings.region)
+    client = boto3.client("bedrock-runtime", region_name=runtime.settings.region)
     stubber = Stubber(client)
-    queue_scenario(stubber, args.scenario, _chain_length(event, config_doc))
-    service = handler.build_service(settings, client_factory=lambda _config: client)
+    body = event.get("body") if isinstance(event, dict) else None
+    queue_scenario(stubber, args.scenario, chain_length(body, runtime.config))
+    service = handler.build_service(runtime.settings, client_factory=lambda _config: client)
 
     captured = io.StringIO()
     saved_service = handler.SERVICE
