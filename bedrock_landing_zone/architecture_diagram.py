@@ -1459,6 +1459,12 @@ class _PathFinder:
             for m in methods[api.key]
             for f in self.refs(m, m.properties.get("Integration"), "AWS::Lambda::Function")
         )
+        if not (apis or runtime_eps or self.of_type(_GUARDRAIL)):
+            self.notes.append(
+                "No request path to Amazon Bedrock in this assembly: no private REST API, no "
+                "bedrock-runtime VPC endpoint and no guardrail."
+            )
+            return self.result()
         if not apis:
             self.notes.append(
                 "No private REST API in this assembly: callers use Amazon Bedrock directly."
@@ -1478,7 +1484,11 @@ class _PathFinder:
         function_keys = [self.function(fn, apis, methods) for fn in functions]
         previous = function_keys or previous
         runtime_keys = [self.runtime_endpoint(ep, previous) for ep in runtime_eps]
-        previous = runtime_keys or previous
+        if runtime_keys:  # a function that reaches none calls Bedrock's public endpoint
+            reached = {s.source for s in self.steps if s.target in runtime_keys}
+            previous = runtime_keys + [k for k in function_keys if k not in reached]
+        else:
+            previous = function_keys or [caller]
         bedrock = self.bedrock(runtime_eps, functions, previous)
         self.guardrails(bedrock, runtime_eps, functions)
         self.logs(bedrock)
@@ -1640,11 +1650,13 @@ class _PathFinder:
                     f"endpoint {self.name(endpoint)} ({port}, admitted by its security group"
                     f"{allowed})."
                 )
-            else:
+            elif self.kind_of(source) == "caller":
                 text = (
-                    f"The caller calls Amazon Bedrock through the bedrock-runtime interface "
+                    "The caller calls Amazon Bedrock through the bedrock-runtime interface "
                     f"endpoint {self.name(endpoint)} ({port})."
                 )
+            else:
+                continue
             self.step(source, key, port, text)
         return key
 
@@ -1712,12 +1724,13 @@ class _PathFinder:
                     + ".",
                 )
             else:
+                who = "The function" if self.kind_of(source_key) == "function" else "The caller"
                 self.step(
                     source_key,
                     key,
                     "HTTPS",
-                    "The call goes to the public Amazon Bedrock endpoint (no bedrock-runtime VPC "
-                    "endpoint in this assembly).",
+                    f"{who} calls the public Amazon Bedrock endpoint (it reaches no "
+                    "bedrock-runtime VPC endpoint of this assembly).",
                 )
         return key
 
@@ -2621,6 +2634,7 @@ class _Arrow:
     label_at: tuple[float, float]  # the step number's centre
     vertical: bool  # the label goes right of the number (else above it)
     room: float  # the width the label may take
+    labelled: bool = True  # False: the number only
 
 
 class _PathLayout:
@@ -2640,10 +2654,10 @@ class _PathLayout:
             boxes = [self.boxes[n.key] for n in path.of_kind(kind)]
             above = [b for b in boxes if b.node.in_vpc or not has_vpc or kind in _OUTSIDE]
             under = [b for b in boxes if b not in above]
-            if above:
+            if boxes:  # a column, even if all of it is below the VPC (a function outside it)
                 columns.append(above)
             for box in under:
-                below.setdefault(max(len(columns) - 1, 0), []).append(box)
+                below.setdefault(len(columns) - 1, []).append(box)
             if kind == "api-endpoint" or (kind == "caller" and not path.of_kind("api-endpoint")):
                 for api in path.of_kind("api"):  # under the hop before the function
                     below.setdefault(max(len(columns) - 1, 0), []).append(self.boxes[api.key])
@@ -2664,6 +2678,7 @@ class _PathLayout:
         x = left + REGION_PAD
         self.vpc: list[float] | None = None
         inside_any = False
+        self.col_x: list[float] = []
         for column in self.columns:
             inside = bool(self.path.vpc) and all(b.node.in_vpc for b in column)
             if inside and self.vpc is None:
@@ -2674,6 +2689,7 @@ class _PathLayout:
                 self.vpc[2] = x - PATH_GAP + VPC_PAD - self.vpc[0]
                 x += 2 * VPC_PAD
             y = row0
+            self.col_x.append(x)
             for box in column:
                 box.x, box.y, box.row = x, y, 0
                 y += box.h + NODE_GAP
@@ -2682,13 +2698,13 @@ class _PathLayout:
             self.vpc[2] = x - PATH_GAP + VPC_PAD - self.vpc[0]
         row0_bottom = max((b.y + b.h for c in self.columns for b in c), default=row0)
         if self.vpc is not None:
-            in_vpc = [b for c in self.columns for b in c if b.node.in_vpc]
-            self.vpc[3] = max(b.y + b.h for b in in_vpc) + VPC_PAD - vpc_top
+            in_vpc = [b.y + b.h for c in self.columns for b in c if b.node.in_vpc]
+            self.vpc[3] = max(in_vpc, default=row0 + ICON) + VPC_PAD - vpc_top
             row0_bottom = max(row0_bottom, self.vpc[1] + self.vpc[3])
         right = x - PATH_GAP
         bottom = row0_bottom
         for col, boxes in sorted(self.below.items()):
-            x0 = self.columns[col][0].x if self.columns else left + REGION_PAD
+            x0 = self.col_x[col]
             y = self._below(x0, x0 + NODE_W)
             for box in boxes:
                 box.x, box.y, box.row = x0, y, 1
@@ -2720,6 +2736,13 @@ class _PathLayout:
     def _arrows(self) -> None:
         self.arrows: list[_Arrow] = []
         lanes: dict[str, int] = {}
+        ups: dict[str, int] = {}
+        kinds = Counter((s.source, self.boxes[s.target].node.kind) for s in self.path.steps)
+        level = {  # a source with an arrow along its own row: rising arrows start one lane down
+            s.source
+            for s in self.path.steps
+            if self.boxes[s.source].row == self.boxes[s.target].row == 1
+        }
         for number, step in enumerate(self.path.steps, 1):
             src, dst = self.boxes[step.source], self.boxes[step.target]
             if src.row == dst.row:
@@ -2727,8 +2750,13 @@ class _PathLayout:
             elif src.row < dst.row:
                 points, label, vertical = self._down(src, dst)
             else:
-                points, label, vertical = self._up(src, dst)
-            self.arrows.append(_Arrow(number, step, points, label, vertical, _room(points, label)))
+                lane = ups.get(step.source, 1 if step.source in level else 0)
+                ups[step.source] = lane + 1
+                points, label, vertical = self._up(src, dst, lane)
+            arrow = _Arrow(number, step, points, label, vertical, _room(points, label))
+            # arrows from one box to several of a kind: numbers only (the list tells them)
+            arrow.labelled = vertical or kinds[(step.source, dst.node.kind)] < 2
+            self.arrows.append(arrow)
 
     def _across(
         self, src: _NodeBox, dst: _NodeBox, lanes: dict[str, int]
@@ -2758,22 +2786,28 @@ class _PathLayout:
         return points, (dst.cx, (bus + dst.y) / 2 - 2), True
 
     def _up(
-        self, src: _NodeBox, dst: _NodeBox
+        self, src: _NodeBox, dst: _NodeBox, lane: int
     ) -> tuple[list[tuple[float, float]], tuple[float, float], bool]:
         """From a box below the VPC back up into it: right, then up into the box's bottom (the
-        last box of its column) or its left side."""
+        last box of its column) or its left side; each arrow from one box in its own lane."""
         column = next((c for c in self.columns if dst in c), [dst])
-        y0 = src.anchor
-        if dst is column[-1]:
+        y0 = src.anchor + lane * 24
+        under = [  # boxes below the target: then in from its left side
+            b
+            for b in self.boxes.values()
+            if b.row == 1 and b is not src and b.x < dst.x + dst.w and b.x + b.w > dst.x
+        ]
+        if dst is column[-1] and not under:
             x = dst.cx
             points = [(src.x + src.w, y0), (x, y0), (x, dst.y + dst.h)]
             return points, ((src.x + src.w + x) / 2, y0), False
-        xm = dst.x - 26
-        points = [(src.x + src.w, y0), (xm, y0), (xm, dst.anchor), (dst.x, dst.anchor)]
+        xm = dst.x - 26 - lane * 10
+        y1 = dst.anchor + 10  # below an arrow that comes in along the row
+        points = [(src.x + src.w, y0), (xm, y0), (xm, y1), (dst.x, y1)]
         return points, ((src.x + src.w + xm) / 2, y0), False
 
 
-_OUTSIDE = ("bedrock", "guardrail")
+_OUTSIDE = ("caller", "bedrock", "guardrail")  # in row 0 wherever they are
 
 
 def _room(points: Sequence[tuple[float, float]], at: tuple[float, float]) -> float:
@@ -2846,7 +2880,7 @@ def _draw_arrow_label(out: list[str], arrow: _Arrow) -> None:
     x, y = arrow.label_at
     _step_badge(out, x, y, arrow.number)
     label = arrow.step.label
-    if not label:
+    if not label or not arrow.labelled:
         return
     if arrow.vertical:  # right of the number
         parts, full = _wrap(label, NODE_W / 2 - STEP_R - 14, "meta", 2)
@@ -2866,9 +2900,14 @@ def _draw_arrow_label(out: list[str], arrow: _Arrow) -> None:
 
 def _draw_path(path: RequestPath, top: float, width: float) -> tuple[list[str], float, float]:
     """The request path section from ``top``: (elements, width used, bottom)."""
-    out = [
-        _text_el(MARGIN, top + 16, "Request path", "h2"),
-    ]
+    out = [_text_el(MARGIN, top + 16, "Request path", "h2")]
+    if not path.nodes:
+        y = top + 30
+        for note in path.notes:
+            for part in wrap(note, width - 2 * MARGIN, "body"):
+                out.append(_text_el(MARGIN, y + 12, part, "body"))
+                y += 15
+        return out, 0.0, y + 8
     layout = _PathLayout(path, top + 30, MARGIN)
     rx, ry, rw, rh = layout.region
     out.append('<g class="boundary" data-boundary="region">')
@@ -2912,7 +2951,8 @@ def render_svg(diagram: Diagram) -> str:
     with their supporting resources, then the legend."""
     path = diagram.path or RequestPath("", "", [], [], [], [])
     probe = _Layout(diagram, 0.0)  # the widths do not depend on where the stacks start
-    width = max(probe.width, _PathLayout(path, 0.0, MARGIN).width + 2 * MARGIN, 900.0)
+    path_width = _PathLayout(path, 0.0, MARGIN).width + 2 * MARGIN if path.nodes else 0.0
+    width = max(probe.width, path_width, 900.0)
     head: list[str] = [_text_el(MARGIN, 34, diagram.title, "h1", max_px=width - 2 * MARGIN)]
     y = 54.0
     for line in wrap(diagram.subtitle, width - 2 * MARGIN, "sub"):

@@ -622,8 +622,14 @@ def test_output_is_deterministic_and_independent_of_the_directory(
 
 def test_an_assembly_without_resources_still_renders(tmp_path: Path) -> None:
     empty = {"id": "Empty", "name": "bedrock-lz-e-empty", "resources": {}}
-    root = ET.fromstring(render_svg(analyze(load_assembly(write_assembly(tmp_path, [empty])))))
+    diagram = analyze(load_assembly(write_assembly(tmp_path, [empty])))
+    root = ET.fromstring(render_svg(diagram))
     assert root.get("width")
+    # nothing leads to Amazon Bedrock: no path is drawn, a note says so
+    assert diagram.path is not None and diagram.path.nodes == []
+    assert not [g for g in root.iter(f"{SVG}g") if g.get("class") == "path-node"]
+    texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    assert "No request path to Amazon Bedrock in this assembly" in texts
 
 
 def test_cli_writes_and_checks(
@@ -868,6 +874,36 @@ def test_an_api_with_many_routes_lists_them_all(tmp_path: Path) -> None:
     drawn = "".join(t.text or "" for t in api_group.iter(f"{SVG}text"))
     for verb, route in [("POST", "v1/converse"), *routes]:
         assert f"{verb}/{route}(AWS_IAM)" in drawn.replace(" ", "")  # wrapped, whole
+
+
+def test_two_functions_behind_the_api_each_get_their_arrows(tmp_path: Path) -> None:
+    resources = dict(INF["resources"])
+    kind, _path, props = resources["Fn"]
+    resources["Summarizer"] = (kind, "Summarizer/Function/Resource", props)
+    method, _path, method_props = resources["ApiMethod"]
+    integration = {"Uri": {"Fn::Join": ["", ["arn:", att("Summarizer"), "/invocations"]]}}
+    resources["SummarizeMethod"] = (
+        method,
+        "PrivateApi/Api/Default/v1/summarize/POST/Resource",
+        {**method_props, "Integration": integration},
+    )
+    stacks = [{**INF, "resources": resources}, AUD, NET, GOV]
+    diagram = analyze(load_assembly(write_assembly(tmp_path, stacks)))
+    svg = render_svg(diagram)
+    root = ET.fromstring(svg)
+    assert _kinds_in_order(root) == [
+        *FULL_PATH[:3],
+        ("api", "function"),
+        ("function", "runtime-endpoint"),
+        ("function", "runtime-endpoint"),
+        *FULL_PATH[4:],
+    ]
+    vpc = _boundary(root, "vpc")
+    assert vpc is not None
+    functions = [box for kind, box in _path_nodes(root).values() if kind == "function"]
+    assert len(functions) == 2 and all(vpc.contains(box) for box in functions)
+    assert not functions[0].overlaps(functions[1])
+    assert text_problems(svg, ARCH_BOXES) == []
 
 
 def _long_names() -> list[dict[str, Any]]:
