@@ -47,6 +47,9 @@ POWERTOOLS_VERSION = "3.37.0"
 CONFIG_FILE = "inference_config.json"
 #: API Gateway's own error responses -> (status, error code, field): the same codes as the
 #: function's (lambda/inference/bedrock_inference/handler.py). Status None keeps API Gateway's.
+#: Gateway responses belong to the REST API, not to a resource (API Gateway Developer Guide,
+#: "Gateway responses for REST APIs in API Gateway"), so one body serves every route: the
+#: Converse route's error shape plus OpenAI's ``type`` and ``param`` (see _gateway_responses).
 GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, str | None, str, str | None], ...] = (
     (apigw.ResponseType.BAD_REQUEST_BODY, "400", "invalid_request", "body"),
     (
@@ -72,6 +75,18 @@ TIMEOUT_HEADROOM_S = 3
 #: Allow-listed models per managed policy of the inference function's role.
 MODELS_PER_POLICY = 12
 CONVERSE_PATH = "/v1/converse"
+CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+#: Every route of the API and its method: the landing zone's Converse route and the
+#: OpenAI-compatible ones, all answered by the same function (see its handler module).
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("POST", CONVERSE_PATH),
+    ("POST", CHAT_COMPLETIONS_PATH),
+    ("GET", MODELS_PATH),
+)
+#: OpenAI's error ``type`` of an API Gateway error, by status (the function's mapping:
+#: bedrock_inference.openai_compat.error_type).
+_OPENAI_ERROR_TYPES = {"403": "permission_error", "429": "rate_limit_error"}
 
 
 def powertools_layer_parameter(version: str = POWERTOOLS_VERSION, *, arch: str = "arm64") -> str:
@@ -94,14 +109,27 @@ class TeamAccessSpec:
     role_names: Sequence[str] = field(default_factory=list)
 
 
-def converse_request_schema() -> dict[str, Any]:
-    """The function's request model as API Gateway's JSON Schema (from its own code)."""
+def _runtime_on_path() -> None:
     root = str(LAMBDA_ROOT / "inference")
     if root not in sys.path:
         sys.path.append(root)
+
+
+def converse_request_schema() -> dict[str, Any]:
+    """The function's request model as API Gateway's JSON Schema (from its own code)."""
+    _runtime_on_path()
     from bedrock_inference.models import request_json_schema  # noqa: PLC0415
 
     return request_json_schema()
+
+
+def chat_completions_request_schema() -> dict[str, Any]:
+    """The envelope of ``POST /v1/chat/completions`` as API Gateway's JSON Schema (from the
+    function's own code: ``bedrock_inference.openai_compat``)."""
+    _runtime_on_path()
+    from bedrock_inference.openai_compat import chat_request_json_schema  # noqa: PLC0415
+
+    return chat_request_json_schema()
 
 
 class GuardedInferenceFunction(Construct):
@@ -338,19 +366,26 @@ class GuardedInferenceFunction(Construct):
 
 
 class PrivateInferenceApi(Construct):
-    """``POST /v1/converse`` on a PRIVATE REST API, reachable only through ``endpoint``.
+    """``POST /v1/converse``, and the OpenAI-compatible ``POST /v1/chat/completions`` and
+    ``GET /v1/models``, on a PRIVATE REST API, reachable only through ``endpoint``.
 
     - resource policy: allow ``execute-api:Invoke`` through ``endpoint`` for principals of this
       account (or organisation), deny everything that does not come through it;
     - IAM (SigV4) authorization; the caller's role decides the team (the function maps role
       names to teams), never a header;
-    - a request model (JSON schema) and validator, stage throttling, X-Ray tracing, execution
-      logs without request or response bodies, JSON access logs in a KMS-encrypted log group.
+    - request models (JSON schema, generated from the function's code) and a validator, stage
+      throttling, X-Ray tracing, execution logs without request or response bodies, JSON access
+      logs in a KMS-encrypted log group;
+    - every route: the same Lambda proxy integration, IAM authorization; API Gateway's own
+      errors in the function's JSON error shape, with OpenAI's ``type`` and ``param`` too.
 
     Attributes:
         api: the ``apigw.RestApi``.
         stage: the ``prod`` stage.
-        converse_arn: the ``execute-api`` ARN of ``POST /v1/converse`` (for grants).
+        method: ``POST /v1/converse``; ``chat_completions_method``, ``models_method``: the
+            OpenAI-compatible routes.
+        converse_arn: the ``execute-api`` ARN of ``POST /v1/converse``; ``route_arns``: the
+            ARNs of every route (what ``grant_invoke`` grants).
     """
 
     def __init__(
@@ -448,21 +483,59 @@ class PrivateInferenceApi(Construct):
             validate_request_body=True,
             validate_request_parameters=True,
         )
+        integration = apigw.LambdaIntegration(
+            handler, proxy=True, timeout=cdk.Duration.seconds(INTEGRATION_TIMEOUT_S)
+        )
         v1 = self.api.root.add_resource("v1")
         converse = v1.add_resource("converse")
         self.method = converse.add_method(
             "POST",
-            apigw.LambdaIntegration(
-                handler, proxy=True, timeout=cdk.Duration.seconds(INTEGRATION_TIMEOUT_S)
-            ),
+            integration,
             authorization_type=apigw.AuthorizationType.IAM,
             request_validator=validator,
             request_models={"application/json": body},
         )
         self.method.node.add_dependency(cfn_model)
+        # The OpenAI-compatible routes: the same function and integration. The request model
+        # of chat completions is an envelope only (model, messages[].role): the function names
+        # an unsupported or unknown parameter in OpenAI's error shape, API Gateway's validator
+        # could not (see _gateway_responses). A GET carries no body to validate.
+        chat_model = apigw.CfnModel(
+            self,
+            "ChatCompletionsRequest",
+            rest_api_id=self.api.rest_api_id,
+            content_type="application/json",
+            description="POST /v1/chat/completions request body (bedrock_inference.openai_compat)",
+            schema=chat_completions_request_schema(),
+        )
+        self.chat_completions_method = (
+            v1.add_resource("chat")
+            .add_resource("completions")
+            .add_method(
+                "POST",
+                integration,
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_validator=validator,
+                request_models={
+                    "application/json": apigw.Model.from_model_name(
+                        self, "ChatCompletionsRequestModel", chat_model.ref
+                    )
+                },
+            )
+        )
+        self.chat_completions_method.node.add_dependency(chat_model)
+        self.models_method = v1.add_resource("models").add_method(
+            "GET",
+            integration,
+            authorization_type=apigw.AuthorizationType.IAM,
+            request_validator=validator,
+        )
         self._gateway_responses()
         self.stage = self.api.deployment_stage
         self.converse_arn = self.api.arn_for_execute_api("POST", CONVERSE_PATH, "prod")
+        self.route_arns = [
+            self.api.arn_for_execute_api(method, path, "prod") for method, path in ROUTES
+        ]
         self._account_logging_role()
         self._acknowledge()
 
@@ -474,13 +547,22 @@ class PrivateInferenceApi(Construct):
         already a quoted JSON string ("API Gateway mapping template and access logging variable
         reference"). ``validationErrorString`` is not quoted and may hold quotes, so it is not
         put into the JSON: the function's own validation names the field.
+
+        The body is the Converse route's error (``code``, ``field``, ``message``, ``requestId``)
+        and also OpenAI's (``type``, ``param``), since one gateway response serves every route of
+        the API: an ``openai`` SDK client reads ``error.type``/``code``/``param``/``message``.
         """
         for response_type, status, code, name in GATEWAY_RESPONSES:
+            error_type = _OPENAI_ERROR_TYPES.get(status or "") or (
+                "server_error"
+                if (status or "").startswith("5") or response_type.response_type.endswith("5XX")
+                else "invalid_request_error"
+            )
+            param = f'"{name}"' if name else "null"
             body = (
                 '{"error":{"code":"'
                 + code
-                + '",'
-                + (f'"field":"{name}",' if name else "")
+                + f'","field":{param},"type":"{error_type}","param":{param},'
                 + '"message":$context.error.messageString},"requestId":"$context.requestId"}'
             )
             self.api.add_gateway_response(
@@ -492,9 +574,10 @@ class PrivateInferenceApi(Construct):
             )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Let ``grantee`` call ``POST /v1/converse``."""
+        """Let ``grantee`` call every route (``POST /v1/converse`` and the OpenAI-compatible
+        ``POST /v1/chat/completions`` and ``GET /v1/models``)."""
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=[self.converse_arn]
+            grantee=grantee, actions=["execute-api:Invoke"], resource_arns=self.route_arns
         )
 
     def _account_logging_role(self) -> None:
@@ -567,13 +650,14 @@ class PrivateInferenceApi(Construct):
             "The only integration is a Lambda proxy (invoked over the AWS API, TLS by AWS); a "
             "client certificate applies to HTTP back ends, of which there are none.",
         )
-        acknowledge(
-            self.method.node.default_child,  # type: ignore[arg-type]
-            ["AwsSolutions-COG4"],
-            "Callers are AWS principals (team roles) authenticated with SigV4 (IAM "
-            "authorization); a Cognito user pool is for end-user identities, which this "
-            "service-to-service API does not have.",
-        )
+        for method in (self.method, self.chat_completions_method, self.models_method):
+            acknowledge(
+                method.node.default_child,  # type: ignore[arg-type]
+                ["AwsSolutions-COG4"],
+                "Callers are AWS principals (team roles) authenticated with SigV4 (IAM "
+                "authorization); a Cognito user pool is for end-user identities, which this "
+                "service-to-service API does not have.",
+            )
         skip_checkov(
             stage,
             {

@@ -34,6 +34,11 @@ __all__ = [
 #: The tag that names a team on its role (principal tag) and its application inference
 #: profiles (resource tag); also the cost allocation tag the team budgets filter on.
 TEAM_TAG = "Team"
+#: The routes of the landing zone's inference API a team role may call, as ``METHOD/path``
+#: (the ``execute-api`` ARN's resource part after the stage). The same list as
+#: ``bedrock_landing_zone.inference.ROUTES`` (a test keeps them equal); written out here so that
+#: governance does not import the inference package.
+INFERENCE_API_ROUTES = ("POST/v1/converse", "POST/v1/chat/completions", "GET/v1/models")
 
 
 def team_directory(env_name: str) -> str:
@@ -95,7 +100,9 @@ class TeamAccess(Construct):
       AWS-managed Bedrock policy) can take it beyond the team's part of the allow-list;
     - ``role``: tagged ``Team=<team>``, capped by ``boundary``, assumable by
       ``team.assumed_by`` (default: the account, through IAM delegation);
-    - with ``api_id``: may call ``POST /v1/converse`` of the landing zone API;
+    - with ``api_id``: may call the landing zone API's routes (``INFERENCE_API_ROUTES``:
+      ``POST /v1/converse`` and the OpenAI-compatible ``POST /v1/chat/completions`` and
+      ``GET /v1/models``);
     - SSM parameters ``team_parameter_names(env, team)``, among them the team's entry of the
       inference function's team directory.
 
@@ -165,10 +172,9 @@ class TeamAccess(Construct):
                 actions=["execute-api:Invoke"],
                 resources=[
                     stack.format_arn(
-                        service="execute-api",
-                        resource=api_id,
-                        resource_name="prod/POST/v1/converse",
+                        service="execute-api", resource=api_id, resource_name=f"prod/{route}"
                     )
+                    for route in INFERENCE_API_ROUTES
                 ],
             )
             self.role.add_to_principal_policy(call_api)

@@ -182,7 +182,9 @@ def test_team_roles_may_call_the_api_and_the_ssm_contract(default: Synth) -> Non
         ]
         assert len(statements) == 2, team  # the role's grant and its boundary
         resource = json.dumps(statements[0]["Resource"])
-        assert "/prod/POST/v1/converse" in resource
+        assert statements[0]["Resource"] == statements[1]["Resource"]
+        for route in ("POST/v1/converse", "POST/v1/chat/completions", "GET/v1/models"):
+            assert f"/prod/{route}" in resource, (team, route)
         api_id = [
             k
             for k, p in template["Parameters"].items()
@@ -350,10 +352,11 @@ def test_function_answers_before_api_gateway_gives_up(synths: Synths) -> None:
             for r in template["Resources"].values()
             if r["Type"] == "AWS::ApiGateway::Method"
         ]
-        (method,) = methods
-        integration = method["Integration"]["TimeoutInMillis"] / 1000
-        assert integration == INTEGRATION_TIMEOUT_S
-        assert fn["Properties"]["Timeout"] <= integration - TIMEOUT_HEADROOM_S
+        assert len(methods) == 3  # converse, chat completions, models
+        for method in methods:
+            integration = method["Integration"]["TimeoutInMillis"] / 1000
+            assert integration == INTEGRATION_TIMEOUT_S
+            assert fn["Properties"]["Timeout"] <= integration - TIMEOUT_HEADROOM_S
 
 
 def test_a_timeout_without_headroom_is_refused() -> None:
@@ -391,27 +394,138 @@ def test_gateway_errors_have_the_functions_error_shape(default: Synth) -> None:
         ).replace("$context.requestId", "c0ffee")
         body = json.loads(rendered)
         assert set(body) == {"error", "requestId"}, kind
-        assert set(body["error"]) <= {"code", "field", "message"} and body["error"]["code"], kind
+        error = body["error"]
+        # the Converse route's error and OpenAI's in one body (gateway responses are per API)
+        assert set(error) == {"code", "field", "message", "type", "param"}, kind
+        assert error["code"] and error["field"] == error["param"], kind
+        assert error["message"] == 'Invalid "request" body'
     assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
     assert responses["THROTTLED"]["StatusCode"] == "429"
+    types = {
+        kind: json.loads(
+            props["ResponseTemplates"]["application/json"]
+            .replace("$context.error.messageString", '""')
+            .replace("$context.requestId", "")
+        )["error"]["type"]
+        for kind, props in responses.items()
+    }
+    assert types["BAD_REQUEST_BODY"] == types["DEFAULT_4XX"] == "invalid_request_error"
+    assert types["ACCESS_DENIED"] == "permission_error"
+    assert types["THROTTLED"] == "rate_limit_error"
+    assert types["INTEGRATION_TIMEOUT"] == types["DEFAULT_5XX"] == "server_error"
+
+
+def test_an_openai_sdk_reads_the_gateways_errors(default: Synth) -> None:
+    """What the ``openai`` SDK makes of API Gateway's own 429: a RateLimitError with the code."""
+    import httpx2  # type: ignore[import-not-found,unused-ignore]  # openai 3's HTTP library
+    import openai
+
+    (throttled,) = [
+        r["Properties"]
+        for r in _inference(default)["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::GatewayResponse"
+        and r["Properties"]["ResponseType"] == "THROTTLED"
+    ]
+    body = (
+        throttled["ResponseTemplates"]["application/json"]
+        .replace("$context.error.messageString", json.dumps("Too Many Requests"))
+        .replace("$context.requestId", "r-1")
+    )
+
+    def gateway(request: Any) -> Any:
+        return httpx2.Response(429, content=body, headers={"Content-Type": "application/json"})
+
+    client = openai.OpenAI(
+        base_url="https://api.example/prod/v1",
+        api_key="unused",
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(gateway)),
+    )
+    with pytest.raises(openai.RateLimitError) as raised:
+        client.models.list()
+    assert (raised.value.code, raised.value.type) == ("throttled", "rate_limit_error")
+    assert raised.value.message == "Error code: 429 - Too Many Requests"
+
+
+def _without_nulls(node: Any) -> Any:  # CloudFormation templates drop null values
+    if isinstance(node, dict):
+        return {k: _without_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [_without_nulls(v) for v in node]
+    return node
+
+
+def _request_models(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Request models by their schema's title."""
+    return {
+        r["Properties"]["Schema"]["title"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Model"
+    }
 
 
 def test_gateway_request_model_is_the_functions_own_schema(default: Synth) -> None:
     from bedrock_inference.models import request_json_schema
+    from bedrock_inference.openai_compat import chat_request_json_schema
+
+    models = _request_models(_inference(default))
+    assert set(models) == {"ConverseRequest", "ChatCompletionsRequest"}
+    model = models["ConverseRequest"]
+    assert model["Schema"] == _without_nulls(request_json_schema())
+    assert model["Schema"]["$schema"] == "http://json-schema.org/draft-04/schema#"
+    chat = models["ChatCompletionsRequest"]
+    assert chat["Schema"] == _without_nulls(chat_request_json_schema())
+    assert chat["Schema"]["properties"]["model"] == {
+        k: v for k, v in model["Schema"]["properties"]["model"].items() if k != "title"
+    }
+
+
+def test_every_route_is_the_same_function_with_iam_auth(default: Synth) -> None:
+    """POST /v1/converse and the OpenAI-compatible POST /v1/chat/completions and GET /v1/models:
+    one proxy integration of the guarded function, IAM authorization, the request validator,
+    and one invoke permission each (scoped to its method)."""
+    from bedrock_landing_zone.inference import ROUTES
+    from bedrock_landing_zone.teams import INFERENCE_API_ROUTES
 
     template = _inference(default)
-    (model,) = [
-        r["Properties"]
-        for r in template["Resources"].values()
+    resources = template["Resources"]
+    fn_id, _ = _one(template, "AWS::Lambda::Function")
+
+    def path_of(resource_id: str) -> str:
+        props = resources[resource_id]["Properties"]
+        parent = props["ParentId"]
+        prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+        return f"{prefix}/{props['PathPart']}"
+
+    routes = {}
+    for method in (r["Properties"] for r in resources.values()):
+        if "HttpMethod" not in method or "ResourceId" not in method:
+            continue
+        routes[(method["HttpMethod"], path_of(method["ResourceId"]["Ref"]))] = method
+    assert set(routes) == set(ROUTES)
+    assert tuple(f"{m}{p}" for m, p in ROUTES) == INFERENCE_API_ROUTES
+    models = {  # logical id -> title
+        k: r["Properties"]["Schema"]["title"]
+        for k, r in resources.items()
         if r["Type"] == "AWS::ApiGateway::Model"
+    }
+    for (verb, path), method in routes.items():
+        assert method["AuthorizationType"] == "AWS_IAM", path
+        assert "RequestValidatorId" in method, path
+        integration = method["Integration"]
+        assert (integration["Type"], integration["IntegrationHttpMethod"]) == ("AWS_PROXY", "POST")
+        assert fn_id in json.dumps(integration["Uri"]), path
+        body_models = {k: models[v["Ref"]] for k, v in method.get("RequestModels", {}).items()}
+        expected = {
+            "/v1/converse": {"application/json": "ConverseRequest"},
+            "/v1/chat/completions": {"application/json": "ChatCompletionsRequest"},
+            "/v1/models": {},
+        }[path]
+        assert body_models == expected, (verb, path)
+    permissions = [
+        json.dumps(r["Properties"]["SourceArn"])
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
     ]
-
-    def without_nulls(node: Any) -> Any:  # CloudFormation templates drop null values
-        if isinstance(node, dict):
-            return {k: without_nulls(v) for k, v in node.items() if v is not None}
-        if isinstance(node, list):
-            return [without_nulls(v) for v in node]
-        return node
-
-    assert model["Schema"] == without_nulls(request_json_schema())
-    assert model["Schema"]["$schema"] == "http://json-schema.org/draft-04/schema#"
+    for verb, path in ROUTES:
+        assert [p for p in permissions if f"/{verb}{path}" in p], (verb, path)
