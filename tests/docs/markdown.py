@@ -11,6 +11,9 @@ rendered page does not show::
                                                     the message app.py prints for
                                                     config/default.yaml with these changes
     <!-- docs-test: diff-recipe -->                 the offline `cdk diff` recipe
+    <!-- docs-test: client -->                      a client of the inference API, run against
+                                                    `bedrock-lz serve` (its base URL
+                                                    CLIENT_BASE_URL replaced by the local one)
 
 A Python block without a directive is a complete program. Every Python block of README.md and
 docs/*.md must be run one of these ways (``tests/docs/test_examples.py``).
@@ -29,7 +32,9 @@ from tests.conftest import ROOT
 #: The documentation whose examples are run.
 DOCUMENTS: tuple[Path, ...] = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 
-KINDS = ("program", "file", "session", "config-error", "diff-recipe")
+KINDS = ("program", "file", "session", "config-error", "diff-recipe", "client")
+#: The private API's stage URL as a client example writes it (replaced when the example runs).
+CLIENT_BASE_URL = "https://<api-id>.execute-api.<region>.amazonaws.com/prod"
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>```+)(?P<lang>[\w+-]*)\s*$")
 _DIRECTIVE = re.compile(r"^<!--\s*docs-test:\s*(?P<kind>[\w-]+)\s*(?P<args>.*?)\s*-->$")
@@ -170,6 +175,11 @@ def programs() -> list[Program]:
 def program(name: str) -> Program:
     (found,) = [p for p in programs() if p.name == name]
     return found
+
+
+def clients() -> list[Block]:
+    """Every client example (Python blocks marked ``client``)."""
+    return [block for block in python_blocks() if block.kind == "client"]
 
 
 def sessions() -> dict[str, list[Block]]:

@@ -33,10 +33,12 @@ from bedrock_landing_zone.report_summary import summarize
 from bedrock_landing_zone.teams import shared_parameter_names, team_parameter_names
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import (
+    CLIENT_BASE_URL,
     Block,
     Program,
     all_blocks,
     blocks,
+    clients,
     program,
     programs,
     python_blocks,
@@ -117,6 +119,7 @@ def test_every_python_block_is_run() -> None:
         claimed |= {block.where for block in example.files.values()}
     for session in sessions().values():
         claimed |= {block.where for block in session}
+    claimed |= {block.where for block in clients()}
     every = {block.where for block in python_blocks()}
     assert every, "no Python examples found"
     assert every - claimed == set(), "a file block names no program (file NAME PATH)"
@@ -126,7 +129,7 @@ def test_every_python_block_is_run() -> None:
 
 def test_directives_apply_to_their_kind_of_block() -> None:
     for block in all_blocks():
-        if block.kind in ("program", "file", "session"):
+        if block.kind in ("program", "file", "session", "client"):
             assert block.lang in ("python", "py"), f"{block.where}: {block.kind} is for Python"
         if block.kind == "file":
             assert len(block.words) == 2, f"{block.where}: write file PROGRAM PATH"
@@ -185,6 +188,32 @@ def test_a_drifted_example_fails(tmp_path: Path, at_root: None) -> None:
         run_program(no_packs, tmp_path / "b")
     with pytest.raises(AssertionError, match="the example fails"):
         run_program(open_finding, tmp_path / "c")
+
+
+@pytest.mark.parametrize("example", clients(), ids=lambda b: b.where)
+def test_client_example_runs_against_bedrock_lz_serve(
+    example: Block, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example as written, with the private API's URL replaced by `bedrock-lz serve`'s
+    (the real handler, a stubbed Bedrock, a team role of the sample config as the caller) and
+    fake credentials for its SigV4 signing."""
+    from bedrock_inference import serve
+    from bedrock_inference.local import SAMPLE_CONFIG
+
+    assert CLIENT_BASE_URL in example.code, f"{example.where}: the example names no API URL"
+    role = SAMPLE_CONFIG["teams"]["search"]["role_names"][0]
+    options = serve.ServeOptions(
+        caller_arn=f"arn:aws:sts::111122223333:assumed-role/{role}/docs", port=0, quiet=True
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    with serve.create_server(options).running() as server:
+        code = example.code.replace(CLIENT_BASE_URL, server.url)
+        exec(compile("\n" * (example.line - 1) + code, str(example.document), "exec"), {})
+    printed = capsys.readouterr().out
+    assert "Hello from the stubbed model." in printed, printed
 
 
 def _load_module(path: Path, name: str) -> Any:
