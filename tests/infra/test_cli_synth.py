@@ -59,7 +59,7 @@ def test_cdk_cli_synth_existing_vpc_offline_without_credentials(tmp_path: Path) 
     assert set(stacks.values()) == {"aws://111111111111/eu-central-1"}
     scps = sorted(p.name for p in (tmp_path / "out" / "scp").glob("*.json"))
     assert scps == [
-        "existing-vpc-deny-long-term-api-keys.json",
+        "existing-vpc-deny-ungoverned-paths.json",  # API keys, bedrock-mantle (governance issue)
         "existing-vpc-deny-unlisted-models.json",
         "existing-vpc-restrict-bedrock-regions.json",
     ]

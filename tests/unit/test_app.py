@@ -154,7 +154,7 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
             (default.outdir / name).read_text("utf-8")
         ), f"{name} differs from the `cdk synth` template"
     assert sorted(p.name for p in (outdir / "scp").glob("*.json")) == [
-        "default-deny-long-term-api-keys.json",
+        "default-deny-ungoverned-paths.json",
         "default-deny-unlisted-models.json",
         "default-restrict-bedrock-regions.json",
     ]
