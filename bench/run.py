@@ -425,14 +425,23 @@ def render_inference(result: dict[str, Any] | None) -> list[str]:
         f"{cold['baseline_import_ms']:.0f} ms) "
         f"| <= {cold['goal']}: {verdict(cold['meets_goal'])} |",
         f"| Dependencies alone (pydantic + Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
-        f"| Warm overhead per request, median of {warm['requests']} "
-        f"| {warm['overhead_ms']:.3f} ms "
-        f"| <= {warm['goal_ms']} ms: {verdict(warm['meets_goal'])} |",
+        *_warm_rows(warm),
         f"| Code asset, zipped ({size['files']} files) | {size['zip_kib']:.1f} KiB "
         f"| <= {size['goal_kib']} KiB: {verdict(size['meets_goal'])} |",
         "",
         f"Details: `{INFERENCE_RESULTS.relative_to(ROOT)}`.",
         "",
+    ]
+
+
+def _warm_rows(warm: dict[str, Any]) -> list[str]:
+    """One row per model route (``routes``; older results: the Converse route only)."""
+    routes = warm.get("routes") or {"converse": {"path": "/v1/converse", **warm}}
+    return [
+        f"| Warm overhead per request, `{figures['path']}`, median of {warm['requests']} "
+        f"| {figures['overhead_ms']:.3f} ms "
+        f"| <= {warm['goal_ms']} ms: {verdict(figures['meets_goal'])} |"
+        for figures in routes.values()
     ]
 
 
