@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import contextlib
 import ctypes
 import functools
+import hashlib
 import http.client
+import io
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -39,6 +43,7 @@ import threading
 import time
 import traceback
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +56,20 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bedrock_landing_zone.config import load_config
+from rehearsal.survivors import (
+    MOTO_DELETE_GAPS,
+    MOTO_RECREATES,
+    SURVIVOR_PROBES,
+    Deployed,
+    check_survivors,
+    deployed_from,
+    inventory,
+    merge_deployed,
+    missing_probes,
+)
 from rehearsal.transform import (
     CUSTOM_RESOURCE_REQUEST,
+    PUBLIC_PARAMETER_PREFIX,
     REPLACED_TYPE_KEY,
     WAIT_CONDITION_HANDLE,
     TransformReport,
@@ -273,6 +290,7 @@ class Moto:
             s3={"addressing_style": "path"},
         )
         self._endpoint = f"http://127.0.0.1:{port}"
+        self.region = region
         self._clients: dict[str, Any] = {}
 
     def __call__(self, service: str) -> Any:
@@ -369,6 +387,21 @@ class Assembly:
         return hits[0]
 
 
+def stated_defaults(assembly: Assembly) -> list[str]:
+    """``STACK:KEY=DEFAULT`` for each SSM-typed template parameter with a default (except
+    ``BootstrapVersion``, stated for all stacks at once): what ``cdk deploy --parameters``
+    takes to pass a parameter's own default explicitly (a no-op for CloudFormation)."""
+    out = []
+    for stack in assembly.order:
+        for key, parameter in (assembly.templates[stack].get("Parameters") or {}).items():
+            kind = str(parameter.get("Type", ""))
+            if key == "BootstrapVersion" or not kind.startswith("AWS::SSM::Parameter::Value<"):
+                continue
+            if isinstance(parameter.get("Default"), str):
+                out.append(f"{stack}:{key}={parameter['Default']}")
+    return out
+
+
 @functools.cache
 def moto_models() -> dict[str, Any]:
     """moto's CloudFormation models by resource type (imported late: it takes seconds)."""
@@ -438,19 +471,46 @@ class ConfigChange:
         config_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+def _deployed_code(moto: Moto, name: str, code: Mapping[str, Any]) -> zipfile.ZipFile:
+    """The code of function ``name`` as moto holds it: the template's asset object in moto's S3,
+    checked against the function's ``CodeSha256`` (so it is the code the update deployed)."""
+    bucket = f"cdk-hnb659fds-assets-{ACCOUNT}-{moto.region}"
+    key = str(code.get("S3Key"))
+    data = moto("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    deployed = moto("lambda").get_function_configuration(FunctionName=name)["CodeSha256"]
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    if digest != deployed:
+        raise RehearsalError(f"function {name} does not run s3://{bucket}/{key} ({deployed})")
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
 def inference_max_output_tokens(moto: Moto, assembly: Assembly, alias: str) -> list[int]:
-    """``max_output_tokens`` of ``alias`` in every deployed function configured with models."""
+    """``max_output_tokens`` of ``alias`` in every deployed function configured with models.
+
+    The configuration is read where the function reads it: ``INFERENCE_CONFIG`` in its
+    environment, or the file ``INFERENCE_CONFIG_FILE`` names inside its deployed code.
+    """
     found = []
     for stack, lid, r in assembly.resources():
-        variables = ((r.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
-        if r.get("Type") != "AWS::Lambda::Function" or "INFERENCE_CONFIG" not in variables:
+        properties = r.get("Properties") or {}
+        variables = (properties.get("Environment") or {}).get("Variables") or {}
+        if r.get("Type") != "AWS::Lambda::Function":
+            continue
+        if not {"INFERENCE_CONFIG", "INFERENCE_CONFIG_FILE"} & set(variables):
             continue
         name = physical_ids(moto("cloudformation"), stack)[lid]
         deployed = moto("lambda").get_function_configuration(FunctionName=name)
-        config = json.loads(deployed["Environment"]["Variables"]["INFERENCE_CONFIG"])
+        environment = deployed["Environment"]["Variables"]
+        if "INFERENCE_CONFIG" in environment:
+            config = json.loads(environment["INFERENCE_CONFIG"])
+        else:
+            with _deployed_code(moto, name, properties.get("Code") or {}) as code:
+                config = json.loads(code.read(environment["INFERENCE_CONFIG_FILE"]))
         found.append(int(config["models"][alias]["max_output_tokens"]))
     if not found:
-        raise RehearsalError("no deployed function has an INFERENCE_CONFIG environment variable")
+        raise RehearsalError(
+            "no deployed function has an INFERENCE_CONFIG or INFERENCE_CONFIG_FILE variable"
+        )
     return found
 
 
@@ -704,56 +764,94 @@ def retained_resources(
     return out
 
 
-# --- moto's missing delete handlers ------------------------------------------------------------
+# --- AWS-published public SSM parameters --------------------------------------------------------
+
+#: The Powertools for AWS Lambda (Python) layer ARN AWS publishes per architecture, Python and
+#: release (FIELD-NOTES; the landing zone resolves it at deploy time).
+POWERTOOLS_LAYER_PARAMETER = re.compile(
+    r"^/aws/service/powertools/python/(?P<arch>arm64|x86_64)/python(?P<python>[0-9.]+)/"
+    r"(?P<version>[^/]+)$"
+)
 
 
-def _delete_managed_policy(moto: Moto, arn: str) -> None:
-    iam = moto("iam")
-    entities = iam.list_entities_for_policy(PolicyArn=arn)
-    for role in entities["PolicyRoles"]:
-        iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
-    for user in entities["PolicyUsers"]:
-        iam.detach_user_policy(UserName=user["UserName"], PolicyArn=arn)
-    for group in entities["PolicyGroups"]:
-        iam.detach_group_policy(GroupName=group["GroupName"], PolicyArn=arn)
-    iam.delete_policy(PolicyArn=arn)
+def _layer_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("python/rehearsal_layer.txt", "a stand-in layer published to moto\n")
+    return buffer.getvalue()
 
 
-def _delete_route_table(moto: Moto, route_table_id: str) -> None:
-    ec2 = moto("ec2")
-    table = ec2.describe_route_tables(RouteTableIds=[route_table_id])["RouteTables"][0]
-    for association in table.get("Associations", []):
-        if not association.get("Main"):
-            ec2.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
-    ec2.delete_route_table(RouteTableId=route_table_id)
+def provide_public_parameters(moto: Moto, report: TransformReport) -> list[str]:
+    """Create, in moto, what the rewritten public parameter defaults name (``PUBLIC_PARAMETER``).
+
+    A Powertools layer parameter gets the ARN of a layer published to moto under a name saying
+    what it stands for, so the functions are created (and updated) with a layer that exists.
+    Any other public parameter is an error naming it: add its stand-in here.
+    """
+    lines = []
+    for name in sorted({n for _, _, n in report.public_parameters}):
+        match = POWERTOOLS_LAYER_PARAMETER.match(name)
+        if match is None:
+            raise RehearsalError(
+                f"public SSM parameter {name}: the rehearsal has no stand-in value for it; add "
+                "one to provide_public_parameters in rehearsal/__main__.py"
+            )
+        arch, python, version = match["arch"], match["python"], match["version"]
+        layer = f"rehearsal-powertools-python-{arch}-python{python}-{version}".replace(".", "_")
+        arn = moto("lambda").publish_layer_version(
+            LayerName=layer, Content={"ZipFile": _layer_zip()}, CompatibleArchitectures=[arch]
+        )["LayerVersionArn"]
+        moto("ssm").put_parameter(
+            Name=PUBLIC_PARAMETER_PREFIX + name, Value=arn, Type="String", Overwrite=True
+        )
+        lines.append(f"{PUBLIC_PARAMETER_PREFIX}{name} = {arn} (a layer published to moto)")
+    return lines
 
 
-#: Types moto creates but cannot delete, in a way that makes ``cdk destroy`` fail: the rehearsal
-#: deletes them through the service API right before ``cdk destroy`` (as CloudFormation would).
-MOTO_DELETE_GAPS: dict[str, tuple[str, Callable[[Moto, str], None]]] = {
-    "AWS::IAM::ManagedPolicy": (
-        "moto 5.2.5 has no delete handler for it: the policy stays attached and the roles it "
-        "is attached to cannot be deleted (DeleteConflict)",
-        _delete_managed_policy,
-    ),
-    "AWS::EC2::RouteTable": (
-        "moto 5.2.5 has no delete handler for it: the VPC cannot be deleted (DependencyViolation)",
-        _delete_route_table,
-    ),
-}
+# --- what cdk destroy leaves behind (rehearsal/survivors.py) ----------------------------------
 
 
-def fill_delete_gaps(clock: Clock, moto: Moto, assembly: Assembly) -> None:
+def exports_of(cloudformation: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_exports").paginate():
+        out.update({str(e["Name"]): str(e["Value"]) for e in page.get("Exports", [])})
+    return out
+
+
+def deployed_resources(moto: Moto, assembly: Assembly) -> list[Deployed]:
+    """Every resource of ``assembly``'s stacks that moto lists, right now (see ``Deployed``)."""
     cloudformation = moto("cloudformation")
+    exports = exports_of(cloudformation)
+    return [
+        resource
+        for stack in assembly.order
+        for resource in deployed_from(
+            stack, assembly.templates[stack], physical_ids(cloudformation, stack), exports
+        )
+    ]
+
+
+def probe(moto: Moto) -> Callable[[Deployed], bool]:
+    """``exists`` for ``check_survivors``: the type's probe against moto."""
+
+    def exists(r: Deployed) -> bool:
+        try:
+            return SURVIVOR_PROBES[r.resource_type](moto, r)
+        except (ClientError, ValueError) as exc:
+            raise RehearsalError(f"asking moto about {r.label()} failed: {exc}") from exc
+
+    return exists
+
+
+def fill_delete_gaps(clock: Clock, moto: Moto, resources: Sequence[Deployed]) -> None:
+    """Delete, through the service APIs, what moto would not (``MOTO_DELETE_GAPS``)."""
     counts: dict[str, int] = {}
-    for stack in reversed(assembly.order):
-        ids = physical_ids(cloudformation, stack)
-        for lid, resource in assembly.templates[stack]["Resources"].items():
-            gap = MOTO_DELETE_GAPS.get(str(resource.get("Type")))
-            if gap is None or lid not in ids:
-                continue
-            gap[1](moto, ids[lid])
-            counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
+    for r in reversed(resources):
+        gap = MOTO_DELETE_GAPS.get(r.resource_type)
+        if gap is None or r.retained:
+            continue
+        gap[1](moto, r)
+        counts[r.resource_type] = counts.get(r.resource_type, 0) + 1
     for resource_type, count in counts.items():
         clock.info(f"deleted {count} {resource_type} ahead: {MOTO_DELETE_GAPS[resource_type][0]}")
 
@@ -887,6 +985,7 @@ class Rehearsal:
         clock.step("transformed both assemblies (rehearsal/transform.py); moto models the rest")
         for line in initial.report.lines():
             clock.info(line)
+        clock.info(initial.report.summary())
         (self.work / "transform-report.txt").write_text(
             "\n".join(initial.report.details()) + "\n", encoding="utf-8"
         )
@@ -899,14 +998,19 @@ class Rehearsal:
             timeout_key="bootstrap",
         )
 
+        for line in provide_public_parameters(moto, initial.report):
+            clock.info(line)
+        baseline = inventory(moto)  # what moto holds before the stacks exist
+
         clock.step("cdk deploy --all (create)")
         # moto forgets defaulted parameters, so the update's UsePreviousValue would fail: state
-        # the template's own default explicitly on the first deployment.
+        # the templates' own defaults explicitly on the first deployment.
+        parameters = [f"BootstrapVersion={BOOTSTRAP_VERSION_PARAMETER}"]
+        parameters += stated_defaults(initial)
         self.deploy(
             initial,
             "cdk deploy (create)",
-            "--parameters",
-            f"BootstrapVersion={BOOTSTRAP_VERSION_PARAMETER}",
+            *(arg for value in parameters for arg in ("--parameters", value)),
         )
         check_statuses(clock, moto, initial, {s: {"CREATE_COMPLETE"} for s in initial.order})
         known = {
@@ -914,6 +1018,7 @@ class Rehearsal:
             for stack in initial.order
             for lid, pid in physical_ids(moto("cloudformation"), stack).items()
         }
+        created = deployed_resources(moto, initial)
         requests = read_requests(moto, initial)
         for request in requests:
             clock.info(replay(moto, request, "Create"))
@@ -956,8 +1061,18 @@ class Rehearsal:
             resource.write(moto)
             clock.info(f"{resource.stack} {resource.logical_id} ({resource.resource_type})")
 
+        current = deployed_resources(moto, updated)
+        deployed = merge_deployed(created, current)
+        missing = missing_probes(deployed)
+        if missing:
+            raise RehearsalError(
+                "the survivor check cannot ask moto about these types: "
+                + "; ".join(missing)
+                + ". Add a probe to SURVIVOR_PROBES in rehearsal/survivors.py."
+            )
+
         clock.step("cdk destroy --all --force")
-        fill_delete_gaps(clock, moto, updated)
+        fill_delete_gaps(clock, moto, current)
         self.cdk(
             "cdk destroy",
             "destroy",
@@ -981,6 +1096,32 @@ class Rehearsal:
         clock.step("checking that nothing retained was lost")
         for resource in retained:
             clock.info(f"kept: {resource.check(moto)}")
+
+        clock.step("checking that nothing else outlived its stack")
+        after = inventory(moto)
+        survivors = check_survivors(
+            deployed,
+            probe(moto),
+            templates=updated.templates,
+            leftovers=[found for key, found in after.items() if key not in baseline],
+            pseudo={
+                "AWS::Region": self.config.region,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+        )
+        for r in survivors.retained:
+            clock.info(f"retained on purpose: {r.label()}")
+        for found, stack, lid in survivors.recreated:
+            clock.info(f"re-created by moto after the delete: {stack} {lid} ({found.label()})")
+        if survivors.recreated:
+            clock.info(f"(MOTO_RECREATES: {MOTO_RECREATES}; each original is gone)")
+        clock.info(survivors.summary())
+        problems = survivors.problems()
+        if problems:
+            raise RehearsalError(f"{survivors.summary()}: " + "; ".join(problems))
+        clock.info(updated.report.summary())
 
 
 def _terminate(signum: int, _frame: Any) -> None:

@@ -16,7 +16,11 @@ this module rewrites a *copy* of the assembly, explicitly and only where ``REPLA
    and would pass the object through as a literal) becomes ``Fn::ImportValue`` of an export that
    is added to the producing stack's output;
 4. the few properties in ``ADAPTATIONS`` (types moto does model, but where moto 5.2.5 has a bug
-   that stops the resource from being created or updated) are rewritten to the form moto reads.
+   that stops the resource from being created or updated) are rewritten to the form moto reads;
+5. every template parameter of type ``AWS::SSM::Parameter::Value<...>`` whose default names an
+   AWS-published public parameter (``/aws/...``, e.g. the Powertools layer ARN) defaults instead
+   to the same name under ``PUBLIC_PARAMETER_PREFIX``, which the rehearsal fills in moto
+   (``PUBLIC_PARAMETER``: moto neither serves those parameters nor lets anyone create them).
 
 Nothing else changes: types not in the tables are left alone, and the CDK asset manifests keep
 their hashes (the template asset is uploaded under its original object key). The module is pure
@@ -40,6 +44,8 @@ __all__ = [
     "DROP",
     "EXPORT_NAME",
     "GET_STACK_OUTPUT",
+    "PUBLIC_PARAMETER",
+    "PUBLIC_PARAMETER_PREFIX",
     "REPLACED_TYPE_KEY",
     "REPLACEMENTS",
     "WAIT_CONDITION_HANDLE",
@@ -70,6 +76,18 @@ GET_STACK_OUTPUT = (
     "CDK emits Fn::GetStackOutput for cross-stack references; moto 5.2.5 does not implement it "
     "(its template parser passes the object through as a literal value). Export/ImportValue is "
     "the equivalent moto resolves; the stacks are deployed in dependency order either way.",
+)
+
+#: Where the rehearsal puts its stand-ins of AWS-published public SSM parameters (``/aws/...``).
+PUBLIC_PARAMETER_PREFIX = "/rehearsal/public"
+#: The row of the parameter rewrite, for the documentation.
+PUBLIC_PARAMETER = (
+    "`AWS::SSM::Parameter::Value<...>` parameter defaulting to a public `/aws/...` name",
+    f"the same name under `{PUBLIC_PARAMETER_PREFIX}`, created in moto by the rehearsal before "
+    "the first deploy (the Powertools layer ARN: a layer of that name published to moto)",
+    "AWS publishes these parameters (e.g. `/aws/service/powertools/...`); moto 5.2.5 serves only "
+    "a few AMI and region lists under `/aws/` and refuses to create reserved names, so resolving "
+    "the default fails create_stack (AttributeError in load_parameters)",
 )
 
 _KEPT_ATTRIBUTES = ("DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy")
@@ -159,6 +177,19 @@ REPLACEMENTS: tuple[Replacement, ...] = (
         attributes={"Id": "<id>"},
     ),
     Replacement(
+        "AWS::Bedrock::EnforcedGuardrailConfiguration",
+        WAIT_CONDITION_HANDLE,
+        f"{_NO_MODEL}, nor moto's bedrock API (account-level guardrail enforcement)",
+        ref="<id>",
+        attributes={"ConfigId": "<id>"},
+    ),
+    Replacement(
+        "AWS::Bedrock::ResourcePolicy",
+        WAIT_CONDITION_HANDLE,
+        f"{_NO_MODEL}, nor moto's bedrock API (the guardrail's resource-based policy)",
+        ref="<id>",
+    ),
+    Replacement(
         "AWS::CDK::Metadata",
         WAIT_CONDITION_HANDLE,
         f"CDK's version-reporting resource; {_NO_MODEL}",
@@ -189,6 +220,13 @@ REPLACEMENTS: tuple[Replacement, ...] = (
         "AWS::ApiGateway::Account",
         WAIT_CONDITION_HANDLE,
         f"{_NO_MODEL} (a region-wide setting: the CloudWatch role of API Gateway)",
+        ref="<id>",
+        attributes={"Id": "<id>"},
+    ),
+    Replacement(
+        "AWS::ApiGateway::GatewayResponse",
+        WAIT_CONDITION_HANDLE,
+        f"{_NO_MODEL}; the API, its resources, methods and deployment are deployed",
         ref="<id>",
         attributes={"Id": "<id>"},
     ),
@@ -356,6 +394,23 @@ class TransformReport:
     imports: list[tuple[str, str, str]] = field(default_factory=list)
     #: (stack, logical ID, property)
     adapted: list[tuple[str, str, str]] = field(default_factory=list)
+    #: (stack, template parameter, public SSM parameter name it defaulted to)
+    public_parameters: list[tuple[str, str, str]] = field(default_factory=list)
+    #: resources in the templates transformed (replaced or not)
+    resources: int = 0
+
+    def replaced_by_type(self) -> dict[str, int]:
+        """How many resources of each original type were replaced, most first."""
+        counts: dict[str, int] = {}
+        for _, _, old, _ in self.replaced:
+            counts[old] = counts.get(old, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def summary(self) -> str:
+        """``replaced N of M resources: <count> <type>, ...``: what moto does not deploy."""
+        by_type = ", ".join(f"{n} {t}" for t, n in self.replaced_by_type().items())
+        head = f"replaced {len(self.replaced)} of {self.resources} resources"
+        return f"{head}: {by_type}" if by_type else head
 
     def lines(self) -> list[str]:
         """One line per stack and replaced type, adapted property, and producer of imports."""
@@ -369,6 +424,9 @@ class TransformReport:
         for consumer, producer, _ in self.imports:
             key = f"{consumer}: Fn::GetStackOutput of {producer} -> Fn::ImportValue"
             counts[key] = counts.get(key, 0) + 1
+        for stack, _, name in self.public_parameters:
+            key = f"{stack}: public parameter {name} -> {PUBLIC_PARAMETER_PREFIX}{name}"
+            counts[key] = counts.get(key, 0) + 1
         return [f"{key} (x{n})" if n > 1 else key for key, n in counts.items()]
 
     def details(self) -> list[str]:
@@ -376,6 +434,10 @@ class TransformReport:
         out = [f"{s}: {lid} {old} -> {new}" for s, lid, old, new in self.replaced]
         out += [f"{s}: {lid} property {prop} adapted" for s, lid, prop in self.adapted]
         out += [f"{c}: Fn::GetStackOutput {p}.{o} -> Fn::ImportValue" for c, p, o in self.imports]
+        out += [
+            f"{s}: parameter {p} default {n} -> {PUBLIC_PARAMETER_PREFIX}{n}"
+            for s, p, n in self.public_parameters
+        ]
         return out
 
 
@@ -517,7 +579,8 @@ def _stand_in(logical_id: str, resource: Mapping[str, Any], row: Replacement) ->
 def transform_template(
     template: Mapping[str, Any], *, stack: str = "", report: TransformReport | None = None
 ) -> dict[str, Any]:
-    """A transformed deep copy of one template: ``REPLACEMENTS`` then ``ADAPTATIONS``.
+    """A transformed deep copy of one template: ``REPLACEMENTS``, ``ADAPTATIONS``, then
+    parameter defaults naming public ``/aws/...`` SSM parameters (``PUBLIC_PARAMETER``).
 
     (``Fn::GetStackOutput`` spans templates: see ``transform_templates``.)
     """
@@ -527,6 +590,8 @@ def transform_template(
         row = replacement_for(str(resource.get("Type", "")))
         if row is not None:
             replaced[logical_id] = (row, resource)
+    if report is not None:
+        report.resources += len(resources)
     out: dict[str, Any] = _rewrite(copy.deepcopy(dict(template)), replaced)
     for logical_id, (row, original) in replaced.items():
         out["Resources"][logical_id] = _stand_in(logical_id, out["Resources"][logical_id], row)
@@ -551,6 +616,16 @@ def transform_template(
                 properties[adaptation.property] = after
             if report is not None:
                 report.adapted.append((stack, logical_id, adaptation.property))
+    for name, parameter in (out.get("Parameters") or {}).items():
+        default = parameter.get("Default") if isinstance(parameter, dict) else None
+        kind = str(parameter.get("Type", "")) if isinstance(parameter, dict) else ""
+        if not kind.startswith("AWS::SSM::Parameter::Value<") or not isinstance(default, str):
+            continue
+        if not default.startswith("/aws/"):
+            continue
+        parameter["Default"] = PUBLIC_PARAMETER_PREFIX + default
+        if report is not None:
+            report.public_parameters.append((stack, name, default))
     return out
 
 
@@ -697,11 +772,13 @@ def markdown_table() -> str:
         cells = [f"`{row.resource_type}`", f"`{row.replaced_by}`", "; ".join(fakes), row.reason]
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     name, by, why = GET_STACK_OUTPUT
+    what, to, because = PUBLIC_PARAMETER
     rows += [
         "",
-        "| Intrinsic | Rewritten to | Why |",
+        "| Intrinsic or parameter | Rewritten to | Why |",
         "| --- | --- | --- |",
         f"| `{name}` | {_cell(by)} | {_cell(why)} |",
+        f"| {_cell(what)} | {_cell(to)} | {_cell(because)} |",
         "",
         "| Resource type | Property | Change | Why (moto bug) |",
         "| --- | --- | --- | --- |",

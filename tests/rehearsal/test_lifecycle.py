@@ -44,6 +44,9 @@ def test_rehearsal_deploys_updates_and_destroys_on_moto() -> None:
         "invocation logging reads back",
         "/bedrock-lz/default/kms-key-arn = arn:aws:kms:",
         "kept: KMS key",
+        "0 unexpected survivors",
+        ", 0 unexpected\n",
+        "replaced ",
         "rehearsal passed in",
     ):
         assert line in out, line

@@ -20,9 +20,11 @@ from rehearsal.__main__ import (
     check_moto_coverage,
     contract_parameters,
     main,
+    provide_public_parameters,
     replay,
+    stated_defaults,
 )
-from rehearsal.transform import TransformReport
+from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
 
 def assembly(templates: dict[str, dict[str, Any]]) -> Assembly:
@@ -119,3 +121,48 @@ def test_an_aws_custom_resource_call_is_made_with_boto3_names() -> None:
 def test_table_option_prints_the_tables(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--table"]) == 0
     assert "| `AWS::Bedrock::Guardrail` |" in capsys.readouterr().out
+
+
+def test_the_first_deploy_states_every_ssm_typed_default_explicitly() -> None:
+    templates: dict[str, dict[str, Any]] = {
+        "a": {
+            "Parameters": {
+                "BootstrapVersion": {
+                    "Type": "AWS::SSM::Parameter::Value<String>",
+                    "Default": "/cdk-bootstrap/hnb659fds/version",
+                },
+                "Layer": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/x/layer"},
+                "Plain": {"Type": "String", "Default": "v"},
+                "NoDefault": {"Type": "AWS::SSM::Parameter::Value<String>"},
+            }
+        },
+        "b": {"Resources": {}},
+    }
+    assert stated_defaults(assembly(templates)) == ["a:Layer=/x/layer"]
+
+
+def test_public_parameters_get_a_stand_in_in_moto_or_a_clear_error() -> None:
+    import warnings
+
+    import boto3
+    from moto import mock_aws
+
+    name = "/aws/service/powertools/python/arm64/python3.14/3.37.0"
+    with warnings.catch_warnings(), mock_aws():
+        warnings.simplefilter("ignore")
+        session = boto3.session.Session(region_name="us-east-1")
+
+        def moto(service: str) -> Any:
+            return session.client(service)  # type: ignore[call-overload]
+
+        report = TransformReport(public_parameters=[("s", "P", name), ("t", "Q", name)])
+        (line,) = provide_public_parameters(moto, report)  # type: ignore[arg-type]
+        value = moto("ssm").get_parameter(Name=PUBLIC_PARAMETER_PREFIX + name)["Parameter"]["Value"]
+        assert value in line
+        layer_name = value.split(":")[-2]
+        (layer,) = moto("lambda").list_layer_versions(LayerName=layer_name)["LayerVersions"]
+        assert layer["LayerVersionArn"] == value
+        assert layer["CompatibleArchitectures"] == ["arm64"]
+        unknown = TransformReport(public_parameters=[("s", "P", "/aws/service/other/thing")])
+        with pytest.raises(RehearsalError, match="/aws/service/other/thing"):
+            provide_public_parameters(moto, unknown)  # type: ignore[arg-type]

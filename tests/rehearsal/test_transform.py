@@ -17,6 +17,7 @@ import pytest
 from rehearsal.transform import (
     ADAPTATIONS,
     CUSTOM_RESOURCE_REQUEST,
+    PUBLIC_PARAMETER_PREFIX,
     REPLACED_TYPE_KEY,
     REPLACEMENTS,
     WAIT_CONDITION_HANDLE,
@@ -269,6 +270,61 @@ def test_references_to_replaced_resources_from_a_custom_resource_are_faked_too()
     assert value == {"Fn::ToJsonString": {"ServiceToken": "arn", "Id": "rehearsal-g"}}
 
 
+# --- what the rehearsal reports ----------------------------------------------------------------
+
+
+def test_the_report_counts_replaced_resources_of_all_resources_by_type() -> None:
+    template = {
+        "Resources": {
+            "A1": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "A2": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "G": {"Type": "AWS::Bedrock::Guardrail", "Properties": {}},
+            "B": {"Type": "AWS::S3::Bucket"},
+            "T": {"Type": "AWS::SNS::Topic"},
+        }
+    }
+    report = TransformReport()
+    transform_templates(
+        {"one": template, "two": {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}},
+        regions={"one": "r", "two": "r"},
+        report=report,
+    )
+    assert report.resources == 6
+    assert report.replaced_by_type() == {"AWS::CloudWatch::Alarm": 2, "AWS::Bedrock::Guardrail": 1}
+    assert report.summary() == (
+        "replaced 3 of 6 resources: 2 AWS::CloudWatch::Alarm, 1 AWS::Bedrock::Guardrail"
+    )
+    assert TransformReport(resources=2).summary() == "replaced 0 of 2 resources"
+
+
+# --- public SSM parameters ---------------------------------------------------------------------
+
+
+def test_public_parameter_defaults_move_under_the_rehearsal_prefix_others_stay() -> None:
+    template = {
+        "Parameters": {
+            "Layer": {
+                "Type": "AWS::SSM::Parameter::Value<String>",
+                "Default": "/aws/service/powertools/python/arm64/python3.14/3.37.0",
+            },
+            "Own": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/bedrock-lz/x"},
+            "Plain": {"Type": "String", "Default": "/aws/service/not-ssm-typed"},
+        },
+        "Resources": {"B": {"Type": "AWS::S3::Bucket"}},
+    }
+    report = TransformReport()
+    out = transform_template(template, stack="s", report=report)
+    assert out["Parameters"]["Layer"]["Default"] == (
+        f"{PUBLIC_PARAMETER_PREFIX}/aws/service/powertools/python/arm64/python3.14/3.37.0"
+    )
+    assert out["Parameters"]["Own"] == template["Parameters"]["Own"]
+    assert out["Parameters"]["Plain"] == template["Parameters"]["Plain"]
+    assert report.public_parameters == [
+        ("s", "Layer", "/aws/service/powertools/python/arm64/python3.14/3.37.0")
+    ]
+    assert changed_paths(template, out) == {("Parameters", "Layer", "Default")}
+
+
 # --- Fn::GetStackOutput ----------------------------------------------------------------------
 
 
@@ -423,6 +479,38 @@ def test_the_table_replaces_only_what_moto_cannot_deploy() -> None:
         assert stand_in in models
     for adaptation in ADAPTATIONS:
         assert adaptation.resource_type in models
+
+
+def _skipped_by_moto(resource_type: str) -> bool:
+    """Deploy one resource of ``resource_type`` to moto's CloudFormation: is it created?"""
+    import boto3
+    from moto import mock_aws
+
+    template = {
+        "Resources": {
+            "Probe": {"Type": resource_type, "Properties": {}},
+            "Anchor": {"Type": WAIT_CONDITION_HANDLE},
+        }
+    }
+    with warnings.catch_warnings(), mock_aws():
+        warnings.simplefilter("ignore")
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName="probe", TemplateBody=json.dumps(template))
+        summaries = cloudformation.list_stack_resources(StackName="probe")
+        created = {s["LogicalResourceId"] for s in summaries["StackResourceSummaries"]}
+    return "Probe" not in created
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in REPLACEMENTS if r.replaced_by == WAIT_CONDITION_HANDLE],
+    ids=lambda r: r.resource_type,
+)
+def test_moto_really_cannot_create_each_replaced_type(row: Replacement) -> None:
+    """Tried against moto: a type it could create must not be replaced (lower the count)."""
+    assert _skipped_by_moto(row.resource_type), (
+        f"moto 5.2.5 creates {row.resource_type}: drop its row from REPLACEMENTS"
+    )
 
 
 def test_the_readme_shows_the_current_tables() -> None:
