@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """A consumer CDK app, written the way another team writes it after ``pip install
-bedrock-landing-zone``: it imports only the package's public API and runs beside the landing zone
-(its VPC, its guardrail published in SSM), not inside this repository.
+bedrock-landing-zone``: it imports only the package's public API and joins a deployed landing
+zone, not this repository.
+
+From the landing zone's SSM parameters it takes the network (VPC, private subnets, the endpoint
+client security group) and the key (``PrivateNetwork.from_ssm_parameters``), and the guardrail
+(``LandingZoneGuardrail.from_ssm_parameters``). It adds a batch role with a grant, the guarded
+inference function, a dashboard, and its own summarizer function (``LandingZoneFunction``, code in
+``lambda/summarizer/`` next to this file).
 
 ``tests/consumer/test_clean_consumer.py`` installs the wheel into a fresh venv outside the
-repository and runs this file there, with the five cdk-nag packs on. Values marked PLACEHOLDER
-stand for the consuming team's own ids.
+repository and runs this file there, with the five cdk-nag packs on: 0 open findings. Values
+marked PLACEHOLDER stand for the consuming team's own ids.
 """
 
 from __future__ import annotations
@@ -14,25 +20,28 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from bedrock_landing_zone import (
     GuardedInferenceFunction,
+    GuardrailReference,
+    LandingZoneFunction,
     LandingZoneGuardrail,
-    LandingZoneKey,
     ManagedPolicyRole,
     ModelAccess,
     ModelConfig,
     ModelDashboardSection,
+    NetworkReference,
+    PrivateNetwork,
     TeamAccessSpec,
+    acknowledge,
     add_compliance_packs,
 )
 
-#: The landing-zone environment whose guardrail this app uses (``/bedrock-lz/<env>/guardrail/*``).
+#: The landing-zone environment whose ``/bedrock-lz/<env>/...`` parameters this app reads.
 LANDING_ZONE_ENV = "prod"
-ACCOUNT = "111122223333"  # PLACEHOLDER: the team's account
+ACCOUNT = "111122223333"  # PLACEHOLDER: the team's account (the landing zone's)
 REGION = "us-east-1"
 
 NOVA_LITE = ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")
@@ -43,33 +52,16 @@ MODELS = [NOVA_LITE, CLAUDE_HAIKU]
 
 
 class SearchTeamStack(cdk.Stack):
-    """The search team's Bedrock usage: a batch role and a guarded inference function."""
+    """The search team's Bedrock usage inside the landing zone's network."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        # The landing zone's VPC and endpoint-client security group, by id (no lookups).
-        vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "LandingZoneVpc",
-            vpc_id="vpc-0123456789abcdef0",  # PLACEHOLDER
-            availability_zones=[f"{REGION}a", f"{REGION}b"],
-            isolated_subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
-            isolated_subnet_route_table_ids=["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"],
-        )
-        endpoint_clients = ec2.SecurityGroup.from_security_group_id(
-            self,
-            "EndpointClients",
-            "sg-0123456789abcdef0",
-            mutable=False,  # PLACEHOLDER
-        )
-        key = LandingZoneKey(self, "Key", alias="alias/search-team/bedrock").key
+        network = PrivateNetwork.from_ssm_parameters(self, LANDING_ZONE_ENV)
+        guardrail = LandingZoneGuardrail.from_ssm_parameters(self, LANDING_ZONE_ENV)
 
         # Model access governed by the landing zone's guardrail (resolved at deploy time).
         self.model_access = ModelAccess(
-            self,
-            "ModelAccess",
-            models=MODELS,
-            guardrail=LandingZoneGuardrail.from_ssm_parameters(self, LANDING_ZONE_ENV),
+            self, "ModelAccess", models=MODELS, guardrail=guardrail, guardrail_key=network.key
         )
         # The team's own role: a grant, not hand-written IAM.
         self.batch_role = ManagedPolicyRole(
@@ -84,8 +76,9 @@ class SearchTeamStack(cdk.Stack):
         self.inference = GuardedInferenceFunction(
             self,
             "Inference",
-            vpc=vpc,
-            client_security_group=endpoint_clients,
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            client_security_group=network.client_security_group,
             model_access=self.model_access,
             models=MODELS,
             teams={
@@ -93,9 +86,55 @@ class SearchTeamStack(cdk.Stack):
                     models=[m.alias for m in MODELS], role_names=["search-app"]
                 )
             },
-            key=key,
+            key=network.key,
         )
+        self.summarizer = self.add_summarizer(network, guardrail)
         self.add_dashboard()
+
+    def add_summarizer(
+        self, network: NetworkReference, guardrail: GuardrailReference
+    ) -> LandingZoneFunction:
+        """The team's own function: its code next to this app, in the landing zone's VPC."""
+        summarizer = LandingZoneFunction(
+            self,
+            "Summarizer",
+            asset="lambda/summarizer",
+            handler="summarizer.handler",
+            description="Search team: summarizes documents with nova-lite through the guardrail",
+            key=network.key,
+            log_retention_days=365,
+            vpc=network.vpc,
+            vpc_subnets=network.subnets,
+            security_groups=[network.client_security_group],
+            reserved_concurrency=5,
+            environment={
+                "MODEL_ID": NOVA_LITE.model_id,
+                "GUARDRAIL_ID": guardrail.arn,
+                "GUARDRAIL_VERSION": guardrail.version,
+            },
+        )
+        self.model_access.grant_invoke(summarizer.role, [NOVA_LITE.alias])
+        acknowledge(
+            summarizer.role.permissions or summarizer.role,
+            ["AwsSolutions-IAM5[Resource::*]"],
+            "Only actions without resource types use '*': xray:PutTraceSegments and "
+            "xray:PutTelemetryRecords (tracing), ec2:DescribeNetworkInterfaces and "
+            "ec2:DescribeSubnets (VPC networking); the team's grants name their resources.",
+        )
+        function = summarizer.function.node.default_child
+        assert isinstance(function, cdk.CfnResource)
+        acknowledge(
+            function,
+            [
+                # as cdk-nag prints it after "Acknowledge with", and as the rule id alone
+                "NIST.800.53.R5::NIST.800.53.R5-LambdaDLQ",
+                "HIPAA.Security-LambdaDLQ",
+                "Serverless-LambdaDLQ",
+            ],
+            "Invoked synchronously by the search service, which gets every error back; Lambda "
+            "sends only asynchronous invocations to a dead-letter queue.",
+        )
+        return summarizer
 
     def add_dashboard(self) -> None:
         """The team's dashboard: one landing-zone section per model it calls."""
