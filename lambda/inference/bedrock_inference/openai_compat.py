@@ -14,9 +14,9 @@ Nothing here calls Bedrock or decides anything about access: this module only tr
 
 - ``model`` → ``model``: an alias of the team's allow-list.
 - ``messages[]`` with role ``system`` or ``developer`` → ``system``: only before the first other
-  message (Converse takes one system prompt per conversation); several are joined with a blank
-  line. Roles ``user``/``assistant`` → ``messages[]`` under Converse's rules (alternating, first
-  ``user``); ``tool``/``function`` are refused (no tool use).
+  message (Converse takes one system prompt per conversation), none blank; several are joined
+  with a blank line. Roles ``user``/``assistant`` → ``messages[]`` under Converse's rules
+  (alternating, first ``user``); ``tool``/``function`` are refused (no tool use).
 - ``content``: a string as it is; a list of parts, each as one content block: ``text`` → a text
   block, ``image_url`` → an image block from a ``data:image/<png|jpeg|gif|webp>;base64,`` URL
   only (the function fetches nothing; ``detail`` ``auto`` only).
@@ -29,8 +29,8 @@ Nothing here calls Bedrock or decides anything about access: this module only tr
 
 Refused with ``unsupported_parameter`` (400): ``stream: true``, ``n`` > 1, tools and functions,
 ``response_format``, ``seed``, ``logit_bias``, audio, other content-part types (files, audio,
-refusals), participant ``name``\\ s and the other parameters of the OpenAI API. A key that is no
-OpenAI parameter at all is ``unknown_parameter`` (400). Both name the field in ``param``.
+refusals), participant names (``name``) and the other parameters of the OpenAI API. A key that is
+no OpenAI parameter at all is ``unknown_parameter`` (400). Both name the field in ``param``.
 
 **Answer**: ``chat.completion`` with one choice; ``usage`` from Converse's ``usage``
 (``inputTokens`` → ``prompt_tokens``, ``outputTokens`` → ``completion_tokens``); ``model`` is the
