@@ -22,11 +22,13 @@ import pytest
 import yaml
 from aws_cdk import aws_kms as kms
 
+from app import clear_stale_outputs
 from bedrock_landing_zone.config import (
     LandingZoneConfig,
     availability_zone_context,
     parse_config,
 )
+from bedrock_landing_zone.dashboard_preview import find_templates
 from bedrock_landing_zone.network import PrivateNetwork
 from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
 
@@ -136,6 +138,7 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
     default: Synth, tmp_path: Path
 ) -> None:
     outdir = tmp_path / "out"
+    stale = _stale_outputs(outdir)  # what an earlier synth of another environment left
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "-o", str(outdir)],
         cwd=tmp_path,  # cdk.json is found beside app.py, not in the working directory
@@ -158,6 +161,10 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
         "default-deny-unlisted-models.json",
         "default-restrict-bedrock-regions.json",
     ]
+    # the other environment's files are gone (scp/ holds this environment's only, above)
+    assert [path for path in stale if path.exists() and path.name != "scp"] == []
+    # what `make dashboard-preview` renders: this environment's dashboards only
+    assert sorted(p.name for p in find_templates(outdir)) == ours
 
 
 @pytest.mark.slow
@@ -196,3 +203,98 @@ def test_cdk_cli_synth_of_an_account_with_a_new_vpc_needs_no_credentials(tmp_pat
         if r["Type"] == "AWS::EC2::Subnet"
     ]
     assert zones == ZONES
+
+
+def _stale_outputs(outdir: Path) -> list[Path]:
+    """What other synths leave in an output directory: another environment's stack files, a
+    pipeline's stage assemblies (with a dashboard the preview would render), its SCP files."""
+    dashboard = {
+        "Resources": {
+            "Dashboard": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {"DashboardName": "bedrock-lz-other", "DashboardBody": "{}"},
+            }
+        }
+    }
+    stale = [
+        outdir / "Other.template.json",
+        outdir / "Other.assets.json",
+        outdir / "Other.metadata.json",
+        outdir / "assembly-Pipeline-Dev",
+        outdir / "scp",
+    ]
+    (outdir / "assembly-Pipeline-Dev").mkdir(parents=True)
+    (outdir / "assembly-Pipeline-Dev" / "Dev-Observability.template.json").write_text(
+        json.dumps(dashboard), encoding="utf-8"
+    )
+    (outdir / "scp").mkdir()
+    (outdir / "scp" / "other-deny-unlisted-models.json").write_text("{}", encoding="utf-8")
+    for path in stale[:3]:
+        path.write_text(json.dumps(dashboard), encoding="utf-8")
+    return stale
+
+
+def test_clear_stale_outputs_keeps_exactly_what_the_manifest_lists(tmp_path: Path) -> None:
+    """Issue 15, item 7: after `make synth-pipeline`, `make dashboard-preview` rendered the
+    stages' dashboards from stale `assembly-*` folders too."""
+    outdir = tmp_path / "cdk.out"
+    stale = _stale_outputs(outdir)
+    manifest = {
+        "artifacts": {
+            "Observability": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Observability.template.json"},
+                "additionalMetadataFile": "Observability.metadata.json",
+            },
+            "Observability.assets": {
+                "type": "cdk:asset-manifest",
+                "properties": {"file": "Observability.assets.json"},
+            },
+            "assembly-Stage": {
+                "type": "cdk:cloud-assembly",
+                "properties": {"directoryName": "assembly-Stage"},
+            },
+        }
+    }
+    (outdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    kept = [
+        outdir / "Observability.template.json",
+        outdir / "Observability.assets.json",
+        outdir / "Observability.metadata.json",
+        outdir / "assembly-Stage" / "Stage-Observability.template.json",
+        outdir / "asset.0123abcd" / "handler.py",  # content-addressed: kept
+    ]
+    for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}", encoding="utf-8")
+
+    removed = clear_stale_outputs(outdir)
+
+    assert sorted(removed) == sorted(stale)
+    assert [path for path in stale if path.exists()] == []
+    assert all(path.exists() for path in kept)
+    assert find_templates(outdir) == [kept[0], kept[3]]
+
+
+def test_make_dashboard_preview_synthesizes_and_renders_the_environment_asked() -> None:
+    """`make dashboard-preview ENV=x` synthesizes x into cdk.out (which then holds x only, see
+    above) and renders cdk.out; a dry run (`make -n`) shows the commands without running them."""
+    result = subprocess.run(
+        ["make", "-n", "dashboard-preview", "ENV=existing-vpc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    synth = [i for i, line in enumerate(lines) if line.startswith("cdk ") and " synth " in line]
+    preview = [
+        i for i, line in enumerate(lines) if "bedrock_landing_zone.dashboard_preview" in line
+    ]
+    assert len(synth) == 1 and len(preview) == 1, result.stdout
+    assert "-c env=existing-vpc" in lines[synth[0]]
+    assert "--output" not in lines[synth[0]] and " -o " not in lines[synth[0]]  # into cdk.out
+    assert lines[preview[0]].endswith("dashboard_preview cdk.out docs")
+    assert synth[0] < preview[0]
