@@ -217,6 +217,11 @@ def create_server(options: ServeOptions) -> LocalApiServer:
     """
     check_options(options)
     runtime = load_runtime(options.config)
+    if runtime.settings.config.team_directory is not None:
+        raise UsageError(
+            "--config names a team_directory (an SSM path): `bedrock-lz serve` never calls AWS; "
+            "give a config with a fixed `teams` map"
+        )
     region = runtime.settings.region
     if options.endpoint_url is None:
         client = boto3.client(SERVICE, region_name=region)

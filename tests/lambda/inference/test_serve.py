@@ -348,6 +348,16 @@ def test_usage_errors_exit_2(
     assert words in capsys.readouterr().err
 
 
+def test_a_team_directory_config_is_refused(tmp_path: Path) -> None:
+    """The SSM team directory would be read from AWS: serve takes a fixed team map only."""
+    config = {k: v for k, v in SAMPLE_CONFIG.items() if k != "teams"}
+    config["team_directory"] = "/bedrock-lz/default/teams/"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(serve.UsageError, match="never calls AWS"):
+        serve.create_server(serve.ServeOptions(caller_arn=CALLER, port=0, config=path))
+
+
 def test_bedrock_lz_serve_is_a_pass_through_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert "serve" in cli.PASS_THROUGH
     with pytest.raises(SystemExit) as done:
