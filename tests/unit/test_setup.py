@@ -123,7 +123,7 @@ def test_runtime_lock_is_the_dev_lock_restricted_to_the_runtime() -> None:
 def test_the_makefile_installs_from_the_locks_with_hashes() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     for lock in LOCKS:
-        assert re.search(rf"\$\(call install_lock,[^,]+,{re.escape(lock)}\)", makefile), lock
+        assert re.search(rf"\$\(call install_lock,[^,]+,{re.escape(lock)}[,)]", makefile), lock
         assert f"$(call check_lock,{lock})" in makefile
     assert makefile.count("--require-hashes") >= 2  # uv and the pip fallback
     assert "-r requirements-dev.txt" not in makefile  # installs from locks only
