@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--synth-runs N] [--test-runs N]
                                   [--skip-synth] [--skip-tests] [--skip-inference] [--skip-cost]
-                                  [--skip-scale]
+                                  [--skip-scale] [--skip-setup] [--setup-test] [--setup-pip]
 
 Writes ``bench/results.md`` and prints the same text. Sections, always in this order (a skipped
 one says so):
@@ -21,6 +21,13 @@ one says so):
 5. **Scale**: generated (models, teams) sizes, each synthesized in its own process with the packs
    and the preflight plugin (``bench/scale.py``), against the (3, 3) time and every AWS limit.
 
+6. **Setup**: a fresh ``git clone`` of HEAD, then ``make synth`` in a shell without this tree's
+   tools, with cold (empty) and then warm uv/npm/pip caches; ``--setup-test`` adds a fresh clone ->
+   finished ``make test`` (warm caches), ``--setup-pip`` the pip fallback (``INSTALLER=pip``).
+   Shown first in the report. Goals: <= 60 s to the first template, <= 5 min to ``make test``.
+
+A skipped section keeps its figures from the previous ``bench/results.md`` (marked as such).
+
 ``--quick`` (local use): 3 synth runs each, 7 cold starts and 500 warm requests for the inference
 benchmark. The full run: 7 synth runs each, the inference benchmark's defaults.
 """
@@ -31,6 +38,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shlex
 import statistics
@@ -351,6 +359,127 @@ def measure_costs(env: dict[str, str]) -> list[EnvironmentCost]:
     return costs
 
 
+# --- setup: fresh clone -> first synth ------------------------------------------------------------
+
+
+GOAL_SETUP_SYNTH_S = 60.0
+GOAL_SETUP_TEST_S = 300.0
+# What `make bench` adds to the environment that a fresh shell in a new clone would not have.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKE_TERMOUT", "MAKE_TERMERR", "VIRTUAL_ENV")
+
+
+@dataclass(frozen=True)
+class SetupRun:
+    label: str  # which caches, which installer
+    command: str
+    wall_s: float
+    cpu_s: float
+    code: int
+    load: tuple[float, float]  # 1-minute load average before and after
+    templates: int  # cdk.out/*.template.json in the clone afterwards
+    tail: str  # the last lines of output when the command failed
+
+
+def fresh_env(caches: Path, installer: str) -> dict[str, str]:
+    """The environment of a new shell: none of this tree's tools on PATH (the Makefile put them
+    there), none of make's variables; the uv, npm and pip caches in ``caches``."""
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES}
+    paths = env.get("PATH", "").split(os.pathsep)
+    env["PATH"] = os.pathsep.join(p for p in paths if p and not p.startswith(str(ROOT)))
+    env.update(
+        UV_CACHE_DIR=str(caches / "uv"),
+        npm_config_cache=str(caches / "npm"),
+        PIP_CACHE_DIR=str(caches / "pip"),
+        INSTALLER=installer,
+    )
+    return env
+
+
+def fresh_clone_make(target: str, label: str, caches: Path, installer: str) -> SetupRun:
+    """`git clone` of this repository's HEAD into a temp dir (not timed), then `make TARGET`."""
+    with tempfile.TemporaryDirectory(prefix="bench-clone-") as tmp:
+        clone = Path(tmp) / "repo"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        log(f"setup: fresh clone, make {target} ({label})")
+        before = os.getloadavg()[0]
+        ran = run(["make", target], cwd=clone, env=fresh_env(caches, installer))
+        after = os.getloadavg()[0]
+        templates = len(list((clone / "cdk.out").glob("*.template.json")))
+    log(f"setup: make {target} ({label}): {ran.wall_s:.1f} s, exit {ran.code}")
+    tail = "" if ran.code == 0 else "\n".join(ran.output.strip().splitlines()[-10:])
+    return SetupRun(
+        label, f"make {target}", ran.wall_s, ran.cpu_s, ran.code, (before, after), templates, tail
+    )
+
+
+def measure_setup(with_test: bool, with_pip: bool) -> list[SetupRun]:
+    """Cold caches (empty uv, npm and pip caches), then warm (the same caches again, as on a CI
+    machine that ran before); optionally the pip fallback (cold) and a finished `make test`."""
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="bench-caches-") as caches:
+        runs.append(fresh_clone_make("synth", "cold caches, uv", Path(caches), "uv"))
+        runs.append(fresh_clone_make("synth", "warm caches, uv", Path(caches), "uv"))
+        if with_test:
+            runs.append(fresh_clone_make("test", "warm caches, uv", Path(caches), "uv"))
+    if with_pip:
+        with tempfile.TemporaryDirectory(prefix="bench-caches-pip-") as caches:
+            runs.append(fresh_clone_make("synth", "cold caches, pip", Path(caches), "pip"))
+    return runs
+
+
+def render_setup(runs: list[SetupRun] | None) -> list[str]:
+    out = ["## Setup: fresh clone to first synthesized template", ""]
+    if runs is None:
+        return [*out, "Skipped (`--skip-setup`).", ""]
+    out += [
+        "`git clone` of this repository (HEAD) into a temp dir, then the command, timed from start "
+        "to exit in a shell without this tree's tools: the pinned uv from PyPI, the runtime lock "
+        "by uv beside `npm ci` (CDK CLI, Node.js 24), then `cdk synth` of the default "
+        "environment with the five packs. Cold: empty uv, npm and pip caches; warm: the same "
+        "caches again (a CI machine with earlier runs). CPU: user + system of everything the "
+        "command ran. Load: 1-minute load average before / after (2 cores: above 2, other work "
+        "shared the CPU and the wall time grows).",
+        "",
+        "| Run | Command | Wall | CPU | Load | Templates | Goal |",
+        "| --- | --- | ---: | ---: | --- | ---: | --- |",
+    ]
+    for r in runs:
+        goal = GOAL_SETUP_TEST_S if r.command == "make test" else GOAL_SETUP_SYNTH_S
+        ok = r.code == 0 and r.wall_s <= goal
+        status = verdict(ok) if r.code == 0 else f"**exit {r.code}**"
+        out.append(
+            f"| {r.label} | `{r.command}` | {r.wall_s:.1f} s | {r.cpu_s:.1f} s "
+            f"| {r.load[0]:.1f} / {r.load[1]:.1f} | {r.templates} | <= {goal:g} s: {status} |"
+        )
+    out.append("")
+    for r in runs:
+        if r.tail:
+            out += [f"`{r.command}` ({r.label}) failed:", "", "```", r.tail, "```", ""]
+    return out
+
+
+def keep_skipped_sections(report: str, previous: str) -> str:
+    """A section skipped in this run keeps its figures from the previous report (marked so), so
+    that running one section does not erase the others."""
+
+    def sections(text: str) -> dict[str, str]:
+        parts = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+        return {part.splitlines()[0]: part for part in parts if part.startswith("## ")}
+
+    old = sections(previous)
+    kept = "_Kept from an earlier run (this section was skipped in this one)._\n\n"
+    out = []
+    for part in re.split(r"^(?=## )", report, flags=re.MULTILINE):
+        heading = part.splitlines()[0] if part.startswith("## ") else ""
+        earlier = old.get(heading, "")
+        if "Skipped (`--skip-" in part and earlier and "Skipped (`--skip-" not in earlier:
+            body = earlier.split("\n", 1)[1].lstrip("\n").replace(kept, "")
+            out.append(f"{heading}\n\n{kept}{body.rstrip()}\n\n")
+        else:
+            out.append(part)
+    return "".join(out).rstrip() + "\n"
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -482,6 +611,7 @@ def render(
     inference: dict[str, Any] | None,
     costs: list[EnvironmentCost] | None,
     scale: list[dict[str, Any]] | None = None,
+    setup: list[SetupRun] | None = None,
 ) -> str:
     node = tool_version(["node", "--version"], env)
     cdk = tool_version([str(CDK), "--version"], env)
@@ -496,7 +626,8 @@ def render(
         "",
     ]
     body = (
-        render_synth(synth)
+        render_setup(setup)
+        + render_synth(synth)
         + render_tests(tests)
         + render_inference(inference)
         + render_costs(costs)
@@ -515,6 +646,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-inference", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-setup", action="store_true")
+    parser.add_argument(
+        "--setup-test", action="store_true", help="also fresh clone -> `make test` (~6+ min)"
+    )
+    parser.add_argument(
+        "--setup-pip", action="store_true", help="also fresh clone -> `make synth` with pip"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="default bench/results.md")
     args = parser.parse_args(argv)
     synth_runs = args.synth_runs or (3 if args.quick else 7)
@@ -526,9 +664,12 @@ def main(argv: list[str]) -> int:
     inference = None if args.skip_inference else measure_inference(args.quick, env)
     costs = None if args.skip_cost else measure_costs(env)
     scale = None if args.skip_scale else measure_scale(env)
+    setup = None if args.skip_setup else measure_setup(args.setup_test, args.setup_pip)
     tests = None if args.skip_tests else measure_tests(max(1, args.test_runs), env)
 
-    report = render(args.quick, env, synth, tests, inference, costs, scale)
+    report = render(args.quick, env, synth, tests, inference, costs, scale, setup)
+    if args.output.is_file():
+        report = keep_skipped_sections(report, args.output.read_text(encoding="utf-8"))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report, encoding="utf-8")
     print(report, end="")
