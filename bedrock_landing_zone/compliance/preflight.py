@@ -60,6 +60,9 @@ _CFN_QUOTAS = (
     "CloudFormation User Guide, 'AWS CloudFormation quotas' "
     "(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html)"
 )
+_PUT_COMPOSITE_ALARM = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"
+)
 _ORG_QUOTAS = (
     "AWS Organizations User Guide, 'Quotas and service limits for AWS Organizations' "
     "(https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html)"
@@ -149,7 +152,8 @@ LIMITS: dict[str, Limit] = {
             "VPC endpoint policy",
             20_480,
             "characters (whitespace counted)",
-            "AWS PrivateLink Guide, 'Control access to VPC endpoints using endpoint policies'",
+            "AWS PrivateLink Guide, 'Control access to VPC endpoints using endpoint policies' "
+            "(https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html)",
         ),
         # Lambda Developer Guide, "Lambda quotas": "Function environment variables: 4 KB, for all
         # environment variables associated with the function, in aggregate". Lambda measures the
@@ -169,7 +173,8 @@ LIMITS: dict[str, Limit] = {
             "Lambda function name",
             64,
             "characters",
-            "Lambda API Reference, CreateFunction (FunctionName)",
+            "Lambda API Reference, CreateFunction (FunctionName) "
+            "(https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html)",
         ),
         # CloudFormation quotas: resources 500, outputs 200, parameters 200, mappings 200,
         # mapping attributes 200, template body in an S3 object 1 MB (cfn-lint counts
@@ -221,7 +226,8 @@ LIMITS: dict[str, Limit] = {
             "widgets on a CloudWatch dashboard",
             500,
             "widgets",
-            "CloudWatch API Reference, 'Dashboard Body Structure and Syntax'",
+            "CloudWatch API Reference, 'Dashboard Body Structure and Syntax' (https://docs.aws."
+            "amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html)",
             resolved=False,
         ),
         # CloudWatch API Reference, PutDashboard DashboardName: "The maximum length is 255".
@@ -230,7 +236,8 @@ LIMITS: dict[str, Limit] = {
             "CloudWatch dashboard name",
             255,
             "characters",
-            "CloudWatch API Reference, PutDashboard (DashboardName)",
+            "CloudWatch API Reference, PutDashboard (DashboardName) "
+            "(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html)",
         ),
         # CloudWatch API Reference, PutCompositeAlarm: AlarmRule "Maximum length of 10240";
         # "The rule expression of a composite alarm can include as many as 100 underlying
@@ -240,14 +247,14 @@ LIMITS: dict[str, Limit] = {
             "composite alarm rule",
             10_240,
             "characters",
-            "CloudWatch API Reference, PutCompositeAlarm (AlarmRule)",
+            f"CloudWatch API Reference, PutCompositeAlarm (AlarmRule) ({_PUT_COMPOSITE_ALARM})",
         ),
         _limit(
             "CompositeAlarmRuleAlarms",
             "alarms referenced by a composite alarm rule",
             100,
             "alarms",
-            "CloudWatch API Reference, PutCompositeAlarm",
+            f"CloudWatch API Reference, PutCompositeAlarm ({_PUT_COMPOSITE_ALARM})",
             resolved=False,
         ),
         # CloudWatch API Reference, PutMetricAlarm / PutCompositeAlarm AlarmName: 1-255.
@@ -256,7 +263,8 @@ LIMITS: dict[str, Limit] = {
             "CloudWatch alarm name",
             255,
             "characters",
-            "CloudWatch API Reference, PutMetricAlarm (AlarmName)",
+            "CloudWatch API Reference, PutMetricAlarm (AlarmName) (https://docs.aws.amazon.com/"
+            "AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html)",
         ),
         # Amazon Bedrock API Reference, CreateInferenceProfile inferenceProfileName: length 1-64.
         _limit(
@@ -264,7 +272,8 @@ LIMITS: dict[str, Limit] = {
             "Bedrock application inference profile name",
             64,
             "characters",
-            "Amazon Bedrock API Reference, CreateInferenceProfile (inferenceProfileName)",
+            "Amazon Bedrock API Reference, CreateInferenceProfile (inferenceProfileName) "
+            "(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateInferenceProfile.html)",
         ),
         # Systems Manager API Reference, PutParameter Name / AWS::SSM::Parameter Name: "The
         # maximum length for a parameter name, including the full length of the parameter ARN,
@@ -274,7 +283,8 @@ LIMITS: dict[str, Limit] = {
             "SSM parameter name (counted as its full ARN)",
             1_011,
             "characters",
-            "AWS Systems Manager API Reference, PutParameter (Name)",
+            "AWS Systems Manager API Reference, PutParameter (Name) "
+            "(https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html)",
         ),
         # CloudWatch Logs API Reference, CreateLogGroup: "Log group names can be between 1 and
         # 512 characters long."
@@ -283,7 +293,8 @@ LIMITS: dict[str, Limit] = {
             "CloudWatch Logs log group name",
             512,
             "characters",
-            "CloudWatch Logs API Reference, CreateLogGroup (logGroupName)",
+            "CloudWatch Logs API Reference, CreateLogGroup (logGroupName) (https://docs.aws.amazon."
+            "com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html)",
         ),
     )
 }
@@ -1356,6 +1367,12 @@ LANDING_ZONE_KNOBS: tuple[Knob, ...] = (
         r"/GuardedInference/ModelAccess[0-9]+/",
         "`models` (the inference function's grants come in policies of 12 models each; "
         "long model ids or many cross-region profiles in one chunk)",
+    ),
+    Knob(
+        r"/GuardedInference/Handler/Role/",
+        "`models` (the inference function's grants come in policies of 12 models each, every "
+        "one attached to this role): fewer `models`, or raise the quota",
+        frozenset({"IAMManagedPoliciesPerRole"}),
     ),
     Knob(
         r"/GuardedInference/Handler/Role/",

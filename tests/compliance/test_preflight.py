@@ -38,6 +38,7 @@ from bedrock_landing_zone.compliance.preflight import (
 )
 from bedrock_landing_zone.config import LandingZoneConfig, parse_config
 from bedrock_landing_zone.landing_zone import add_landing_zone
+from bench.scale import generated_config_data
 from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS, Synths, cdk_app
 
 Report = dict[str, Any]
@@ -629,3 +630,63 @@ def test_5_models_x_5_teams_pass_and_no_boundary_grows_with_the_teams(
     assert len(grid.boundaries()) == 5 and len(sizes) == 1, sizes
     assert sizes.pop() <= 6_144
     assert [m for m in grid.measurements if m.exceeded] == []
+
+
+# ----- a landing-zone config past the limits: the message names the config knob -----------------
+
+#: 110 allow-listed models and one team given 14 of them (generated like ``make bench``'s scale
+#: configs, which stay inside every limit).
+CROWDED_MODELS, CROWDED_TEAM_MODELS = 110, 14
+
+
+def crowded_config() -> LandingZoneConfig:
+    data = generated_config_data(CROWDED_MODELS, 1)
+    aliases = [m["alias"] for m in data["models"]]
+    data["teams"] = [{"name": "big", "models": aliases[:CROWDED_TEAM_MODELS]}]
+    return parse_config(data, source="crowded.yaml")
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Grid:
+    outdir = tmp_path_factory.mktemp("preflight-crowded")
+    app = cdk_app("default", outdir)
+    cdk.Validations.of(app).add_plugins(PreflightChecks())
+    add_landing_zone(app, crowded_config())
+    report = failing_synth(app, outdir)
+    return Grid(report, PreflightChecks().measurements(templates(outdir)))
+
+
+def test_a_config_past_the_limits_fails_synth_naming_the_knob_to_turn(crowded: Grid) -> None:
+    """Each finding names the resource, the limit, the measured value and the config knob."""
+    assert crowded.report is not None
+    findings = {
+        (f["rule"], f["path"]): f["description"] for f in preflight_findings(crowded.report)
+    }
+    team_knob = "Driven by: this team's `teams[].models` (each model adds its ARNs"
+    models_knob = "Driven by: `models` (the inference function's grants come in policies of 12"
+    expected = {
+        ("IAMManagedPolicySize", "TeamBig/Access/ModelAccess/Boundary/Resource"): team_knob,
+        ("IAMManagedPolicySize", "TeamBig/Access/ModelAccess/Policy/Resource"): team_knob,
+        ("IAMManagedPoliciesPerRole", "Inference/GuardedInference/Handler/Role/Resource"): (
+            models_knob
+        ),
+    }
+    assert set(findings) == set(expected)
+    for (rule, path), knob in expected.items():
+        (measured,) = [
+            m
+            for m in crowded.measurements
+            if m.limit.rule == rule and m.construct_path == path and m.exceeded
+        ]
+        text = findings[(rule, path)]
+        assert f"{measured.logical_id} ({path}) in stack {measured.stack.stack_name}" in text
+        assert f"measures {measured.value:,} {LIMITS[rule].unit}" in text
+        assert f"the limit is {measured.maximum:,} ({LIMITS[rule].source})" in text
+        assert knob in text
+    (role,) = [
+        m
+        for m in crowded.measurements
+        if m.limit.rule == "IAMManagedPoliciesPerRole"
+        and m.construct_path == "Inference/GuardedInference/Handler/Role/Resource"
+    ]
+    assert role.value == -(-CROWDED_MODELS // 12) + 1  # a policy per 12 models, its Permissions
