@@ -306,6 +306,41 @@ def _vpc_calls(fn: Function) -> list[Call]:
     return calls
 
 
+#: The runtime code this test reads, by the handler's package (``lambda/<asset>``).
+ASSETS = {"bedrock_inference": "inference", "model_access_handler": "model_access"}
+
+
+def code_source(fn: Function) -> str | None:
+    """Where this test reads the function's calls from, or None when it cannot tell."""
+    package = fn.props.get("Handler", "").split(".", 1)[0]
+    if package in ASSETS:
+        return f"lambda/{ASSETS[package]}"
+    variables = fn.props.get("Environment", {}).get("Variables", {})
+    if "USER_ON_EVENT_FUNCTION_ARN" in variables:
+        return "CDK provider framework (invokes the user handler)"
+    token = {"Fn::GetAtt": [fn.logical_id, "Arn"]}
+    served = sorted(
+        {
+            str(r["Type"])
+            for r in fn.template["Resources"].values()
+            if r.get("Properties", {}).get("ServiceToken") == token
+        }
+    )
+    readable = [t for t in served if t == "Custom::VpcRestrictDefaultSG" or _is_aws_sdk_call(fn, t)]
+    if served and readable == served:
+        return f"CDK handler of {', '.join(served)}"
+    return None
+
+
+def _is_aws_sdk_call(fn: Function, resource_type: str) -> bool:
+    """A custom resource of ``resource_type`` here is an AwsCustomResource SDK call."""
+    return any(
+        r["Type"] == resource_type
+        and any(phase in r.get("Properties", {}) for phase in ("Create", "Update", "Delete"))
+        for r in fn.template["Resources"].values()
+    )
+
+
 def code_calls(fn: Function) -> list[Call]:
     """What the function's code does with the role."""
     props = fn.props
@@ -313,12 +348,11 @@ def code_calls(fn: Function) -> list[Call]:
     environment = {
         k: fn.value(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()
     }
-    assets = {"bedrock_inference": "inference", "model_access_handler": "model_access"}
     package = handler.split(".", 1)[0]
-    if package in assets:
+    if package in ASSETS:
         return [
             call
-            for service, operation in sorted(code_operations(assets[package]))
+            for service, operation in sorted(code_operations(ASSETS[package]))
             for call in _sdk_calls(fn, service, operation, environment)
         ]
     if "USER_ON_EVENT_FUNCTION_ARN" in environment:  # CDK's provider framework
@@ -466,6 +500,36 @@ def test_every_function_can_make_every_call_it_needs(synths: Synths, env_name: s
     assert functions, "no function found"
     problems = {f"{fn.stack}/{fn.logical_id}": _denied(fn) for fn in functions}
     assert not {k: v for k, v in problems.items() if v}, json.dumps(problems, indent=1)
+
+
+@pytest.mark.parametrize("env_name", EXAMPLE_ENVS)
+def test_no_function_s_code_goes_unread(synths: Synths, env_name: str) -> None:
+    """A function whose code this test does not know would pass with its AWS calls alone:
+    every function must be one of ours (``ASSETS``), a provider framework, or the handler of
+    custom resources whose calls the template spells out."""
+    sources = {
+        f"{fn.stack}/{fn.logical_id}": code_source(fn) for fn in _functions(synths[env_name])
+    }
+    assert None not in sources.values(), json.dumps(sources, indent=1)
+    assert any(str(s).startswith("lambda/inference") for s in sources.values()), sources
+
+
+def test_code_source_refuses_a_function_it_cannot_read() -> None:
+    def function(handler: str, served: dict[str, Any] | None = None) -> Function:
+        resources: dict[str, Any] = {"Fn": {"Type": "AWS::Lambda::Function"}}
+        resources["Fn"]["Properties"] = {"Handler": handler}
+        if served is not None:
+            token = {"ServiceToken": {"Fn::GetAtt": ["Fn", "Arn"]}}
+            resources["Cr"] = {"Type": served["Type"], "Properties": {**token, **served["Props"]}}
+        template = {"Resources": resources}
+        return Function(None, "s", "Fn", template, {}, ACCOUNT, "us-east-1")  # type: ignore[arg-type]
+
+    assert code_source(function("bedrock_inference.handler.lambda_handler")) == "lambda/inference"
+    assert code_source(function("someone_else.handler")) is None
+    sdk_call = {"Type": "Custom::Thing", "Props": {"Create": "{}"}}
+    assert code_source(function("index.handler", sdk_call)) == "CDK handler of Custom::Thing"
+    opaque = {"Type": "Custom::Opaque", "Props": {"Size": "1"}}
+    assert code_source(function("index.handler", opaque)) is None
 
 
 @pytest.mark.parametrize("env_name", EXAMPLE_ENVS)
