@@ -32,6 +32,7 @@ import json
 import os
 import unicodedata
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypedDict
 
 from pydantic import (
@@ -246,11 +247,9 @@ def _config_text(env: Mapping[str, str]) -> tuple[str, str]:
     if file:
         # Lambda unpacks the code into LAMBDA_TASK_ROOT (Lambda Developer Guide, "Defined
         # runtime environment variables"); a relative path is relative to it.
-        root = env.get("LAMBDA_TASK_ROOT") or os.getcwd()
-        path = os.path.join(root, file)
+        path = Path(env.get("LAMBDA_TASK_ROOT") or Path.cwd()) / file
         try:
-            with open(path, encoding="utf-8") as handle:
-                return f"INFERENCE_CONFIG_FILE ({path})", handle.read()
+            return f"INFERENCE_CONFIG_FILE ({path})", path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError(
                 f"INFERENCE_CONFIG_FILE: cannot read {path}: {exc.strerror or exc}"

@@ -157,7 +157,7 @@ class SsmTeamDirectory:
     def _reload(self, now: float) -> None:
         try:
             teams = self._read()
-        except Exception as exc:  # noqa: BLE001 - any SSM failure: keep the last good copy
+        except Exception as exc:  # any SSM failure: keep the last good copy
             logger.error(
                 "team directory: cannot read SSM path",
                 extra={"path": self.path, "error": type(exc).__name__},
