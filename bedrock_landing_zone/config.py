@@ -143,6 +143,13 @@ _PATTERN_HINTS: dict[str, str] = {
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-bedrock-guardrail-topicconfig.html
 # (same page: Name pattern ^[0-9a-zA-Z-_ !?.]+$, 1-100; Examples of 1-100 characters).
 CLASSIC_TOPIC_DEFINITION_MAX = 200
+#: Models one landing zone holds. The observability stack carries about four CloudWatch
+#: resources per model (alarms, the model's composite alarm) and CloudFormation takes 500
+#: resources and a 1 MB template per stack (AWS CloudFormation User Guide, "Understand
+#: CloudFormation quotas"). Measured with bench/scale.py at 100 models: 417 resources (83 %),
+#: a 829 KB template (83 %), the bedrock-runtime endpoint policy at 80 % of 20,480 characters;
+#: at 130 models synth fails with 547 resources.
+MAX_MODELS = 100
 #: Letters besides A-Z that French and Spanish text uses (NFC): the Classic tier's languages.
 _FRENCH_SPANISH_LETTERS = frozenset("àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸáíñóúÁÍÑÓÚªº")
 _CLASSIC_FIX = (
@@ -916,6 +923,13 @@ class LandingZoneConfig(_Strict):
     @field_validator("models")
     @classmethod
     def _unique_models(cls, value: list[ModelConfig]) -> list[ModelConfig]:
+        if len(value) > MAX_MODELS:
+            raise ValueError(
+                f"{len(value)} models: at most {MAX_MODELS} fit in one landing zone (the "
+                "observability stack holds about four CloudWatch resources per model, and a "
+                "CloudFormation stack at most 500 resources and 1 MB); split the allow-list "
+                "across environments"
+            )
         _no_duplicates((m.alias for m in value), "model alias")
         _no_duplicates((m.model_id for m in value), "model id")
         return value

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import aws_cdk as cdk
 import pytest
@@ -640,10 +641,13 @@ CROWDED_MODELS, CROWDED_TEAM_MODELS = 110, 14
 
 
 def crowded_config() -> LandingZoneConfig:
+    """Past config.MAX_MODELS (100), which the config refuses: lifted here, so the test shows
+    that preflight still catches what the constructs would deploy beyond it."""
     data = generated_config_data(CROWDED_MODELS, 1)
     aliases = [m["alias"] for m in data["models"]]
     data["teams"] = [{"name": "big", "models": aliases[:CROWDED_TEAM_MODELS]}]
-    return parse_config(data, source="crowded.yaml")
+    with mock.patch("bedrock_landing_zone.config.MAX_MODELS", CROWDED_MODELS):
+        return parse_config(data, source="crowded.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,15 @@ def test_at_least_a_new_vpc_and_an_existing_vpc_example() -> None:
             id="empty-model-allow-list",
         ),
         pytest.param(
+            lambda d: d.update(
+                models=[
+                    {"alias": f"m{i}", "model_id": f"amazon.nova-lite-v{i}:0"} for i in range(101)
+                ]
+            ),
+            ["models: ", "101 models: at most 100 fit in one landing zone", "500 resources"],
+            id="too-many-models",
+        ),
+        pytest.param(
             lambda d: d["teams"].append({"name": "search", "models": ["nova-lite"]}),
             ["teams", "team name 'search' appears more than once"],
             id="duplicate-team",
