@@ -63,14 +63,12 @@ import base64
 import binascii
 import json
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from bedrock_inference import openai_compat
-from bedrock_inference.bedrock_client import BedrockRuntime, ClientFactory, boto3_client_factory
+from bedrock_inference.bedrock_client import BedrockRuntime, boto3_client_factory
 from bedrock_inference.breaker import BreakerRegistry
 from bedrock_inference.errors import (
     BedrockAccessDenied,
@@ -100,13 +98,21 @@ from bedrock_inference.models import (
     Settings,
     load_settings,
     parse_json_object,
+    prepare_request_models,
 )
-from bedrock_inference.team_directory import SsmTeamDirectory, TeamDirectory, boto3_ssm
 from bedrock_inference.telemetry import RequestTrace, Telemetry, logger
 
-CONVERSE_ROUTE = "/v1/converse"
-CHAT_COMPLETIONS_ROUTE = openai_compat.CHAT_COMPLETIONS_ROUTE
-MODELS_ROUTE = openai_compat.MODELS_ROUTE
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from bedrock_inference.bedrock_client import ClientFactory
+    from bedrock_inference.teams import TeamDirectory
+
+CONVERSE_ROUTE: Final = "/v1/converse"
+#: The OpenAI-compatible routes (the same strings as ``openai_compat``'s, which is imported only
+#: when a request takes one of them).
+CHAT_COMPLETIONS_ROUTE: Final = "/v1/chat/completions"
+MODELS_ROUTE: Final = "/v1/models"
 ROUTE = CONVERSE_ROUTE
 #: Each route's one method (API Gateway has one method per route, each with IAM authorization).
 METHODS: dict[str, str] = {
@@ -152,6 +158,8 @@ def build_service(
     and a team directory when the config names an SSM one)."""
     config = settings.config
     if teams is None and config.team_directory is not None:
+        from bedrock_inference.team_directory import SsmTeamDirectory, boto3_ssm  # noqa: PLC0415
+
         teams = SsmTeamDirectory(
             config.team_directory,
             client=boto3_ssm(settings.region),
@@ -180,8 +188,55 @@ def build_service(
     )
 
 
+#: ``AWS_LAMBDA_INITIALIZATION_TYPE`` values of an init that runs before any request is waiting
+#: (Lambda Developer Guide, "Defined runtime environment variables": ``on-demand``,
+#: ``provisioned-concurrency`` or ``snap-start``): the init then prepares what the first request
+#: would otherwise build (see :func:`prepare`).
+AHEAD_OF_TIME_INITS = frozenset({"snap-start", "provisioned-concurrency"})
+
+
+def prepare() -> None:
+    """Build now what an on-demand init leaves to the first request that needs it: the request
+    validator, the OpenAI translation and the attachment checks. Run at init when no request
+    waits for it (SnapStart, provisioned concurrency), so the snapshot holds them."""
+    prepare_request_models()
+    from bedrock_inference import media, openai_compat  # noqa: F401, PLC0415
+
+
+def after_restore() -> None:
+    """Run in each execution environment resumed from a SnapStart snapshot.
+
+    Every environment restored from one snapshot starts with the same memory, hence the same
+    ``random`` state: re-seeded from the OS, so that botocore's retry jitter (standard mode draws
+    from ``random``) differs between environments ("Handling uniqueness with Lambda SnapStart").
+    Nothing else needs re-creating: init opens no connection (the bedrock-runtime client
+    connects on its first call, and "network connections that an AWS SDK establishes
+    automatically resume", "Maximize Lambda SnapStart performance"), reads no clock into state
+    (breakers and the team directory's refresh start at their first use), and the SDK's
+    credentials come from the refreshing provider Lambda sets up for SnapStart functions.
+    """
+    random.seed()
+
+
+def _register_after_restore() -> None:
+    # snapshot_restore_py ships with Lambda's Python managed runtimes (3.12 and later; Lambda
+    # Developer Guide, "Lambda SnapStart runtime hooks for Python"), not with this code.
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+            register_after_restore,
+        )
+    except ImportError:  # not on a Lambda managed runtime (tests, bedrock-lz serve)
+        return
+    register_after_restore(after_restore)
+
+
 SETTINGS = load_settings(os.environ)
 SERVICE = build_service(SETTINGS)
+INITIALIZATION_TYPE = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+if INITIALIZATION_TYPE in AHEAD_OF_TIME_INITS:
+    prepare()
+if INITIALIZATION_TYPE == "snap-start":
+    _register_after_restore()
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -231,6 +286,8 @@ def _process(
         raise MethodNotAllowed(f"{route} accepts {method} only", field="httpMethod")
     caller = service.identify(_user_arn(event), trace)
     if route == MODELS_ROUTE:
+        from bedrock_inference import openai_compat  # noqa: PLC0415 - OpenAI routes only
+
         return openai_compat.model_list(service.config, caller.models)
     _check_content_type(event)
     payload = _read_body(event, service.config.limits.max_body_bytes)
@@ -250,6 +307,8 @@ def _chat_completion(
 ) -> dict[str, Any]:
     """``POST /v1/chat/completions``: translated, then the Converse route's own validation and
     call; errors of the Converse body name the OpenAI field."""
+    from bedrock_inference import openai_compat  # noqa: PLC0415 - OpenAI routes only
+
     translated = openai_compat.translate(payload)
     try:
         valid = service.validate(caller, translated.body, trace)
@@ -394,6 +453,8 @@ def _error(
     field = exc.field if exc else None
     if route in OPENAI_ROUTES:
         headers["x-request-id"] = request_id
+        from bedrock_inference import openai_compat  # noqa: PLC0415 - OpenAI routes only
+
         return _response(status, openai_compat.error_body(status, code, message, field), headers)
     body = {"error": {"code": code, "field": field, "message": message}, "requestId": request_id}
     return _response(status, body, headers)

@@ -54,11 +54,10 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from bedrock_inference import media
 from bedrock_inference.bedrock_client import (
     FALLBACK_KINDS,
     MIN_ATTEMPT_S,
@@ -90,8 +89,11 @@ from bedrock_inference.models import (
     is_blank,
 )
 from bedrock_inference.pricing import estimate_cost_usd
-from bedrock_inference.team_directory import StaticTeams, TeamDirectory
+from bedrock_inference.teams import StaticTeams
 from bedrock_inference.telemetry import RequestTrace, Telemetry
+
+if TYPE_CHECKING:
+    from bedrock_inference.teams import TeamDirectory
 
 _ASSUMED_ROLE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:sts::(?P<account>\d{12}):assumed-role/"
@@ -286,6 +288,9 @@ class InferenceService:
                 raise RequestInvalid(
                     "images and documents are allowed in user messages only", field=where
                 )
+            # Imported on the first attachment: a text-only function never loads it.
+            from bedrock_inference import media  # noqa: PLC0415
+
             if block.image is not None:
                 counts["images"] += 1
                 if counts["images"] > limits.max_images:

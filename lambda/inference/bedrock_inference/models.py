@@ -25,8 +25,9 @@ renders it as the JSON Schema (draft 4) an API Gateway request model accepts, so
 validator and this function cannot drift apart.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: pydantic would have to turn every field's
+# annotation string into a ``typing.ForwardRef`` (each compiled) and evaluate it when a model is
+# built; evaluated by Python at class creation, they cost nothing extra at cold start.
 import copy
 import json
 import os
@@ -72,7 +73,13 @@ class ConfigurationError(RuntimeError):
 class _Frozen(BaseModel):
     # python-re: patterns compile with the re module instead of pydantic-core's Rust regex
     # engine, whose per-pattern compile cost ~18 ms of cold start over these models.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, regex_engine="python-re")
+    # defer_build: a model's validator is built when the model itself first validates. Init
+    # validates InferenceConfig and Settings only; the sections (ModelConfig, LimitsConfig...)
+    # are validated as part of them and never build validators of their own unless a section
+    # is left out and its default is made.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, regex_engine="python-re", defer_build=True
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,9 +182,9 @@ class InferenceConfig(_Frozen):
         default=None, pattern=r"^/[a-zA-Z0-9_.\-/]{0,1000}/$", max_length=1011
     )
     """SSM path of the team directory (``/bedrock-lz/<env>/teams/``), read at run time."""
-    limits: LimitsConfig = LimitsConfig()
-    retry: RetryConfig = RetryConfig()
-    breaker: BreakerConfig = BreakerConfig()
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     log_content: bool = False
     """Log prompt and completion text. Off by default: logs carry metadata only."""
 
@@ -304,7 +311,10 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
 # API: POST /v1/converse
 # ------------------------------------------------------------------------------------------------
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: nothing validates a request at init; the first request on a model route
+    # builds ConverseRequest's validator (its blocks inline, ~2 ms), and GET /v1/models and
+    # requests refused before validation never do. ``prepare_request_models`` builds it ahead.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 # Characters that render as nothing, beyond the format (Cf) characters: the combining grapheme
@@ -427,6 +437,12 @@ class ConverseRequest(_Request):
     messages: list[ChatMessage] = Field(min_length=1)
     system: str | None = None
     inferenceConfig: InferenceParams | None = None
+
+
+def prepare_request_models() -> None:
+    """Build the request validator now rather than on the first request (for an init that is
+    not on a request's path: a SnapStart snapshot, provisioned concurrency)."""
+    ConverseRequest.model_rebuild()
 
 
 def request_json_schema() -> dict[str, Any]:

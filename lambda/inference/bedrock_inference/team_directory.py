@@ -7,7 +7,8 @@ the role's account and name but not its path (IAM User Guide, "IAM identifiers":
 on **account and role name** of its role ARN: a role of the same name in another account is not
 the team.
 
-Two sources, one interface (:class:`TeamDirectory`):
+Two sources, one interface (:class:`TeamDirectory`, in :mod:`bedrock_inference.teams` with
+:class:`StaticTeams`, so that a function with a fixed team map never imports this module):
 
 - :class:`StaticTeams`: the fixed map of the config (``teams``: team -> aliases, role names), for
   apps that embed the function with a known set of roles. Calls use the models' own ids.
@@ -29,11 +30,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from bedrock_inference.errors import TeamDirectoryUnavailable
+from bedrock_inference.teams import StaticTeams, Team, TeamDirectory
 from bedrock_inference.telemetry import logger
 
 __all__ = [
@@ -58,38 +59,6 @@ _PROFILE_ARN = re.compile(
     r"[a-z0-9]{12}$"
 )
 _TEAM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Team:
-    """A team as the runtime sees it."""
-
-    name: str
-    models: tuple[str, ...]
-    """Aliases the team may call, in its order."""
-    profiles: Mapping[str, str] = field(default_factory=dict)
-    """Alias -> the team's application inference profile ARN (calls for the alias use it)."""
-
-
-class TeamDirectory(Protocol):
-    def team_of(self, account_id: str, role_name: str) -> Team | None:
-        """The team of role ``role_name`` in ``account_id``, or None."""
-        ...
-
-
-class StaticTeams:
-    """The config's fixed team map: a role name belongs to one team (in any account the API
-    admits: the API's resource policy and the team roles' trust decide who may call)."""
-
-    def __init__(self, teams: Mapping[str, Any]) -> None:
-        self._by_role = {
-            role: Team(name=name, models=tuple(spec.models))
-            for name, spec in teams.items()
-            for role in spec.role_names
-        }
-
-    def team_of(self, account_id: str, role_name: str) -> Team | None:
-        return self._by_role.get(role_name)
 
 
 def parse_entry(text: str, known_aliases: frozenset[str]) -> tuple[tuple[str, str], Team]:
