@@ -237,13 +237,28 @@ class _Call:
 
 
 class _Job:
-    __slots__ = ("done", "error", "fn", "value")
+    """One blocking call handed to a worker. Completion is signalled through a bare lock, held
+    from creation until the worker finishes: waiting on it is one C-level acquire with a
+    timeout (``threading.Event`` would add a Python ``Condition`` and a lock per wait)."""
+
+    __slots__ = ("_signal", "error", "finished", "fn", "value")
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         self.fn: Callable[[], Any] | None = fn
-        self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+        self.finished = False
+        self._signal = threading.Lock()
+        self._signal.acquire()
+
+    def finish(self) -> None:
+        """On the worker: the value or error is set."""
+        self.finished = True
+        self._signal.release()
+
+    def wait(self, timeout: float) -> bool:
+        """On the caller: True once finished, False if ``timeout`` seconds passed first."""
+        return self.finished or self._signal.acquire(timeout=timeout)
 
 
 class _Runner:
@@ -290,7 +305,7 @@ class _Runner:
                 job.error = exc
             finally:
                 job.fn = None
-                job.done.set()
+                job.finish()
             with self._lock:
                 if self._idle >= _MAX_IDLE_WORKERS:
                     return
@@ -376,9 +391,9 @@ class BedrockRuntime:
         client = self._client(*self.timeouts_for(remaining))
         call = _Call(deadline)
         job = self._runner.submit(lambda: self._invoke(client, params, call))
-        if not job.done.wait(max(0.0, deadline - self._clock())):
+        if not job.wait(max(0.0, deadline - self._clock())):
             call.abandoned = True
-            if not job.done.is_set():
+            if not job.finished:
                 if call.waiting and call.last is not None:
                     raise call.last  # cut during a back-off: the last attempt's error stands
                 raise BedrockCallFailed(

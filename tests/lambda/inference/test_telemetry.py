@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 from bedrock_inference import telemetry
 from bedrock_inference.logic import sanitize_metadata
 from bedrock_inference.telemetry import RequestTrace, Telemetry
@@ -278,8 +281,51 @@ def test_telemetry_failure_never_breaks_the_answer(monkeypatch: pytest.MonkeyPat
     def broken(*_: Any, **__: Any) -> None:
         raise ValueError("metrics backend exploded")
 
-    monkeypatch.setattr(h.service.telemetry.metrics, "add_metric", broken)
+    monkeypatch.setattr(h.service.telemetry.metrics.provider, "serialize_metric_set", broken)
     with capture() as out:
         reply = h.call(make_event(body()))
     assert reply.status == 200
     assert any(line["message"] == "telemetry failed" for line in out.logs)
+
+
+@pytest.mark.parametrize("status", [200, 400, 429, 503])
+def test_the_request_document_is_what_powertools_add_metric_and_flush_write(status: int) -> None:
+    """Each request fills in values for metric definitions validated once at init; the document
+    is the one ten ``add_metric`` calls and ``flush_metrics`` would print (timestamp aside)."""
+    tele = Telemetry(namespace=NAMESPACE, log_content=False)
+    trace = RequestTrace(
+        request_id="r",
+        team="search",
+        answered_alias="claude-haiku",
+        fallbacks_used=1,
+        input_tokens=30,
+        output_tokens=10,
+        latency_ms=12,
+        guardrail_intervened=True,
+        estimated_cost_usd=0.25,
+    )
+    with capture() as ours:
+        tele.finish(trace, status)
+    reference = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service="")
+    reference.add_dimension(name="Team", value="search")
+    reference.add_dimension(name="Model", value="claude-haiku")
+    for name, value in tele.request_metrics(trace, status).items():
+        reference.add_metric(name=name, unit=telemetry.REQUEST_METRIC_UNITS[name], value=value)
+    with capture() as theirs:
+        reference.flush_metrics()
+    (doc,), (expected,) = ours.metrics, theirs.metrics
+    doc["_aws"].pop("Timestamp")
+    expected["_aws"].pop("Timestamp")
+    assert doc == expected
+    assert ("InputTokens" in doc) is (status == 200)
+
+
+def test_metrics_disabled_by_powertools_setting_print_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    tele = Telemetry(namespace=NAMESPACE, log_content=False)
+    with capture() as out:
+        tele.finish(RequestTrace(request_id="r", team="search"), 200)
+    assert out.metrics == []
+    assert out.logs  # the summary line still is written
