@@ -12,12 +12,17 @@ Measures, and writes to ``bench/results/inference.json``:
    runtime's boto3 and the Powertools layer do. Also timed: the bare baseline plus importing the
    handler's third-party dependencies (pydantic, Powertools Logger/Metrics), to show what of the
    ratio is the dependencies' and what is this package's.
+   **First request**: init defers what not every request needs (the request validator, the
+   OpenAI translation, attachment checks), so the same fresh interpreters then time their first
+   request: the handler's on one route each (``POST /v1/converse``, ``POST /v1/chat/completions``,
+   ``GET /v1/models``, its own bedrock-runtime client stubbed), the baseline's first stubbed
+   ``client.converse``. The ratio of init + first request is the cold start a first caller sees.
 2. **Warm overhead per request, per route**: ``lambda_handler`` on a valid request of each
    model route (``POST /v1/converse``, and the same request as an OpenAI chat completion on
    ``POST /v1/chat/completions``) against a ``botocore.stub.Stubber`` client, minus the same
    stubbed ``client.converse`` call alone (medians over ``--requests``, the routes and the stub
    timed in turn so that drift hits them alike; logs and EMF written to ``/dev/null``).
-   Goal: <= 0.5 ms for each route.
+   Goal: <= 0.3 ms for each route (issue 17).
 3. **Code asset size**: ``lambda/inference/`` zipped (deflate), without ``__pycache__`` and
    dot-folders such as the ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
 """
@@ -48,7 +53,7 @@ EVENT = ROOT / "tests" / "lambda" / "inference" / "events" / "converse_ok.json"
 REGION = "us-east-1"
 
 GOAL_COLD_RATIO = 1.15
-GOAL_WARM_MS = 0.5
+GOAL_WARM_MS = 0.3
 GOAL_ZIP_KIB = 256
 
 _TIMED = """
@@ -58,6 +63,51 @@ _t = time.perf_counter()
 print(time.perf_counter() - _t)
 """
 BASELINE = f'import boto3\nboto3.client("bedrock-runtime", region_name="{REGION}")'
+#: Fresh interpreters that also time their first request ("T <seconds>" lines: init, first; the
+#: handler's log lines go to stdout too).
+_FIRST_BASELINE = f"""
+import time
+_t = time.perf_counter()
+import boto3
+client = boto3.client("bedrock-runtime", region_name="{REGION}")
+print("T", time.perf_counter() - _t)
+from botocore.stub import Stubber
+from bedrock_inference.local import converse_answer
+stubber = Stubber(client)
+stubber.activate()
+stubber.add_response("converse", converse_answer())
+_t = time.perf_counter()
+client.converse(**{{params}})
+print("T", time.perf_counter() - _t)
+"""
+_FIRST_HANDLER = """
+import time
+_t = time.perf_counter()
+import bedrock_inference.handler as handler
+print("T", time.perf_counter() - _t)
+import contextlib, io, json
+from botocore.stub import Stubber
+from bedrock_inference.local import LocalContext, converse_answer
+def stubbed(client):
+    stubber = Stubber(client)
+    stubber.activate()
+    stubber.add_response("converse", converse_answer())
+    return client
+runtime = handler.SERVICE.bedrock
+for client in runtime._clients.values():  # the client init made
+    stubbed(client)
+# A client the first request makes (socket timeouts capped to its share of the time budget) is
+# made as in production, then stubbed (a Stubber's set-up is inside the timing: ~0.1 ms).
+make_client = runtime._factory
+runtime._factory = lambda config: stubbed(make_client(config))
+event = json.loads({event!r})
+with contextlib.redirect_stdout(io.StringIO()):
+    _t = time.perf_counter()
+    response = handler.lambda_handler(event, LocalContext(60_000))
+    elapsed = time.perf_counter() - _t
+assert response["statusCode"] == 200, response
+print("T", elapsed)
+"""
 DEPENDENCIES = BASELINE + (  # the third-party imports of the handler, and one trivial model
     "\nimport os\nos.environ.setdefault('PYDANTIC_DISABLE_PLUGINS', '__all__')"
     "\nfrom pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator"
@@ -105,7 +155,36 @@ def _time_import(body: str, env: dict[str, str]) -> tuple[float, float]:
     return float(out.stdout.strip().splitlines()[-1]), wall
 
 
+def _time_first(script: str, env: dict[str, str]) -> tuple[float, float]:
+    """(init, first request) seconds of one fresh interpreter running ``script``."""
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"first-request run failed:\n{out.stderr[-3000:]}")
+    times = [float(line[2:]) for line in out.stdout.splitlines() if line.startswith("T ")]
+    init, first = times
+    return init, first
+
+
+def _first_scripts() -> dict[str, str]:
+    events = route_events()
+    models = json.loads(json.dumps(events["converse"]))
+    models["httpMethod"] = "GET"
+    models["resource"] = models["path"] = ROUTE_PATHS["models"]
+    models["requestContext"]["resourcePath"] = ROUTE_PATHS["models"]
+    models["body"] = None
+    events["models"] = models
+    return {
+        "baseline": _FIRST_BASELINE.replace("{params}", repr(STUB_PARAMS)),
+        **{
+            route: _FIRST_HANDLER.format(event=json.dumps(event)) for route, event in events.items()
+        },
+    }
+
+
 def cold_init(runs: int) -> dict[str, Any]:
+    scripts = _first_scripts()
     with tempfile.TemporaryDirectory() as tmp:
         asset = Path(tmp) / "inference"
         shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
@@ -113,23 +192,48 @@ def cold_init(runs: int) -> dict[str, Any]:
         for body in (BASELINE, DEPENDENCIES, HANDLER):  # warm the OS file cache, discard
             _time_import(body, env)
         samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": [], "handler": []}
-        for _ in range(runs):  # interleaved, so drift hits all three alike
+        firsts: dict[str, list[tuple[float, float]]] = {name: [] for name in scripts}
+        for _ in range(runs):  # interleaved, so drift hits all of them alike
             samples["baseline"].append(_time_import(BASELINE, env))
             samples["deps"].append(_time_import(DEPENDENCIES, env))
             samples["handler"].append(_time_import(HANDLER, env))
+            for name, script in scripts.items():
+                firsts[name].append(_time_first(script, env))
 
     def med(name: str, index: int) -> float:
         return statistics.median(s[index] for s in samples[name]) * 1000
 
-    result = {
+    def first(name: str, index: int) -> float:
+        return statistics.median(s[index] for s in firsts[name]) * 1000
+
+    def total(name: str) -> float:
+        return statistics.median((s[0] + s[1]) * 1000 for s in firsts[name])
+
+    baseline_total = total("baseline")
+    baseline_ms, handler_ms = med("baseline", 0), med("handler", 0)
+    result: dict[str, Any] = {
         "runs": runs,
-        "baseline_import_ms": med("baseline", 0),
+        "baseline_import_ms": baseline_ms,
         "dependencies_import_ms": med("deps", 0),
-        "handler_import_ms": med("handler", 0),
+        "handler_import_ms": handler_ms,
         "baseline_process_ms": med("baseline", 1),
         "handler_process_ms": med("handler", 1),
+        "ratio": handler_ms / baseline_ms,
+        "first_request": {
+            "baseline_first_call_ms": first("baseline", 1),
+            "baseline_init_plus_first_ms": baseline_total,
+            "routes": {
+                route: {
+                    "path": ROUTE_PATHS[route],
+                    "init_ms": first(route, 0),
+                    "first_request_ms": first(route, 1),
+                    "init_plus_first_ms": total(route),
+                    "ratio": total(route) / baseline_total,
+                }
+                for route in ROUTE_PATHS
+            },
+        },
     }
-    result["ratio"] = result["handler_import_ms"] / result["baseline_import_ms"]
     result["ratio_dependencies_only"] = (
         result["dependencies_import_ms"] / result["baseline_import_ms"]
     )
@@ -167,18 +271,7 @@ def warm_overhead(requests: int) -> dict[str, Any]:
     handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
     events = route_events()
     answer = converse_answer()
-    params = {
-        "modelId": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-        "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
-        "system": [{"text": "You answer in one sentence."}],
-        "inferenceConfig": {"maxTokens": 512, "temperature": 0.2},
-        "guardrailConfig": {
-            "guardrailIdentifier": SAMPLE_GUARDRAIL_ID,
-            "guardrailVersion": SAMPLE_GUARDRAIL_VERSION,
-            "trace": "disabled",
-        },
-        "requestMetadata": {"team": "search", "caller": "x", "requestId": "y"},
-    }
+    params = STUB_PARAMS
 
     def time_handler(event: dict[str, Any]) -> float:
         stubber.add_response("converse", answer)
@@ -237,7 +330,24 @@ def warm_overhead(requests: int) -> dict[str, Any]:
     }
 
 
-ROUTE_PATHS = {"converse": "/v1/converse", "chat_completions": "/v1/chat/completions"}
+ROUTE_PATHS = {
+    "converse": "/v1/converse",
+    "chat_completions": "/v1/chat/completions",
+    "models": "/v1/models",
+}
+#: The stubbed Converse call alone: the request the handler makes for the benchmark request.
+STUB_PARAMS: dict[str, Any] = {
+    "modelId": "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "messages": [{"role": "user", "content": [{"text": "What is a landing zone?"}]}],
+    "system": [{"text": "You answer in one sentence."}],
+    "inferenceConfig": {"maxTokens": 512, "temperature": 0.2},
+    "guardrailConfig": {
+        "guardrailIdentifier": "abcdefgh1234",
+        "guardrailVersion": "1",
+        "trace": "disabled",
+    },
+    "requestMetadata": {"team": "search", "caller": "x", "requestId": "y"},
+}
 
 
 def route_events() -> dict[str, dict[str, Any]]:
@@ -296,12 +406,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     runs = max(7, args.runs)
 
+    load_before = os.getloadavg()[0]
     cold = cold_init(runs)
     warm = warm_overhead(args.requests)
     size = asset_size()
     report = {
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU",
+        # 1-minute load average before / after: above the CPU count, other work shared the
+        # CPUs and every figure grew (ratios less than absolute times).
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "cold_init": cold,
         "warm_overhead": warm,
         "code_asset": size,
@@ -321,6 +435,19 @@ def main(argv: list[str]) -> int:
         f"dependencies alone {cold['ratio_dependencies_only']:.2f}; "
         f"whole process {cold['ratio_whole_process']:.2f}"
     )
+    firsts = cold["first_request"]
+    print(
+        "first request after init (the baseline: its first stubbed converse call, "
+        f"{firsts['baseline_first_call_ms']:.1f} ms; init + first "
+        f"{firsts['baseline_init_plus_first_ms']:.1f} ms):"
+    )
+    for figures in firsts["routes"].values():
+        print(
+            f"  {figures['path']:<22} init {figures['init_ms']:.1f} ms + first request "
+            f"{figures['first_request_ms']:.1f} ms = {figures['init_plus_first_ms']:.1f} ms, "
+            f"ratio {figures['ratio']:.2f}"
+        )
+    print(f"load average (1 min) before / after: {report['load_average']}")
     print(f"warm request, per route (median of {warm['requests']}):")
     for figures in warm["routes"].values():
         print(

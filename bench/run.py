@@ -554,11 +554,38 @@ def render_inference(result: dict[str, Any] | None) -> list[str]:
         f"{cold['baseline_import_ms']:.0f} ms) "
         f"| <= {cold['goal']}: {verdict(cold['meets_goal'])} |",
         f"| Dependencies alone (pydantic + Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
+        *_first_request_rows(cold),
         *_warm_rows(warm),
         f"| Code asset, zipped ({size['files']} files) | {size['zip_kib']:.1f} KiB "
         f"| <= {size['goal_kib']} KiB: {verdict(size['meets_goal'])} |",
         "",
+        *_load_line(result),
         f"Details: `{INFERENCE_RESULTS.relative_to(ROOT)}`.",
+        "",
+    ]
+
+
+def _first_request_rows(cold: dict[str, Any]) -> list[str]:
+    """Init + first request per route against the bare client's init + first call (what init
+    defers, the first request that needs it pays); absent from older results."""
+    first = cold.get("first_request")
+    if not first:
+        return []
+    return [
+        f"| Init + first request, `{figures['path']}` ({figures['init_plus_first_ms']:.0f} / "
+        f"{first['baseline_init_plus_first_ms']:.0f} ms) | {figures['ratio']:.2f} | |"
+        for figures in first["routes"].values()
+    ]
+
+
+def _load_line(result: dict[str, Any]) -> list[str]:
+    load = result.get("load_average")
+    if not load:
+        return []
+    return [
+        f"Load average (1 min) before / after: {load[0]} / {load[1]} on "
+        f"{result.get('machine', 'this machine')}; above the CPU count, other work shared the "
+        "CPUs and every figure grew.",
         "",
     ]
 
