@@ -756,6 +756,16 @@ class InferenceConfig(_Strict):
     log_content: bool = Field(
         default=False, description="Log prompt and completion text (off: never in logs)."
     )
+    snapstart: bool = Field(
+        default=False,
+        description=(
+            "Lambda SnapStart on published versions: the function gets a version and a 'live' "
+            "alias, which the API invokes; its init runs when a version is published and new "
+            "execution environments resume from that snapshot. Python 3.12+ managed runtimes; "
+            "not with provisioned concurrency, EFS or ephemeral storage over 512 MB. Billed per "
+            "cached snapshot and per restore (README, inference)."
+        ),
+    )
 
 
 class ObservabilityConfig(_Strict):

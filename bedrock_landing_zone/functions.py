@@ -58,7 +58,9 @@ class LandingZoneFunction(Construct):
       permissions Lambda needs, scoped to that VPC (``vpc_network_statements``);
     - a log group encrypted with ``key``, with retention, RETAIN on removal; JSON log format;
     - X-Ray active tracing, environment variables encrypted with ``key``;
-    - optional VPC placement and reserved concurrency;
+    - optional VPC placement, reserved concurrency and SnapStart (``snap_start``: it applies
+      to published versions only; the caller publishes one, ``function.current_version`` with
+      ``current_version_options``, and invokes it through an alias);
     - ``files``: documents (name -> text) shipped beside the code, for configuration larger
       than the 4 KB the environment allows.
 
@@ -92,6 +94,8 @@ class LandingZoneFunction(Construct):
         reserved_concurrency: int | None = None,
         layers: Sequence[lambda_.ILayerVersion] | None = None,
         files: Mapping[str, str] | None = None,
+        snap_start: lambda_.SnapStartConf | None = None,
+        current_version_options: lambda_.VersionOptions | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         code_dir = resolve_asset(asset, caller=_caller_file())
@@ -128,6 +132,8 @@ class LandingZoneFunction(Construct):
             allow_public_subnet=False,
             reserved_concurrent_executions=reserved_concurrency,
             layers=list(layers) if layers else None,
+            snap_start=snap_start,
+            current_version_options=current_version_options,
         )
         self.log_group.grant_write(self.role)
         # Environment variables encrypted with a customer managed key: Lambda decrypts them

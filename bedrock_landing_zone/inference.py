@@ -74,6 +74,8 @@ INTEGRATION_TIMEOUT_S = 29
 TIMEOUT_HEADROOM_S = 3
 #: Allow-listed models per managed policy of the inference function's role.
 MODELS_PER_POLICY = 12
+#: The alias API Gateway invokes when SnapStart is on (``inference.snapstart``).
+LIVE_ALIAS = "live"
 CONVERSE_PATH = "/v1/converse"
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -152,8 +154,15 @@ class GuardedInferenceFunction(Construct):
     stack's region, and ``model_access.grant_invoke`` on exactly the models it serves. The
     guardrail id and version and the allow-list reach it through environment variables.
 
+    With ``settings.snapstart``, Lambda SnapStart on published versions: a version of the
+    current code and configuration and the ``live`` alias pointing at it; give
+    ``invocable`` (the alias) to whatever invokes the function. Default: no SnapStart, no
+    version, ``invocable`` is the function itself.
+
     Attributes:
         function: the ``lambda_.Function``.
+        invocable: what callers invoke: the ``live`` alias with SnapStart, else ``function``.
+        alias: the ``live`` alias (None without SnapStart).
         role: its ``ManagedPolicyRole``.
         log_group: its log group.
     """
@@ -267,10 +276,24 @@ class GuardedInferenceFunction(Construct):
             security_groups=[client_security_group],
             reserved_concurrency=settings.reserved_concurrency,
             layers=[powertools],
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if settings.snapstart else None,
+            # A superseded version is deleted once the alias has moved on: each published version
+            # keeps a cached snapshot, billed for Python while the version exists.
+            current_version_options=lambda_.VersionOptions(
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+                description="Guarded inference: the version SnapStart snapshots ('live' alias)",
+            )
+            if settings.snapstart
+            else None,
         )
         self.function = self._unit.function
         self.role = self._unit.role
         self.log_group = self._unit.log_group
+        self.alias: lambda_.Alias | None = None
+        self.invocable: lambda_.IFunction = self.function
+        if settings.snapstart:
+            self.alias = self._published_alias()
+            self.invocable = self.alias
         # The role and the GUARDRAIL_VERSION variable change in one stack update, but not at
         # one instant: the role accepts any published version of the landing zone guardrail
         # (superseded versions are retained), the code always sends the configured one.
@@ -345,6 +368,23 @@ class GuardedInferenceFunction(Construct):
                 "caller as HTTP errors; there is no asynchronous event to dead-letter.",
             },
         )
+
+    def _published_alias(self) -> lambda_.Alias:
+        """SnapStart applies to published versions only, never to ``$LATEST`` (Lambda Developer
+        Guide, "Improving startup performance with Lambda SnapStart": "You can use SnapStart only
+        on published function versions and aliases that point to versions"): a version of the
+        current code and configuration (a new one on every change, which Lambda initializes and
+        snapshots when it is published) and the ``live`` alias pointing at it, which callers
+        invoke (superseded versions are deleted: see ``current_version_options``)."""
+        alias = lambda_.Alias(
+            self, "Live", alias_name=LIVE_ALIAS, version=self.function.current_version
+        )
+        cdk.Annotations.of(self.function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            "A version of the current code and configuration is published with the function "
+            "(current_version) and the API invokes it through the 'live' alias.",
+        )
+        return alias
 
     # ----- alarms-ready metrics --------------------------------------------------------------
 

@@ -57,7 +57,7 @@ class InferenceStack(cdk.Stack):
         self.api = PrivateInferenceApi(
             self,
             "PrivateApi",
-            handler=self.function.function,
+            handler=self.function.invocable,  # the 'live' alias when SnapStart is on
             endpoint=private.endpoints["execute-api"],
             key=governance.key,
             principal_condition=private.principal_condition,

@@ -529,3 +529,88 @@ def test_every_route_is_the_same_function_with_iam_auth(default: Synth) -> None:
     ]
     for verb, path in ROUTES:
         assert [p for p in permissions if f"/{verb}{path}" in p], (verb, path)
+
+
+# --- Lambda SnapStart (inference.snapstart) ------------------------------------------------------
+def _api_targets(template: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """What the API's integrations and the invoke permissions name (as JSON text)."""
+    resources = template["Resources"].values()
+    uris = [
+        json.dumps(r["Properties"]["Integration"]["Uri"])
+        for r in resources
+        if r["Type"] == "AWS::ApiGateway::Method" and "Integration" in r["Properties"]
+    ]
+    permissions = [
+        json.dumps(r["Properties"]["FunctionName"])
+        for r in resources
+        if r["Type"] == "AWS::Lambda::Permission"
+    ]
+    return uris, permissions
+
+
+def test_snapstart_is_off_by_default(default: Synth) -> None:
+    assert default.config.inference.snapstart is False
+    template = _inference(default)
+    fn_id, fn = _one(template, "AWS::Lambda::Function")
+    assert "SnapStart" not in fn["Properties"]
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert not kinds & {"AWS::Lambda::Version", "AWS::Lambda::Alias"}
+    uris, permissions = _api_targets(template)
+    assert len(uris) == 3 and all(fn_id in uri for uri in uris)
+    # two per route: the prod stage and API Gateway's test invocations (CDK's LambdaIntegration)
+    assert len(permissions) == 6 and all(fn_id in p for p in permissions)
+
+
+@pytest.fixture(scope="module")
+def snapstart(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The default environment with ``inference.snapstart: true``, synthesized with the five
+    packs (``app.synth()`` raises on any open finding)."""
+    from bedrock_landing_zone.config import load_config
+    from bedrock_landing_zone.landing_zone import add_landing_zone
+    from tests.conftest import CONFIG_DIR
+
+    config = load_config("default", CONFIG_DIR)
+    config = config.model_copy(
+        update={"inference": config.inference.model_copy(update={"snapstart": True})}
+    )
+    outdir = tmp_path_factory.mktemp("snapstart")
+    app = cdk_app("default", outdir)
+    add_compliance_packs(app)
+    stacks = add_landing_zone(app, config)
+    app.synth()
+    assert stacks.inference is not None
+    template = json.loads(
+        (outdir / f"{stacks.inference.artifact_id}.template.json").read_text(encoding="utf-8")
+    )
+    report = json.loads((outdir / "validation-report.json").read_text(encoding="utf-8"))
+    return {"template": template, "report": report}
+
+
+def test_snapstart_publishes_a_version_the_api_invokes_through_the_live_alias(
+    snapstart: dict[str, Any],
+) -> None:
+    from bedrock_landing_zone.inference import LIVE_ALIAS
+
+    template = snapstart["template"]
+    fn_id, fn = _one(template, "AWS::Lambda::Function")
+    assert fn["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert fn["Properties"]["Architectures"] == ["arm64"]
+    assert fn["Properties"]["Runtime"] == "python3.14"  # SnapStart: Python 3.12 and later
+    assert "VpcConfig" in fn["Properties"]
+    version_id, version = _one(template, "AWS::Lambda::Version")
+    assert version["Properties"]["FunctionName"] == {"Ref": fn_id}
+    assert version["DeletionPolicy"] == "Delete"  # a superseded snapshot is not kept (billed)
+    alias_id, alias = _one(template, "AWS::Lambda::Alias")
+    assert alias["Properties"]["Name"] == LIVE_ALIAS
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    uris, permissions = _api_targets(template)
+    assert len(uris) == 3, "every route"
+    for uri in uris:
+        assert alias_id in uri, uri
+    assert len(permissions) == 6
+    for permission in permissions:
+        assert alias_id in permission, permission  # API Gateway may invoke the alias only
+
+
+def test_snapstart_adds_no_open_finding(snapstart: dict[str, Any]) -> None:
+    assert all(not p["violations"] for p in snapstart["report"]["pluginReports"])
