@@ -54,7 +54,11 @@ request id in the ``x-request-id`` header (where the ``openai`` SDK looks for it
 Init (once per container, during the Lambda init phase): the environment is validated (a bad
 ``INFERENCE_CONFIG`` raises :class:`~bedrock_inference.models.ConfigurationError` naming the field,
 so the function fails to start instead of failing every request) and the bedrock-runtime client
-is created.
+is created. What not every request needs waits for the first request that does: the request
+validator (first model request), :mod:`~bedrock_inference.openai_compat` (first OpenAI route),
+:mod:`~bedrock_inference.media` (first attachment), the SSM team directory (only when the config
+names one). An init that no request waits for (SnapStart, provisioned concurrency) builds all of
+it ahead (:func:`prepare`); after a SnapStart restore, :func:`after_restore` runs.
 """
 
 from __future__ import annotations
