@@ -75,10 +75,11 @@ def acknowledge(construct: IConstruct, findings: Iterable[str], reason: str) -> 
     """
     if len(reason.strip()) < 20:
         raise ValueError("an acknowledgment needs a real reason (20 characters or more)")
-    for finding in findings:
-        cdk.Validations.of(construct).acknowledge(
-            cdk.Acknowledgment(id=acknowledgment_id(finding), reason=reason)
-        )
+    acknowledgments = [
+        cdk.Acknowledgment(id=acknowledgment_id(finding), reason=reason) for finding in findings
+    ]
+    if acknowledgments:  # all in one call: two jsii round trips, not two per finding
+        cdk.Validations.of(construct).acknowledge(*acknowledgments)
 
 
 def acknowledgment_id(finding: str) -> str:

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -538,13 +539,14 @@ class StackFacts:
         value = self.template.get("Resources")
         return value if isinstance(value, Mapping) else {}
 
-    @property
+    # Cached: the resolver asks for them at every ARN and pseudo parameter it builds.
+    @cached_property
     def partition(self) -> str:
         if self.region is None:
             return LONGEST_PARTITION
         return next((p for prefix, p, _ in _PARTITIONS if self.region.startswith(prefix)), "aws")
 
-    @property
+    @cached_property
     def url_suffix(self) -> str:
         if self.region is None:
             return LONGEST_URL_SUFFIX
@@ -704,21 +706,17 @@ class _Resolver:
             "path": path,
         }
 
+    def stack_id(self) -> str:
+        return (
+            f"arn:{self.stack.partition}:cloudformation:{self.region}:{self.account}:"
+            f"stack/{self.stack_name}/{_UUID}"
+        )
+
     def ref(self, argument: Any, depth: int) -> Any:
         name = self.text(argument, depth)
-        pseudo = {
-            "AWS::AccountId": self.account,
-            "AWS::Region": self.region,
-            "AWS::Partition": self.stack.partition,
-            "AWS::URLSuffix": self.stack.url_suffix,
-            "AWS::StackName": self.stack_name,
-            "AWS::StackId": (
-                f"arn:{self.stack.partition}:cloudformation:{self.region}:{self.account}:"
-                f"stack/{self.stack_name}/{_UUID}"
-            ),
-        }
-        if name in pseudo:
-            return pseudo[name]
+        pseudo = _PSEUDO_PARAMETERS.get(name)
+        if pseudo is not None:
+            return pseudo(self)
         if name == "AWS::NoValue":
             return NO_VALUE
         if name == "AWS::NotificationARNs":
@@ -934,6 +932,16 @@ class _Resolver:
     def length(self, argument: Any, depth: int) -> Any:
         return len(self.items(argument, depth))
 
+
+#: Pseudo parameter -> its longest real value (built only for the one a ``Ref`` names).
+_PSEUDO_PARAMETERS: dict[str, Callable[[_Resolver], str]] = {
+    "AWS::AccountId": lambda r: r.account,
+    "AWS::Region": lambda r: r.region,
+    "AWS::Partition": lambda r: r.stack.partition,
+    "AWS::URLSuffix": lambda r: r.stack.url_suffix,
+    "AWS::StackName": lambda r: r.stack_name,
+    "AWS::StackId": _Resolver.stack_id,
+}
 
 _INTRINSICS: dict[str, Callable[[_Resolver, Any, int], Any]] = {
     "Ref": _Resolver.ref,
