@@ -17,6 +17,9 @@ Measures, and writes to ``bench/results/inference.json``:
    request: the handler's on one route each (``POST /v1/converse``, ``POST /v1/chat/completions``,
    ``GET /v1/models``, its own bedrock-runtime client stubbed), the baseline's first stubbed
    ``client.converse``. The ratio of init + first request is the cold start a first caller sees.
+   **Instructions**: with valgrind on the PATH, the same runs once more under callgrind
+   (deterministic counts, less an empty interpreter's): the ratios as CPU work, which other work
+   on a shared machine does not blur as it blurs wall time (``--no-instructions`` skips them).
 2. **Warm overhead per request, per route**: ``lambda_handler`` on a valid request of each
    model route (``POST /v1/converse``, and the same request as an OpenAI chat completion on
    ``POST /v1/chat/completions``) against a ``botocore.stub.Stubber`` client, minus the same
@@ -72,10 +75,9 @@ import boto3
 client = boto3.client("bedrock-runtime", region_name="{REGION}")
 print("T", time.perf_counter() - _t)
 from botocore.stub import Stubber
-from bedrock_inference.local import converse_answer
 stubber = Stubber(client)
 stubber.activate()
-stubber.add_response("converse", converse_answer())
+stubber.add_response("converse", {{answer}})
 _t = time.perf_counter()
 client.converse(**{{params}})
 print("T", time.perf_counter() - _t)
@@ -87,11 +89,22 @@ import bedrock_inference.handler as handler
 print("T", time.perf_counter() - _t)
 import contextlib, io, json
 from botocore.stub import Stubber
-from bedrock_inference.local import LocalContext, converse_answer
+class Context:  # what Powertools and the handler read of a Lambda context
+    function_name = "bedrock-inference-bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bedrock-inference-bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench-first-request"
+    log_group_name = "/aws/lambda/bedrock-inference-bench"
+    log_stream_name = "bench"
+    def __init__(self):
+        self._deadline = time.monotonic() + 60
+    def get_remaining_time_in_millis(self):
+        return int((self._deadline - time.monotonic()) * 1000)
 def stubbed(client):
     stubber = Stubber(client)
     stubber.activate()
-    stubber.add_response("converse", converse_answer())
+    stubber.add_response("converse", {answer})
     return client
 runtime = handler.SERVICE.bedrock
 for client in runtime._clients.values():  # the client init made
@@ -103,7 +116,7 @@ runtime._factory = lambda config: stubbed(make_client(config))
 event = json.loads({event!r})
 with contextlib.redirect_stdout(io.StringIO()):
     _t = time.perf_counter()
-    response = handler.lambda_handler(event, LocalContext(60_000))
+    response = handler.lambda_handler(event, Context())
     elapsed = time.perf_counter() - _t
 assert response["statusCode"] == 200, response
 print("T", elapsed)
@@ -175,10 +188,13 @@ def _first_scripts() -> dict[str, str]:
     models["requestContext"]["resourcePath"] = ROUTE_PATHS["models"]
     models["body"] = None
     events["models"] = models
+    answer = repr(STUB_ANSWER)  # a literal: importing bedrock_inference.local would load pydantic
+    baseline = _FIRST_BASELINE.replace("{params}", repr(STUB_PARAMS))
     return {
-        "baseline": _FIRST_BASELINE.replace("{params}", repr(STUB_PARAMS)),
+        "baseline": baseline.replace("{answer}", answer),
         **{
-            route: _FIRST_HANDLER.format(event=json.dumps(event)) for route, event in events.items()
+            route: _FIRST_HANDLER.format(event=json.dumps(event), answer=answer)
+            for route, event in events.items()
         },
     }
 
@@ -241,6 +257,49 @@ def cold_init(runs: int) -> dict[str, Any]:
     result["goal"] = GOAL_COLD_RATIO
     result["meets_goal"] = result["ratio"] <= GOAL_COLD_RATIO
     return result
+
+
+def cold_instructions() -> dict[str, Any] | None:
+    """Instructions (valgrind's callgrind, user space, all threads) of the same fresh-interpreter
+    runs, less an empty interpreter's: the cold-init ratios as CPU work, which a machine shared
+    with other work does not change the way it changes wall time. None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    scripts = _first_scripts()
+    bodies = {
+        "empty": "pass",
+        "baseline": BASELINE,
+        "dependencies": DEPENDENCIES,
+        "handler": HANDLER,
+        "baseline_first": scripts["baseline"],
+        "handler_first_converse": scripts["converse"],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        asset = Path(tmp) / "inference"
+        shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        env = {**_env(asset), "PYTHONHASHSEED": "0"}
+        command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+        running = {
+            name: subprocess.Popen(  # all at once: a count does not depend on the CPU share
+                [*command, "-c", body], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+            for name, body in bodies.items()
+        }
+        counts: dict[str, int] = {}
+        for name, process in running.items():
+            _, err = process.communicate()
+            collected = [line for line in err.decode().splitlines() if "Collected :" in line]
+            if process.returncode != 0 or not collected:
+                raise RuntimeError(f"callgrind run {name} failed:\n{err.decode()[-2000:]}")
+            counts[name] = int(collected[-1].split()[-1])
+    net = {name: counts[name] - counts["empty"] for name in bodies if name != "empty"}
+    return {
+        "instructions": counts,
+        "ratio": net["handler"] / net["baseline"],
+        "ratio_dependencies_only": net["dependencies"] / net["baseline"],
+        "ratio_first_converse": net["handler_first_converse"] / net["baseline_first"],
+    }
 
 
 def warm_overhead(requests: int) -> dict[str, Any]:
@@ -330,6 +389,13 @@ def warm_overhead(requests: int) -> dict[str, Any]:
     }
 
 
+#: The stubbed Converse answer (``bedrock_inference.local.converse_answer()``).
+STUB_ANSWER: dict[str, Any] = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "Hello from the stub."}]}},
+    "stopReason": "end_turn",
+    "usage": {"inputTokens": 12, "outputTokens": 8, "totalTokens": 20},
+    "metrics": {"latencyMs": 321},
+}
 ROUTE_PATHS = {
     "converse": "/v1/converse",
     "chat_completions": "/v1/chat/completions",
@@ -412,12 +478,19 @@ def main(argv: list[str]) -> int:
         "for a before/after comparison)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--no-instructions",
+        action="store_true",
+        help="skip the instruction counts (valgrind; ~1-2 min; skipped anyway without valgrind)",
+    )
     args = parser.parse_args(argv)
     runs = max(7, args.runs)
     ASSET, RESULTS = args.asset.resolve(), args.output.resolve()
 
     load_before = os.getloadavg()[0]
     cold = cold_init(runs)
+    if not args.no_instructions:
+        cold["instructions"] = cold_instructions()
     warm = warm_overhead(args.requests)
     size = asset_size()
     report = {
@@ -456,6 +529,13 @@ def main(argv: list[str]) -> int:
             f"  {figures['path']:<22} init {figures['init_ms']:.1f} ms + first request "
             f"{figures['first_request_ms']:.1f} ms = {figures['init_plus_first_ms']:.1f} ms, "
             f"ratio {figures['ratio']:.2f}"
+        )
+    counted = cold.get("instructions")
+    if counted:
+        print(
+            f"instructions (callgrind, less an empty interpreter): init ratio "
+            f"{counted['ratio']:.3f}, dependencies alone {counted['ratio_dependencies_only']:.3f}, "
+            f"init + first converse request {counted['ratio_first_converse']:.3f}"
         )
     print(f"load average (1 min) before / after: {report['load_average']}")
     print(f"warm request, per route (median of {warm['requests']}):")
