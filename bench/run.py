@@ -555,6 +555,7 @@ def render_inference(result: dict[str, Any] | None) -> list[str]:
         f"| <= {cold['goal']}: {verdict(cold['meets_goal'])} |",
         f"| Dependencies alone (pydantic + Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
         *_first_request_rows(cold),
+        *_instruction_rows(cold),
         *_warm_rows(warm),
         f"| Code asset, zipped ({size['files']} files) | {size['zip_kib']:.1f} KiB "
         f"| <= {size['goal_kib']} KiB: {verdict(size['meets_goal'])} |",
@@ -575,6 +576,20 @@ def _first_request_rows(cold: dict[str, Any]) -> list[str]:
         f"| Init + first request, `{figures['path']}` ({figures['init_plus_first_ms']:.0f} / "
         f"{first['baseline_init_plus_first_ms']:.0f} ms) | {figures['ratio']:.2f} | |"
         for figures in first["routes"].values()
+    ]
+
+
+def _instruction_rows(cold: dict[str, Any]) -> list[str]:
+    """The same ratios as CPU instructions (callgrind; absent without valgrind)."""
+    counted = cold.get("instructions")
+    if not counted:
+        return []
+    return [
+        f"| Cold-init ratio in instructions (callgrind, load-independent) | {counted['ratio']:.3f} "
+        f"| <= {cold['goal']}: {verdict(counted['ratio'] <= cold['goal'])} |",
+        f"| Dependencies alone, instructions | {counted['ratio_dependencies_only']:.3f} | |",
+        f"| Init + first request `/v1/converse`, instructions "
+        f"| {counted['ratio_first_converse']:.3f} | |",
     ]
 
 
