@@ -161,7 +161,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # uv when `make setup` installed it beside this interpreter (a standard installer, ~10x
     # faster than pip here), else pip: the same pins either way
     uv = Path(sys.executable).with_name("uv")
-    installer = (
+    installer: list[str | Path] = (
         [uv, "pip", "install", "--quiet", "--python", python]
         if uv.is_file()
         else [python, "-m", "pip", "install", "-qq"]
