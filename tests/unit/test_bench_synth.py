@@ -1,0 +1,132 @@
+"""The synth-time breakdown of `make bench` (bench/synth_breakdown.py) on hand-made runs (no synth).
+
+What these tests pin down: each step's extra time is the landing zone's minus the baseline's; the
+CLI's part excludes Python's start, measured alone; the launcher counts for the landing zone only
+(the baseline's cdk.json runs Python directly); a plugin the table does not know still gets a
+row; the report states the goal; a skipped synth section keeps its breakdown; synth runs with the
+bytecode cache `make synth` uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.run import keep_skipped_sections, synth_env
+from bench.synth_breakdown import KINDS, Breakdown, Run, _group, _module_of, render, rows
+
+
+def run(kind: str, wall: float, **steps: float) -> Run:
+    return Run(kind, wall, dict(steps), dict.fromkeys(steps, 2), gc_s=0.01)
+
+
+def breakdown() -> Breakdown:
+    b = Breakdown.empty(["aws_cdk.aws_ssm"])
+    for _ in range(3):
+        b.loads.append(1.5)
+        b.by_kind["python"].append(run("python", 0.1, start=0.1))
+        b.by_kind["launcher"].append(run("launcher", 0.15))
+        b.by_kind["engine"].append(run("engine", 2.0, aws_cdk=0.6, engine=1.5))
+        b.by_kind["assets"].append(run("assets", 1.0, setup=0.5, copy=0.01, stage=0.05))
+        b.by_kind["baseline"].append(
+            run("baseline", 4.0, start=1.1, aws_cdk=0.6, synth_cdk=1.8, exit=0.1, cli_after=0.2)
+        )
+        b.by_kind["full"].append(
+            run(
+                "full",
+                6.0,
+                start=1.2,
+                aws_cdk=0.6,
+                packs=0.02,
+                tree=1.0,
+                synth_cdk=2.5,
+                AwsSolutions=0.4,
+                SomeOtherPlugin=0.05,
+                exit=0.1,
+                cli_after=0.3,
+            )
+        )
+    return b
+
+
+def test_every_kind_is_measured_each_round() -> None:
+    assert set(Breakdown.empty([]).by_kind) == set(KINDS)
+
+
+def test_rows_compare_each_step_with_the_baseline() -> None:
+    table = {r.label: r for r in rows(breakdown())}
+    cli = table["CLI: Node.js start, CLI modules, until the app runs"]
+    assert (cli.full_s, cli.baseline_s) == pytest.approx((1.1, 1.0))
+    launcher = table["cdk.json's `node -e` launcher (finds the venv's Python)"]
+    assert (launcher.full_s, launcher.baseline_s) == pytest.approx((0.05, 0.0))
+    synth = next(r for r in table.values() if r.label.startswith("synth: CDK's own"))
+    assert synth.extra_s == pytest.approx(0.7)
+    assert synth.requests == 2
+    packs = next(r for r in table.values() if r.label.startswith("`add_compliance_packs`"))
+    assert packs.baseline_s is None  # no packs in the baseline: no such step
+    assert packs.extra_s == pytest.approx(0.02)
+    tree = next(r for r in table.values() if r.label.startswith("construct tree"))
+    assert (tree.baseline_s, tree.extra_s) == pytest.approx((0.0, 1.0))
+
+
+def test_a_plugin_the_table_does_not_name_still_gets_a_row() -> None:
+    labels = [r.label for r in rows(breakdown())]
+    assert "synth: plugin SomeOtherPlugin" in labels
+    assert labels.index("synth: cdk-nag AwsSolutions") < labels.index(
+        "synth: plugin SomeOtherPlugin"
+    )
+
+
+def test_report_sums_the_steps_and_states_the_goal() -> None:
+    text = "\n".join(render(breakdown(), 1.5))
+    full = 1.1 + 0.05 + 0.1 + 0.6 + 0.02 + 1.0 + 2.5 + 0.4 + 0.05 + 0.1 + 0.3
+    base = 1.0 + 0.1 + 0.6 + 1.8 + 0.1 + 0.2
+    assert f"**{full:.2f} s**" in text
+    assert f"**{base:.2f} s**" in text
+    assert f"ratio {full / base:.2f}, goal <= 1.5" in text
+    assert "1.50 s" in text  # the validation engine, measured alone
+    assert "10 ms for the `files=` copy" in text
+
+
+@pytest.mark.parametrize(
+    ("filename", "function", "module"),
+    [
+        ("/x/.venv/lib/python3.11/site-packages/jsii/_kernel/__init__.py", "f", "jsii._kernel"),
+        (str(Path(__file__).resolve().parents[2] / "app.py"), "main", "app"),
+        ("~", "<method 'readline' of '_io.BufferedReader' objects>", "<method 'readline'"),
+        ("<frozen importlib._bootstrap>", "_load", "importlib._bootstrap"),
+        ("/usr/lib/python3.11/json/decoder.py", "decode", "json.decoder"),
+    ],
+)
+def test_profile_rows_are_named_by_module(filename: str, function: str, module: str) -> None:
+    assert _module_of(filename, function).startswith(module)
+
+
+def test_profile_groups_waiting_for_node_and_the_project() -> None:
+    assert _group("<method 'readline' of '_io.BufferedReader' objects>").startswith("waiting")
+    assert _group("bedrock_landing_zone.config") == _group("app")
+    assert _group("typeguard").startswith("type checks")
+    assert _group("shutil").startswith("other")
+
+
+def test_synth_runs_with_make_synths_bytecode_cache() -> None:
+    env = synth_env({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"].endswith(".venv/pycache")
+    assert env["PATH"] == "/bin"
+
+
+def test_a_skipped_synth_section_keeps_its_breakdown() -> None:
+    previous = (
+        "# Benchmark results\n\n## 1. `cdk synth` time\n\n**Ratio 1.60**\n\n"
+        "### Breakdown: where the time goes\n\n| Step |\n\n## 2. Test suite\n\nold\n"
+    )
+    report = (
+        "# Benchmark results\n\n## 1. `cdk synth` time\n\nSkipped (`--skip-synth`).\n\n"
+        "## 2. Test suite\n\nnew\n"
+    )
+    merged = keep_skipped_sections(report, previous)
+    assert "**Ratio 1.60**" in merged
+    assert "### Breakdown: where the time goes" in merged
+    assert "new" in merged
