@@ -25,7 +25,8 @@ Python to the jsii kernel in Node.js) after each step:
 - the CLI: from its start to the first line of the app's Python, and from the app's exit to the
   CLI's (reading the assembly).
 
-Small children isolate fixed costs: ``python`` (interpreter start alone), ``launcher`` (cdk.json's
+Small children isolate fixed costs: ``python`` (interpreter start alone), ``jsii`` (one round
+trip to the kernel: ``JSII_CALLS`` calls that do next to nothing), ``launcher`` (cdk.json's
 ``app``, the ``node -e`` launcher that finds the venv's Python, run on an empty ``app.py``; the
 baseline's cdk.json runs Python directly), ``engine`` (``aws_cdk.CloudFormationValidatePlugin()``
 alone: the WebAssembly validation engine CDK starts in every synth, the baseline's too) and
@@ -60,7 +61,10 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 #: Kinds of run in each round, in the order they run.
-KINDS = ("python", "launcher", "baseline", "full", "engine", "assets")
+KINDS = ("python", "launcher", "baseline", "full", "engine", "assets", "jsii")
+
+#: jsii round trips the ``jsii`` child times (a static call that does almost nothing in Node.js).
+JSII_CALLS = 1000
 
 #: Steps the child notes, in order, with their label in the report.
 STEPS: tuple[tuple[str, str], ...] = (
@@ -306,6 +310,17 @@ def child_assets(marks: _Marks) -> None:
         shutil.rmtree(code.parent, ignore_errors=True)
 
 
+def child_jsii(marks: _Marks) -> None:
+    """The cost of one jsii round trip: ``JSII_CALLS`` static calls that do next to nothing."""
+    import aws_cdk as cdk
+
+    cdk.Token.is_unresolved("warm-up")
+    marks("setup")
+    for _ in range(JSII_CALLS):
+        cdk.Token.is_unresolved("x")
+    marks("calls")
+
+
 def run_child(kind: str, output: str, modules: Sequence[str]) -> None:
     marks = _Marks(output)
     children: dict[str, Callable[[], None]] = {
@@ -315,6 +330,7 @@ def run_child(kind: str, output: str, modules: Sequence[str]) -> None:
         "discover": lambda: child_discover(marks),
         "engine": lambda: child_engine(marks),
         "assets": lambda: child_assets(marks),
+        "jsii": lambda: child_jsii(marks),
     }
     children[kind]()
 
@@ -495,6 +511,8 @@ def render(b: Breakdown, goal: float) -> list[str]:
     top = sorted(table, key=lambda r: -r.extra_s)[:5]
     copy, stage = b.median("assets", "copy"), b.median("assets", "stage")
     engine = b.median("engine", "engine")
+    per_call = b.median("jsii", "calls") / JSII_CALLS
+    tree_calls = next((r.requests or 0 for r in table if r.label == dict(STEPS)["tree"]), 0)
     load = statistics.median(b.loads)
     out = [
         f"### Breakdown: where the time goes (`bench/synth_breakdown.py`, median of {b.runs} "
@@ -524,7 +542,10 @@ def render(b: Breakdown, goal: float) -> list[str]:
         f"(WebAssembly, `aws_cdk.CloudFormationValidatePlugin()`) {engine:.2f} s, in CDK's own "
         "synth step of both apps; the inference function's code asset "
         f"{copy * 1000:.0f} ms for the `files=` copy of its folder and {stage * 1000:.0f} ms for "
-        "CDK's staging (copy into the output directory, content hash), in the construct tree. "
+        "CDK's staging (copy into the output directory, content hash), in the construct tree; "
+        f"a jsii round trip {per_call * 1000:.2f} ms ({JSII_CALLS} static calls that do next to "
+        f"nothing), so the tree's {tree_calls} calls spend about {per_call * tree_calls:.2f} s "
+        "going to Node.js and back. "
         f"Python's garbage collector, all steps together: {b.gc('full'):.2f} s (landing zone), "
         f"{b.gc('baseline'):.2f} s (baseline). The app imports {len(b.modules)} aws_cdk modules "
         "(interfaces included).",

@@ -29,6 +29,7 @@ def breakdown() -> Breakdown:
         b.by_kind["launcher"].append(run("launcher", 0.15))
         b.by_kind["engine"].append(run("engine", 2.0, aws_cdk=0.6, engine=1.5))
         b.by_kind["assets"].append(run("assets", 1.0, setup=0.5, copy=0.01, stage=0.05))
+        b.by_kind["jsii"].append(run("jsii", 1.0, setup=0.5, calls=0.4))
         b.by_kind["baseline"].append(
             run("baseline", 4.0, start=1.1, aws_cdk=0.6, synth_cdk=1.8, exit=0.1, cli_after=0.2)
         )
@@ -87,6 +88,8 @@ def test_report_sums_the_steps_and_states_the_goal() -> None:
     assert f"ratio {full / base:.2f}, goal <= 1.5" in text
     assert "1.50 s" in text  # the validation engine, measured alone
     assert "10 ms for the `files=` copy" in text
+    assert "a jsii round trip 0.40 ms" in text
+    assert "the tree's 2 calls spend about 0.00 s" in text
 
 
 @pytest.mark.parametrize(
