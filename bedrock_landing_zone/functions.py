@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -230,6 +231,9 @@ def _staged(code_dir: Path, files: Mapping[str, str]) -> Path:
         if "/" in name or name.startswith(".") or cdk.Token.is_unresolved(text):
             raise ValueError(f"files: {name!r} must be a plain file name with resolved text")
     staging = Path(tempfile.mkdtemp(prefix="bedrock-lz-asset-"))
+    # CDK copies the asset into the cloud assembly when the app synthesizes; the staging copy
+    # is only needed until then, so it goes when the process ends (no leftovers in /tmp).
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
     target = staging / code_dir.name
     shutil.copytree(
         code_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
