@@ -81,21 +81,23 @@ $(INSTALLER_STAMP):
 	fi
 
 # Each long step says what it does and roughly how long it takes, then stays quiet.
-$(RUNTIME_STAMP): requirements.lock requirements.txt | $(INSTALLER_STAMP)
+# The project itself is installed editable: setuptools' finder maps bedrock_landing_zone.stacks to
+# the top-level stacks/ as the wheel does (pyproject.toml, package-dir), and adds bedrock-lz.
+$(RUNTIME_STAMP): requirements.lock requirements.txt pyproject.toml | $(INSTALLER_STAMP)
 	@$(call check_lock,requirements.lock)
-	@echo "setup: $$(cat $(INSTALLER_STAMP)) installs the runtime packages (requirements.lock) into $(VENV) (uv ~5 s, pip ~2 min)"
+	@echo "setup: $$(cat $(INSTALLER_STAMP)) installs the runtime packages (requirements.lock) and this project (editable) into $(VENV) (uv ~5 s, pip ~2 min)"
 	@$(call install_lock,$(PY),requirements.lock)
+	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
+		$(UV) pip install --quiet --python $(PY) --no-deps -e . ; \
+	else \
+		$(PY) -m pip install -qq --no-deps -e . ; \
+	fi
 	@touch $@
 
 $(DEV_STAMP): requirements-dev.lock requirements-dev.txt pyproject.toml $(RUNTIME_STAMP)
 	@$(call check_lock,requirements-dev.lock)
 	@echo "setup: $$(cat $(INSTALLER_STAMP)) adds the test tools (requirements-dev.lock) to $(VENV), bytecode compiled once (~1.5 min, pip ~3 min)"
 	@$(call install_lock,$(PY),requirements-dev.lock)
-	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
-		$(UV) pip install --quiet --python $(PY) --no-deps -e . ; \
-	else \
-		$(PY) -m pip install -qq --no-deps -e . ; \
-	fi  # the bedrock-lz command, from this tree
 	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
 		$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" > /dev/null; \
 	fi  # bytecode of every package once: tests and tools run with PYTHONDONTWRITEBYTECODE
@@ -135,21 +137,22 @@ lock: $(INSTALLER_STAMP) ## Re-pin requirements*.lock (uv, hashes) after a chang
 
 synth: setup-synth ## Synthesize ENV (default: default) into cdk.out/ with all five cdk-nag packs
 	@$(CDK) synth -c env=$(ENV) --quiet
-	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
+	@$(PY) -m bedrock_landing_zone.compliance.summary cdk.out/validation-report.json
 
 PIPELINE ?= config/pipelines/example.yaml
 synth-pipeline: setup-synth ## Synthesize the CDK pipeline PIPELINE (default: the example) with every stage into cdk.out/
 	@$(CDK) synth -c pipeline=$(PIPELINE) --quiet
-	@$(PY) -m bedrock_landing_zone.report_summary cdk.out/validation-report.json
+	@$(PY) -m bedrock_landing_zone.compliance.summary cdk.out/validation-report.json
 
 lint: $(DEV_STAMP) ## ruff lint and format check
 	@ruff check .
 	@ruff format --check .
 
+# Every Python folder of the repository, the runtime code of each function included.
+MYPY_TARGETS := app.py bedrock_landing_zone stacks $(patsubst %/__init__.py,%,$(wildcard lambda/*/*/__init__.py)) rehearsal tests bench tools
 typecheck: $(DEV_STAMP) ## mypy (strict) over infrastructure and runtime code
 	@echo "typecheck: mypy --strict (~1 min from a cold cache, seconds after)"
-	@mypy app.py bedrock_landing_zone rehearsal tests bench tools
-	@cd lambda && for d in */; do (cd "$$d" && mypy --config-file ../../pyproject.toml .) ; done
+	@mypy $(MYPY_TARGETS)
 
 unit: setup ## pytest only
 	@echo "test: pytest, the whole suite (~5 min: synths, cfn-lint, checkov, a wheel, the rehearsal)"
@@ -160,14 +163,14 @@ test: setup lint typecheck ## Everything CI runs: lint, type check, the whole te
 	@pytest -q
 
 schema: $(RUNTIME_STAMP) ## Regenerate config/schema.json from the pydantic model
-	@$(PY) -m bedrock_landing_zone.config_schema > config/schema.json
+	@$(PY) -m bedrock_landing_zone.config.schema > config/schema.json
 
 report: synth $(DEV_STAMP) $(CHECKOV_STAMP) ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
-	@$(PY) -m bedrock_landing_zone.compliance_report cdk.out docs/compliance.md --env $(ENV)
+	@$(PY) -m bedrock_landing_zone.compliance.report cdk.out docs/compliance.md --env $(ENV)
 
 diagram: setup-synth ## Regenerate docs/architecture.svg from a synth of the default environment
 	@$(CDK) synth -c env=default --quiet --output build/diagram.out
-	@$(PY) -m bedrock_landing_zone.architecture_diagram build/diagram.out docs/architecture.svg
+	@$(PY) -m bedrock_landing_zone.pictures.architecture build/diagram.out docs/architecture.svg
 
 rehearse: $(DEV_STAMP) $(NODE_STAMP) ## Deploy, update and destroy the default environment on moto with the real CDK CLI
 	@$(PY) -m rehearsal
@@ -176,7 +179,7 @@ bench: setup ## Synth-time ratio, test-suite time, inference cold/warm, asset si
 	@$(PY) bench/run.py $(BENCH_ARGS)
 
 dashboard-preview: synth ## Render ENV's dashboards (default: default) to docs/bedrock-lz-<env>*.svg
-	@$(PY) -m bedrock_landing_zone.dashboard_preview cdk.out docs
+	@$(PY) -m bedrock_landing_zone.pictures.dashboard_preview cdk.out docs
 
 clean: ## Remove build outputs (keeps the venvs and node_modules)
 	@rm -rf cdk.out build dist .pytest_cache .mypy_cache .ruff_cache

@@ -57,7 +57,7 @@ from bedrock_landing_zone import (  # noqa: E402
     load_config,
 )
 from bedrock_landing_zone.config import availability_zone_context  # noqa: E402
-from bedrock_landing_zone.organization_policies import write_scp_files  # noqa: E402
+from bedrock_landing_zone.governance.organization_policies import write_scp_files  # noqa: E402
 
 # The pipeline's modules (CDK Pipelines, CodeBuild) are imported by `-c pipeline=...` only: an
 # environment's synth does not use them.
@@ -194,12 +194,12 @@ def main(argv: list[str] | None = None) -> None:
             clear_stale_outputs(app.synth().directory)
             return
         config = load_config(str(env), shown(CONFIG_DIR))
+        answer_zone_lookups(app, [(config, None)])
+        add_compliance_packs(app)
+        add_landing_zone(app, config)  # a limit only the built documents show is a ConfigError too
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    answer_zone_lookups(app, [(config, None)])
-    add_compliance_packs(app)
-    add_landing_zone(app, config)
     assembly = app.synth()
     clear_stale_outputs(assembly.directory)
     # The SCPs as plain JSON too, for admins who apply them by other means.

@@ -12,54 +12,54 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "AlertTopic": "bedrock_landing_zone.alerts",
+    "AlertTopic": "bedrock_landing_zone.audit.alerts",
     "AlertsConfig": "bedrock_landing_zone.config",
     "BudgetsConfig": "bedrock_landing_zone.config",
     "ConfigError": "bedrock_landing_zone.config",
-    "CostAllocation": "bedrock_landing_zone.cost_allocation",
-    "GuardedInferenceFunction": "bedrock_landing_zone.inference",
+    "CostAllocation": "bedrock_landing_zone.governance.cost_allocation",
+    "GuardedInferenceFunction": "bedrock_landing_zone.inference.constructs",
     "GuardrailConfig": "bedrock_landing_zone.config",
-    "GuardrailReference": "bedrock_landing_zone.model_access",
+    "GuardrailReference": "bedrock_landing_zone.governance.model_access",
     "InferenceConfig": "bedrock_landing_zone.config",
-    "InvocationLogging": "bedrock_landing_zone.invocation_logging",
+    "InvocationLogging": "bedrock_landing_zone.audit.invocation_logging",
     "InvocationLoggingConfig": "bedrock_landing_zone.config",
     "Knob": "bedrock_landing_zone.compliance.preflight",
     "LandingZoneConfig": "bedrock_landing_zone.config",
-    "LandingZoneFunction": "bedrock_landing_zone.functions",
-    "LandingZoneGuardrail": "bedrock_landing_zone.guardrail",
-    "LandingZoneKey": "bedrock_landing_zone.encryption",
-    "LandingZoneObservability": "bedrock_landing_zone.observability",
-    "LandingZoneStacks": "bedrock_landing_zone.landing_zone",
-    "LandingZoneStage": "bedrock_landing_zone.landing_zone",
-    "ManagedPolicyRole": "bedrock_landing_zone.roles",
-    "ModelAccess": "bedrock_landing_zone.model_access",
-    "ModelAccessAutomation": "bedrock_landing_zone.model_access_automation",
+    "LandingZoneFunction": "bedrock_landing_zone.base.functions",
+    "LandingZoneGuardrail": "bedrock_landing_zone.governance.guardrail",
+    "LandingZoneKey": "bedrock_landing_zone.base.encryption",
+    "LandingZoneObservability": "bedrock_landing_zone.observability.monitoring",
+    "LandingZoneStacks": "bedrock_landing_zone.delivery.landing_zone",
+    "LandingZoneStage": "bedrock_landing_zone.delivery.landing_zone",
+    "ManagedPolicyRole": "bedrock_landing_zone.base.roles",
+    "ModelAccess": "bedrock_landing_zone.governance.model_access",
+    "ModelAccessAutomation": "bedrock_landing_zone.governance.model_access_automation",
     "ModelAccessAutomationConfig": "bedrock_landing_zone.config",
-    "ModelAlarms": "bedrock_landing_zone.observability",
+    "ModelAlarms": "bedrock_landing_zone.observability.monitoring",
     "ModelConfig": "bedrock_landing_zone.config",
-    "ModelDashboardSection": "bedrock_landing_zone.observability",
+    "ModelDashboardSection": "bedrock_landing_zone.observability.monitoring",
     "NetworkConfig": "bedrock_landing_zone.config",
-    "NetworkReference": "bedrock_landing_zone.network",
+    "NetworkReference": "bedrock_landing_zone.network.private_network",
     "ObservabilityConfig": "bedrock_landing_zone.config",
-    "OrganizationPolicies": "bedrock_landing_zone.organization_policies",
+    "OrganizationPolicies": "bedrock_landing_zone.governance.organization_policies",
     "PACKS": "bedrock_landing_zone.compliance",
-    "PipelinePlan": "bedrock_landing_zone.pipeline_config",
-    "PipelineStack": "bedrock_landing_zone.pipeline",
+    "PipelinePlan": "bedrock_landing_zone.config.pipeline",
+    "PipelineStack": "bedrock_landing_zone.delivery.pipeline",
     "PreflightChecks": "bedrock_landing_zone.compliance",
-    "PrivateInferenceApi": "bedrock_landing_zone.inference",
-    "PrivateNetwork": "bedrock_landing_zone.network",
-    "TeamAccess": "bedrock_landing_zone.teams",
-    "TeamAccessSpec": "bedrock_landing_zone.inference",
-    "TeamBudgets": "bedrock_landing_zone.budgets",
+    "PrivateInferenceApi": "bedrock_landing_zone.inference.constructs",
+    "PrivateNetwork": "bedrock_landing_zone.network.private_network",
+    "TeamAccess": "bedrock_landing_zone.governance.teams",
+    "TeamAccessSpec": "bedrock_landing_zone.inference.constructs",
+    "TeamBudgets": "bedrock_landing_zone.audit.budgets",
     "TeamConfig": "bedrock_landing_zone.config",
     "acknowledge": "bedrock_landing_zone.compliance",
     "add_compliance_packs": "bedrock_landing_zone.compliance",
-    "add_landing_zone": "bedrock_landing_zone.landing_zone",
-    "add_pipeline": "bedrock_landing_zone.pipeline",
+    "add_landing_zone": "bedrock_landing_zone.delivery.landing_zone",
+    "add_pipeline": "bedrock_landing_zone.delivery.pipeline",
     "load_config": "bedrock_landing_zone.config",
-    "load_pipeline": "bedrock_landing_zone.pipeline_config",
+    "load_pipeline": "bedrock_landing_zone.config.pipeline",
     "parse_config": "bedrock_landing_zone.config",
-    "scp_documents": "bedrock_landing_zone.organization_policies",
+    "scp_documents": "bedrock_landing_zone.governance.organization_policies",
 }
 
 __all__ = [
@@ -115,8 +115,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from bedrock_landing_zone.alerts import AlertTopic
-    from bedrock_landing_zone.budgets import TeamBudgets
+    from bedrock_landing_zone.audit.alerts import AlertTopic
+    from bedrock_landing_zone.audit.budgets import TeamBudgets
+    from bedrock_landing_zone.audit.invocation_logging import InvocationLogging
+    from bedrock_landing_zone.base.encryption import LandingZoneKey
+    from bedrock_landing_zone.base.functions import LandingZoneFunction
+    from bedrock_landing_zone.base.roles import ManagedPolicyRole
     from bedrock_landing_zone.compliance import (
         PACKS,
         PreflightChecks,
@@ -140,34 +144,33 @@ if TYPE_CHECKING:
         load_config,
         parse_config,
     )
-    from bedrock_landing_zone.cost_allocation import CostAllocation
-    from bedrock_landing_zone.encryption import LandingZoneKey
-    from bedrock_landing_zone.functions import LandingZoneFunction
-    from bedrock_landing_zone.guardrail import LandingZoneGuardrail
-    from bedrock_landing_zone.inference import (
-        GuardedInferenceFunction,
-        PrivateInferenceApi,
-        TeamAccessSpec,
-    )
-    from bedrock_landing_zone.invocation_logging import InvocationLogging
-    from bedrock_landing_zone.landing_zone import (
+    from bedrock_landing_zone.config.pipeline import PipelinePlan, load_pipeline
+    from bedrock_landing_zone.delivery.landing_zone import (
         LandingZoneStacks,
         LandingZoneStage,
         add_landing_zone,
     )
-    from bedrock_landing_zone.model_access import GuardrailReference, ModelAccess
-    from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
-    from bedrock_landing_zone.network import NetworkReference, PrivateNetwork
-    from bedrock_landing_zone.observability import (
+    from bedrock_landing_zone.delivery.pipeline import PipelineStack, add_pipeline
+    from bedrock_landing_zone.governance.cost_allocation import CostAllocation
+    from bedrock_landing_zone.governance.guardrail import LandingZoneGuardrail
+    from bedrock_landing_zone.governance.model_access import GuardrailReference, ModelAccess
+    from bedrock_landing_zone.governance.model_access_automation import ModelAccessAutomation
+    from bedrock_landing_zone.governance.organization_policies import (
+        OrganizationPolicies,
+        scp_documents,
+    )
+    from bedrock_landing_zone.governance.teams import TeamAccess
+    from bedrock_landing_zone.inference.constructs import (
+        GuardedInferenceFunction,
+        PrivateInferenceApi,
+        TeamAccessSpec,
+    )
+    from bedrock_landing_zone.network.private_network import NetworkReference, PrivateNetwork
+    from bedrock_landing_zone.observability.monitoring import (
         LandingZoneObservability,
         ModelAlarms,
         ModelDashboardSection,
     )
-    from bedrock_landing_zone.organization_policies import OrganizationPolicies, scp_documents
-    from bedrock_landing_zone.pipeline import PipelineStack, add_pipeline
-    from bedrock_landing_zone.pipeline_config import PipelinePlan, load_pipeline
-    from bedrock_landing_zone.roles import ManagedPolicyRole
-    from bedrock_landing_zone.teams import TeamAccess
 
 
 def __getattr__(name: str) -> Any:

@@ -95,7 +95,7 @@ def measure_size(models: int, teams: int, outdir: Path | None = None) -> ScaleRe
     from bedrock_landing_zone.compliance import add_compliance_packs
     from bedrock_landing_zone.compliance.preflight import load_assembly, measure
     from bedrock_landing_zone.config import parse_config
-    from bedrock_landing_zone.landing_zone import add_landing_zone
+    from bedrock_landing_zone.delivery.landing_zone import add_landing_zone
     from tests.conftest import cdk_app
 
     config = parse_config(

@@ -296,7 +296,7 @@ def child_assets(marks: _Marks) -> None:
     from aws_cdk import aws_s3_assets as s3_assets
 
     sys.path.insert(0, str(ROOT))
-    from bedrock_landing_zone.functions import LAMBDA_ROOT, _staged
+    from bedrock_landing_zone.base.functions import LAMBDA_ROOT, _staged
 
     s3_assets.Asset  # noqa: B018 - the lazy module loads on first use
     with tempfile.TemporaryDirectory(prefix="bench-assets-") as out:

@@ -603,7 +603,7 @@ def check_invocation_logging(
         return
     os.environ.setdefault("JSII_NODE", str(NODE_BIN / "node"))
     # imported late: it starts the CDK (jsii) runtime
-    from bedrock_landing_zone.invocation_logging import logging_configuration  # noqa: PLC0415
+    from bedrock_landing_zone.audit.invocation_logging import logging_configuration  # noqa: PLC0415
 
     cloudformation = moto("cloudformation")
     resolved = {}

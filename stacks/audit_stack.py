@@ -9,10 +9,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from bedrock_landing_zone.alerts import AlertTopic
+from bedrock_landing_zone.audit.alerts import AlertTopic
+from bedrock_landing_zone.audit.invocation_logging import InvocationLogging
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.invocation_logging import InvocationLogging
-from bedrock_landing_zone.teams import shared_parameter_names
+from bedrock_landing_zone.governance.teams import shared_parameter_names
 
 
 class AuditStack(cdk.Stack):

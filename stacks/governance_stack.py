@@ -9,12 +9,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from bedrock_landing_zone.base.encryption import LandingZoneKey
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.encryption import LandingZoneKey
-from bedrock_landing_zone.guardrail import LandingZoneGuardrail
-from bedrock_landing_zone.model_access import ModelAccess
-from bedrock_landing_zone.model_access_automation import ModelAccessAutomation
-from bedrock_landing_zone.teams import shared_parameter_names
+from bedrock_landing_zone.governance.guardrail import LandingZoneGuardrail
+from bedrock_landing_zone.governance.model_access import ModelAccess
+from bedrock_landing_zone.governance.model_access_automation import ModelAccessAutomation
+from bedrock_landing_zone.governance.teams import shared_parameter_names
 
 
 class GovernanceStack(cdk.Stack):

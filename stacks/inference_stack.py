@@ -9,10 +9,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.inference import GuardedInferenceFunction, PrivateInferenceApi
-from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
-from bedrock_landing_zone.stacks.network_stack import NetworkStack
-from bedrock_landing_zone.teams import team_directory
+from bedrock_landing_zone.governance.teams import team_directory
+from bedrock_landing_zone.inference.constructs import GuardedInferenceFunction, PrivateInferenceApi
+
+from .governance_stack import GovernanceStack
+from .network_stack import NetworkStack
 
 
 class InferenceStack(cdk.Stack):

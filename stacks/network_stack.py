@@ -11,8 +11,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.model_access import ModelAccess
-from bedrock_landing_zone.network import PrivateNetwork, network_parameter_names
+from bedrock_landing_zone.governance.model_access import ModelAccess
+from bedrock_landing_zone.network.private_network import PrivateNetwork, network_parameter_names
 
 
 class NetworkStack(cdk.Stack):

@@ -9,11 +9,12 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.observability import LandingZoneObservability
-from bedrock_landing_zone.stacks.audit_stack import AuditStack
-from bedrock_landing_zone.stacks.governance_stack import GovernanceStack
-from bedrock_landing_zone.stacks.inference_stack import InferenceStack
-from bedrock_landing_zone.teams import shared_parameter_names
+from bedrock_landing_zone.governance.teams import shared_parameter_names
+from bedrock_landing_zone.observability.monitoring import LandingZoneObservability
+
+from .audit_stack import AuditStack
+from .governance_stack import GovernanceStack
+from .inference_stack import InferenceStack
 
 
 class ObservabilityStack(cdk.Stack):

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from bedrock_landing_zone.config import LandingZoneConfig
-from bedrock_landing_zone.organization_policies import (
+from bedrock_landing_zone.governance.organization_policies import (
     OrganizationGuardrailPolicy,
     OrganizationPolicies,
 )

@@ -10,11 +10,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from bedrock_landing_zone.budgets import TeamBudgets
+from bedrock_landing_zone.audit.budgets import TeamBudgets
 from bedrock_landing_zone.config import LandingZoneConfig, TeamConfig
-from bedrock_landing_zone.guardrail import LandingZoneGuardrail
-from bedrock_landing_zone.observability import TeamObservability
-from bedrock_landing_zone.teams import TeamAccess, shared_parameter_names
+from bedrock_landing_zone.governance.guardrail import LandingZoneGuardrail
+from bedrock_landing_zone.governance.teams import TeamAccess, shared_parameter_names
+from bedrock_landing_zone.observability.monitoring import TeamObservability
 
 
 class TeamStack(cdk.Stack):

@@ -26,7 +26,7 @@ from aws_cdk.assertions import Template  # noqa: E402
 
 from bedrock_landing_zone.compliance import add_compliance_packs  # noqa: E402
 from bedrock_landing_zone.config import LandingZoneConfig, load_config  # noqa: E402
-from bedrock_landing_zone.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
+from bedrock_landing_zone.delivery.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
 
 CONFIG_DIR = ROOT / "config"
 EXAMPLE_ENVS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))

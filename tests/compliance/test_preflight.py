@@ -38,7 +38,7 @@ from bedrock_landing_zone.compliance.preflight import (
     measure,
 )
 from bedrock_landing_zone.config import LandingZoneConfig, parse_config
-from bedrock_landing_zone.landing_zone import add_landing_zone
+from bedrock_landing_zone.delivery.landing_zone import add_landing_zone
 from bench.scale import generated_config_data
 from tests.conftest import CONFIG_DIR, EXAMPLE_ENVS, Synths, cdk_app
 
@@ -646,7 +646,7 @@ def crowded_config() -> LandingZoneConfig:
     data = generated_config_data(CROWDED_MODELS, 1)
     aliases = [m["alias"] for m in data["models"]]
     data["teams"] = [{"name": "big", "models": aliases[:CROWDED_TEAM_MODELS]}]
-    with mock.patch("bedrock_landing_zone.config.MAX_MODELS", CROWDED_MODELS):
+    with mock.patch("bedrock_landing_zone.config.model.MAX_MODELS", CROWDED_MODELS):
         return parse_config(data, source="crowded.yaml")
 
 

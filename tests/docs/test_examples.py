@@ -27,10 +27,10 @@ import yaml
 from botocore.stub import Stubber
 
 from bedrock_landing_zone.compliance import has_compliance_packs
-from bedrock_landing_zone.guardrail import guardrail_parameter_names
-from bedrock_landing_zone.network import network_parameter_names
-from bedrock_landing_zone.report_summary import summarize
-from bedrock_landing_zone.teams import shared_parameter_names, team_parameter_names
+from bedrock_landing_zone.compliance.summary import summarize
+from bedrock_landing_zone.governance.guardrail import guardrail_parameter_names
+from bedrock_landing_zone.governance.teams import shared_parameter_names, team_parameter_names
+from bedrock_landing_zone.network.private_network import network_parameter_names
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import (
     CLIENT_BASE_URL,

@@ -2,7 +2,7 @@
 
 The adapter runs on 127.0.0.1 with an ephemeral port, in a thread. Clients: the ``openai`` SDK
 (openai 3, on httpx2), with and without the package's SigV4 auth; ``requests`` signed with
-``bedrock_landing_zone.sigv4.sign_headers`` and fake static credentials.
+``bedrock_landing_zone.inference.sigv4.sign_headers`` and fake static credentials.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from bedrock_inference import serve
 from bedrock_inference.local import SAMPLE_CONFIG
 from botocore.credentials import Credentials
 
-from bedrock_landing_zone import __main__ as cli
-from bedrock_landing_zone.sigv4 import sign_headers, sigv4_auth
+from bedrock_landing_zone.cli import main as cli
+from bedrock_landing_zone.inference.sigv4 import sign_headers, sigv4_auth
 
 from . import TEST_CONFIG
 from .fake_bedrock import FakeBedrock, answer

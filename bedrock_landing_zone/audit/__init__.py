@@ -1,0 +1,1 @@
+"""Model invocation logging, the alert topic and budgets."""

