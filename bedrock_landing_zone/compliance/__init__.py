@@ -1,5 +1,6 @@
 """Compliance gates: the five cdk-nag v3 packs and acknowledgments (``packs``), the preflight
-limits plugin (``preflight``), and the compliance report (``report``, ``summary``).
+limits plugin (``preflight``), and the compliance report: the evidence it collects
+(``evidence``), its Markdown (``render``), its command (``report``) and ``summary``.
 
 Imports only ``config``. The names of ``packs`` are loaded on first use, so that the report
 generator, which reads a cloud assembly, does not start the CDK runtime.

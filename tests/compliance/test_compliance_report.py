@@ -1,5 +1,6 @@
-"""docs/compliance.md: parsing and rendering on small hand-made inputs, the cdk-nag rule lists
-against what cdk-nag really applies, the CLI's exit codes, and the committed file is current."""
+"""docs/compliance.md: collecting the evidence (``evidence``) and rendering it (``render``) on
+small hand-made inputs, the cdk-nag rule lists against what cdk-nag really applies, the CLI's
+exit codes (``report``), and the committed file is current."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from bedrock_landing_zone.compliance import evidence as ev
+from bedrock_landing_zone.compliance import render as rd
 from bedrock_landing_zone.compliance import report as cr
+from bedrock_landing_zone.compliance.summary import PACK_NAMES
 from tests.conftest import CDK_CONTEXT, CONFIG_DIR, ROOT, Synths
 
 COMMITTED = ROOT / "docs" / "compliance.md"
@@ -109,7 +113,7 @@ def _tiny_package() -> dict[str, str]:
 
 def test_parse_pack_rules_builds_ids_as_cdk_nag_does() -> None:
     # override > name from the file > declared function name > literal name; helpers skipped
-    assert cr.parse_pack_rules(_tiny_package()) == {
+    assert ev.parse_pack_rules(_tiny_package()) == {
         "Tiny": ("Tiny-LambdaDLQ", "Tiny-T2", "Tiny-SQSRedrivePolicy", "Tiny-DefaultThrottling")
     }
 
@@ -117,22 +121,22 @@ def test_parse_pack_rules_builds_ids_as_cdk_nag_does() -> None:
 def test_parse_pack_rules_fails_loudly_on_an_unknown_shape() -> None:
     package = _tiny_package()
     package["lib/rules/sqs/SQSRedrivePolicy.js"] = "module.exports = something;\n"
-    with pytest.raises(cr.ReportError, match="cannot tell the name"):
-        cr.parse_pack_rules(package)
+    with pytest.raises(ev.ReportError, match="cannot tell the name"):
+        ev.parse_pack_rules(package)
     package = _tiny_package()
     package["lib/packs/tiny.js"] = _PACK_JS.replace("rule: lambda_1.LambdaDLQ,", "rule: f,")
-    with pytest.raises(cr.ReportError, match="unexpected applyRule"):
-        cr.parse_pack_rules(package)
+    with pytest.raises(ev.ReportError, match="unexpected applyRule"):
+        ev.parse_pack_rules(package)
     package = _tiny_package()
     del package["lib/rules/sqs/index.js"]
-    with pytest.raises(cr.ReportError, match=r"index\.js not found"):
-        cr.parse_pack_rules(package)
+    with pytest.raises(ev.ReportError, match=r"index\.js not found"):
+        ev.parse_pack_rules(package)
 
 
 def test_installed_cdk_nag_has_the_five_packs() -> None:
-    rules = cr.load_pack_rules(cr.cdk_nag_jsii_tarball())
-    assert set(cr.PACK_NAMES) <= set(rules)
-    for pack in cr.PACK_NAMES:
+    rules = ev.load_pack_rules(ev.cdk_nag_jsii_tarball())
+    assert set(PACK_NAMES) <= set(rules)
+    for pack in PACK_NAMES:
         assert len(rules[pack]) == len(set(rules[pack])) > 10
         assert all(r.startswith(f"{pack}-") for r in rules[pack])
     assert {"AwsSolutions-IAM5", "AwsSolutions-SQS4"} <= set(rules["AwsSolutions"])
@@ -140,7 +144,7 @@ def test_installed_cdk_nag_has_the_five_packs() -> None:
     assert "NIST.800.53.R5-LambdaConcurrency" in rules["NIST.800.53.R5"]
 
 
-@pytest.mark.parametrize("pack", cr.PACK_NAMES)
+@pytest.mark.parametrize("pack", PACK_NAMES)
 def test_rule_lists_are_what_cdk_nag_applies_to_each_resource(pack: str) -> None:
     """Spy on the pack's applyRule at run time: one call per rule of the list, per resource,
     the suffix overrides in the same order, and every finding's rule in the list."""
@@ -164,12 +168,12 @@ def test_rule_lists_are_what_cdk_nag_applies_to_each_resource(pack: str) -> None
     s3.CfnBucket(stack, "Bucket")
     report = Spy().validate_scope(stack)
 
-    rules = cr.load_pack_rules(cr.cdk_nag_jsii_tarball())[pack]
+    rules = ev.load_pack_rules(ev.cdk_nag_jsii_tarball())[pack]
     for path in ("S/Queue", "S/Bucket"):
         suffixes = [suffix for p, suffix in calls if p == path]
         applied = [f"{pack}-{s}" if s else r for s, r in zip(suffixes, rules, strict=True)]
         assert applied == list(rules)
-    found = {cr.base_rule(v.rule_name) for v in report.violations}
+    found = {ev.base_rule(v.rule_name) for v in report.violations}
     assert found, "the bare queue and bucket break some rules of every pack"
     assert found <= set(rules)
 
@@ -246,13 +250,13 @@ REPORT: dict[str, Any] = {
 }
 
 
-def _packs(report: dict[str, Any] = REPORT) -> dict[str, cr.PackResult]:
-    return {p.name: p for p in cr.parse_validation_report(report, RULES)}
+def _packs(report: dict[str, Any] = REPORT) -> dict[str, ev.PackResult]:
+    return {p.name: p for p in ev.parse_validation_report(report, RULES)}
 
 
 def test_validation_report_per_pack() -> None:
     packs = _packs()
-    assert list(packs) == [*cr.PACK_NAMES, "Construct Annotations"]
+    assert list(packs) == [*PACK_NAMES, "Construct Annotations"]
 
     aws = packs["AwsSolutions"]
     assert aws.rules == ("AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SQS4")
@@ -261,7 +265,7 @@ def test_validation_report_per_pack() -> None:
         ("AwsSolutions-SQS4", "S/Q2/Resource"),
     ]
     assert aws.acknowledged == (
-        cr.NagFinding(
+        ev.NagFinding(
             rule="AwsSolutions-IAM5[Resource::*]",
             path="S/Role/Policy/Resource",
             severity="error",
@@ -284,10 +288,10 @@ def test_validation_report_per_pack() -> None:
 def test_validation_report_finding_outside_the_rule_list_is_an_error() -> None:
     report = json.loads(json.dumps(REPORT))
     report["pluginReports"][0]["violations"][0]["ruleName"] = "AwsSolutions-NEW1"
-    with pytest.raises(cr.ReportError, match="AwsSolutions-NEW1"):
-        cr.parse_validation_report(report, RULES)
-    with pytest.raises(cr.ReportError, match="no pack named Serverless"):
-        cr.parse_validation_report(REPORT, {k: v for k, v in RULES.items() if k != "Serverless"})
+    with pytest.raises(ev.ReportError, match="AwsSolutions-NEW1"):
+        ev.parse_validation_report(report, RULES)
+    with pytest.raises(ev.ReportError, match="no pack named Serverless"):
+        ev.parse_validation_report(REPORT, {k: v for k, v in RULES.items() if k != "Serverless"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,14 +362,14 @@ def _assembly(tmp_path: Path, report: dict[str, Any] | None = None) -> Path:
 
 
 def test_find_stacks_walks_nested_assemblies(tmp_path: Path) -> None:
-    stacks = cr.find_stacks(_assembly(tmp_path))
+    stacks = ev.find_stacks(_assembly(tmp_path))
     assert [(s.artifact_id, s.template, s.resources) for s in stacks] == [
         ("Governance", "Governance.template.json", 1),
         ("Network", "assembly-Prod/ProdNetwork.template.json", 1),  # CDKMetadata not counted
     ]
-    assert cr.stack_environment_name(s.stack_name for s in stacks) == "default"
-    assert cr.stack_environment_name(["bedrock-lz-existing-vpc-network"]) == "existing-vpc"
-    assert cr.stack_environment_name(["bedrock-lz-a-x", "bedrock-lz-b-x"]) is None
+    assert ev.stack_environment_name(s.stack_name for s in stacks) == "default"
+    assert ev.stack_environment_name(["bedrock-lz-existing-vpc-network"]) == "existing-vpc"
+    assert ev.stack_environment_name(["bedrock-lz-a-x", "bedrock-lz-b-x"]) is None
 
 
 def test_checkov_counts_and_skip_reasons_from_template_metadata(tmp_path: Path) -> None:
@@ -404,8 +408,8 @@ def test_checkov_counts_and_skip_reasons_from_template_metadata(tmp_path: Path) 
         },
         "summary": {"passed": 3, "failed": 1, "skipped": 2, "checkov_version": "9.9.9"},
     }
-    result = cr.parse_checkov(
-        [output], out, {tpl: cr.template_checkov_skips(TEMPLATE), "Governance.template.json": {}}
+    result = ev.parse_checkov(
+        [output], out, {tpl: ev.template_checkov_skips(TEMPLATE), "Governance.template.json": {}}
     )
     assert result.passed == 3
     assert result.version == "9.9.9"
@@ -423,7 +427,7 @@ def test_checkov_counts_and_skip_reasons_from_template_metadata(tmp_path: Path) 
 
 def test_cfn_lint_matches_and_ignores(tmp_path: Path) -> None:
     out = tmp_path / "cdk.out"
-    matches = cr.parse_cfn_lint(
+    matches = ev.parse_cfn_lint(
         [
             {
                 "Filename": str(out / "Governance.template.json"),
@@ -446,8 +450,8 @@ def test_cfn_lint_matches_and_ignores(tmp_path: Path) -> None:
         ("Informational", "I1022", "Governance.template.json", "line 3"),
         ("Warning", "W1001", "Governance.template.json", "Resources/K/Properties"),
     ]
-    assert cr.template_cfn_lint_ignores("a/T.template.json", TEMPLATE) == [
-        cr.CfnLintIgnore("W3011", "a/T.template.json Fn", "retained on purpose, see ADR 7")
+    assert ev.template_cfn_lint_ignores("a/T.template.json", TEMPLATE) == [
+        ev.CfnLintIgnore("W3011", "a/T.template.json Fn", "retained on purpose, see ADR 7")
     ]
 
 
@@ -464,16 +468,16 @@ ignore_checks:
 include_checks:
   - I
 """
-    assert cr.parse_cfnlintrc(text) == [
-        cr.CfnLintIgnore("W3005", "", "W3005: redundant DependsOn added by CDK itself."),
-        cr.CfnLintIgnore("E3012", "", "inline reason"),
-        cr.CfnLintIgnore("W1234", "", ""),
+    assert ev.parse_cfnlintrc(text) == [
+        ev.CfnLintIgnore("W3005", "", "W3005: redundant DependsOn added by CDK itself."),
+        ev.CfnLintIgnore("E3012", "", "inline reason"),
+        ev.CfnLintIgnore("W1234", "", ""),
     ]
-    assert cr.parse_cfnlintrc("ignore_checks: [W1, 'E2']\n") == [
-        cr.CfnLintIgnore("W1", "", ""),
-        cr.CfnLintIgnore("E2", "", ""),
+    assert ev.parse_cfnlintrc("ignore_checks: [W1, 'E2']\n") == [
+        ev.CfnLintIgnore("W1", "", ""),
+        ev.CfnLintIgnore("E2", "", ""),
     ]
-    repo = cr.parse_cfnlintrc((ROOT / ".cfnlintrc.yaml").read_text(encoding="utf-8"))
+    repo = ev.parse_cfnlintrc((ROOT / ".cfnlintrc.yaml").read_text(encoding="utf-8"))
     assert repo and all(len(i.reason) >= 20 for i in repo)
 
 
@@ -482,10 +486,10 @@ include_checks:
 # --------------------------------------------------------------------------------------------
 
 
-def _report(**changes: Any) -> cr.ComplianceReport:
+def _report(**changes: Any) -> ev.ComplianceReport:
     packs = _packs()
     clean = {
-        name: cr.PackResult(name=p.name, rules=p.rules, acknowledged=p.acknowledged)
+        name: ev.PackResult(name=p.name, rules=p.rules, acknowledged=p.acknowledged)
         for name, p in packs.items()
         if p.rules is not None
     }
@@ -493,29 +497,29 @@ def _report(**changes: Any) -> cr.ComplianceReport:
         "env": "default",
         "versions": {"aws-cdk-lib": "2.1.0", "cdk-nag": "3.0.0", "checkov": "3.3", "cfn-lint": ""},
         "stacks": (
-            cr.StackInfo("Governance", "bedrock-lz-default-governance", "aws://x/y", "G", 1),
+            ev.StackInfo("Governance", "bedrock-lz-default-governance", "aws://x/y", "G", 1),
         ),
         "packs": tuple(clean.values()),
-        "checkov": cr.CheckovResult(
+        "checkov": ev.CheckovResult(
             passed=5,
             failed=(),
             skipped=(
-                cr.CheckovFinding("G", "AWS::Lambda::Function.Fn", "CKV_AWS_116", "DLQ", "r"),
+                ev.CheckovFinding("G", "AWS::Lambda::Function.Fn", "CKV_AWS_116", "DLQ", "r"),
             ),
         ),
-        "cfn_lint": cr.CfnLintResult(
-            templates=1, matches=(), ignored=(cr.CfnLintIgnore("W3005", "", "because <CDK>"),)
+        "cfn_lint": ev.CfnLintResult(
+            templates=1, matches=(), ignored=(ev.CfnLintIgnore("W3005", "", "because <CDK>"),)
         ),
     }
     fields.update(changes)
-    return cr.ComplianceReport(**fields)
+    return ev.ComplianceReport(**fields)
 
 
 def test_render_clean_report() -> None:
     report = _report()
     assert report.is_clean
-    text = cr.render(report)
-    assert text == cr.render(_report()), "deterministic"
+    text = rd.render(report)
+    assert text == rd.render(_report()), "deterministic"
     assert text.endswith("\n") and not text.endswith("\n\n")
     assert "**Status: clean, nothing open.**" in text
     assert (
@@ -542,15 +546,15 @@ def test_render_clean_report() -> None:
 def test_render_lists_every_open_item() -> None:
     report = _report(
         packs=tuple(_packs().values()),
-        checkov=cr.CheckovResult(
+        checkov=ev.CheckovResult(
             passed=1,
-            failed=(cr.CheckovFinding("G", "AWS::S3::Bucket.B", "CKV_AWS_18", "logging"),),
-            skipped=(cr.CheckovFinding("G", "AWS::S3::Bucket.B", "CKV_AWS_21", "versioning"),),
+            failed=(ev.CheckovFinding("G", "AWS::S3::Bucket.B", "CKV_AWS_18", "logging"),),
+            skipped=(ev.CheckovFinding("G", "AWS::S3::Bucket.B", "CKV_AWS_21", "versioning"),),
         ),
-        cfn_lint=cr.CfnLintResult(
+        cfn_lint=ev.CfnLintResult(
             templates=1,
-            matches=(cr.CfnLintMatch("Error", "E3002", "G", "Resources/B", "bad"),),
-            ignored=(cr.CfnLintIgnore("W1", "", ""),),
+            matches=(ev.CfnLintMatch("Error", "E3002", "G", "Resources/B", "bad"),),
+            ignored=(ev.CfnLintIgnore("W1", "", ""),),
         ),
     )
     assert report.open_items == {
@@ -561,7 +565,7 @@ def test_render_lists_every_open_item() -> None:
         "cfn-lint matches": 1,
         "cfn-lint ignores without a reason": 1,
     }
-    text = cr.render(report)
+    text = rd.render(report)
     assert "**Status: OPEN FINDINGS.**" in text
     assert "| `AwsSolutions-SQS4` | `S/Q1` | error | The SQS queue does not require" in text
     assert "| `Serverless-LambdaTracing` | `S/Fn/Resource` | warning | No X-Ray tracing. |" in text
@@ -572,10 +576,10 @@ def test_render_lists_every_open_item() -> None:
 
 
 def test_text_and_code_escaping() -> None:
-    assert cr._text("a|b *c* <d> [e](f) _g_ \\") == "a\\|b \\*c\\* \\<d\\> \\[e\\](f) \\_g\\_ \\\\"
-    assert cr._text("one\ntwo") == "one<br>two"
-    assert cr._code("a|b") == "`a&#124;b`"
-    assert cr._code("x`y") == "``x`y``"
+    assert rd._text("a|b *c* <d> [e](f) _g_ \\") == "a\\|b \\*c\\* \\<d\\> \\[e\\](f) \\_g\\_ \\\\"
+    assert rd._text("one\ntwo") == "one<br>two"
+    assert rd._code("a|b") == "`a&#124;b`"
+    assert rd._code("x`y") == "``x`y``"
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,9 +680,10 @@ def test_cli_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not (tmp_path / "x.md").exists()
 
 
-def test_module_imports_no_cdk() -> None:
+@pytest.mark.parametrize("module", ["evidence", "render", "report"])
+def test_module_imports_no_cdk(module: str) -> None:
     code = (
-        "import sys, bedrock_landing_zone.compliance.report; "
+        f"import sys, bedrock_landing_zone.compliance.{module}; "
         "sys.exit(any(m.split('.')[0] in {'aws_cdk', 'cdk_nag', 'jsii'} for m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False)
@@ -714,8 +719,8 @@ def _as_cdk_synth_writes_it(synths: Synths, tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_committed_compliance_report_is_current(synths: Synths, tmp_path: Path) -> None:
     outdir = _as_cdk_synth_writes_it(synths, tmp_path / "cdk.out")
-    report = cr.build_report(outdir, root=ROOT, env="default")
-    expected = cr.render(report)
+    report = ev.build_report(outdir, root=ROOT, env="default")
+    expected = rd.render(report)
     committed = COMMITTED.read_text(encoding="utf-8") if COMMITTED.is_file() else ""
     if committed != expected:
         diff = "".join(
