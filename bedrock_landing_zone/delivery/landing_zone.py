@@ -85,7 +85,7 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         "Governance",
         config=config,
         stack_name=name("governance"),
-        description="Bedrock landing zone: key, model access governance, guardrails, audit",
+        description="Bedrock landing zone: key, model access governance, guardrails",
         **common,
     )
     network = NetworkStack(
@@ -104,7 +104,7 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         config=config,
         key=governance.key,
         stack_name=name("audit"),
-        description="Bedrock landing zone: invocation logging, alerts, team budgets",
+        description="Bedrock landing zone: invocation logging, alerts",
         **common,
     )
     inference = None

@@ -1,7 +1,7 @@
 """The landing zone's CDK pipeline: one ``LandingZoneStage`` per environment and account.
 
 ``PipelineStack`` builds an ``aws_cdk.pipelines.CodePipeline`` from a ``PipelinePlan``
-(``config/pipelines/<name>.yaml``, see ``pipeline_config.py``):
+(``config/pipelines/<name>.yaml``, see ``bedrock_landing_zone.config.pipeline``):
 
 - **Source**: the repository through a CodeStar/CodeConnections connection
   (``CodePipelineSource.connection``); every push to the branch starts the pipeline.
