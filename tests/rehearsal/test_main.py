@@ -1,4 +1,4 @@
-"""The rehearsal runner's pure parts: no moto server, no CLI."""
+"""The rehearsal's pure parts (lifecycle, checks, options): no moto server, no CLI."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ from typing import Any
 import pytest
 import yaml
 
-from rehearsal.__main__ import (
-    MOTO_INTRINSICS,
-    ROOT,
+from rehearsal import RehearsalError
+from rehearsal.__main__ import main
+from rehearsal.checks import MOTO_INTRINSICS, check_moto_coverage, contract_parameters
+from rehearsal.lifecycle import (
     Assembly,
     ConfigChange,
     CustomResourceRequest,
-    RehearsalError,
     _decode,
-    check_moto_coverage,
-    contract_parameters,
-    main,
     provide_public_parameters,
     replay,
     stated_defaults,
 )
+from rehearsal.server import ROOT
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
 
