@@ -9,10 +9,10 @@ Every ``AWS::CloudWatch::Dashboard`` in ``cdk.out/*.template.json`` (and in nest
 
 A ``DashboardBody`` in a CDK template is usually an ``Fn::Join`` of JSON text and intrinsic
 functions. Each intrinsic is replaced by a readable placeholder (``${AWS::Region}``,
-``${MyTopic}``, ``${MyAlarm.Arn}``, ``${split(MyBucket.Arn, '/')[1]}``...), escaped for the JSON
-string it stands in (or quoted when it stands for a whole JSON value), and the result is parsed
-as the dashboard body JSON described in the CloudWatch API reference ("Dashboard Body Structure
-and Syntax").
+``${MyTopic}``, ``${MyAlarm.Arn}``, ``${split(MyBucket.Arn, '/')[1]}``...; ``pictures.intrinsics``,
+shared with the architecture diagram), escaped for the JSON string it stands in (or quoted when
+it stands for a whole JSON value), and the result is parsed as the dashboard body JSON described
+in the CloudWatch API reference ("Dashboard Body Structure and Syntax").
 
 The picture follows the dashboard grid: 24 columns of ``COL_PX`` pixels, each height unit
 ``ROW_PX`` pixels. Widgets without ``x``/``y`` take the next free place, left to right and
@@ -20,7 +20,7 @@ wrapping at 24 columns, as CloudWatch does. Titles and legend lines wrap; a titl
 two lines, or lines that do not fit in their widget, end with an ellipsis (or a "+n more" line)
 that keeps the whole text in an SVG ``<title>`` tooltip, so nothing is lost. The output is
 deterministic: the same input gives byte-identical SVG. Standard library only (no CDK import),
-so that it runs in well under a second.
+so that it runs in well under a second; the SVG helpers are those of ``pictures.svg``.
 """
 
 from __future__ import annotations
@@ -31,21 +31,34 @@ import json
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bedrock_landing_zone.pictures.assembly import find_templates
+from bedrock_landing_zone.pictures.intrinsics import (
+    SUB_VAR,
+    intrinsic,
+    is_pair,
+    resolve_text,
+    sub_parts,
+)
 from bedrock_landing_zone.pictures.svg import (
+    BASE_CSS,
     TEXT_CLASSES,
+    document,
+    esc,
+    num,
+    plural,
+    rect,
+    text_css,
     text_element,
     text_width,
     truncate,
     wrap,
     wrap_lines,
 )
-from bedrock_landing_zone.pictures.svg import esc as _esc
-from bedrock_landing_zone.pictures.svg import num as _n
 
 __all__ = [
     "COL_PX",
@@ -54,17 +67,13 @@ __all__ = [
     "DashboardBodyError",
     "Widget",
     "expand_metrics",
-    "find_templates",
+    "find_templates",  # of ``pictures.assembly``, which the CLI reads the templates with
     "layout_widgets",
     "main",
     "markdown_to_lines",
     "render_svg",
     "render_template",
     "resolve_dashboard_body",
-    "resolve_text",
-    "text_width",
-    "truncate",
-    "wrap",
 ]
 
 GRID_COLUMNS = 24
@@ -81,9 +90,6 @@ MAX_HEIGHT = 1000
 
 DASHBOARD_TYPE = "AWS::CloudWatch::Dashboard"
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
-
-FONT_FAMILY = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
-MONO_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 
 # CloudWatch's default series colours, in order.
 PALETTE = (
@@ -109,26 +115,17 @@ TYPE_COLORS = {
 }
 OTHER_TYPE_COLOR = "#7d4fb2"
 
-_STYLE = (
-    f"text{{font-family:{FONT_FAMILY}}}"
-    ".bg{fill:#f2f3f3}"
-    ".grid{stroke:#e3e6e8;stroke-width:1}"
-    ".box{fill:#ffffff;stroke:#c6cbd1;stroke-width:1}"
-    ".h1{font-size:18px;font-weight:bold;fill:#16191f}"
-    ".sub{font-size:11px;fill:#5f6b7a}"
-    ".title{font-size:13px;font-weight:bold;fill:#16191f}"
-    ".badge{font-size:10px;fill:#5f6b7a}"
-    ".meta{font-size:10px;fill:#5f6b7a}"
-    ".body{font-size:11px;fill:#16191f}"
-    ".muted{font-size:11px;fill:#5f6b7a}"
-    ".head{font-size:12px;font-weight:bold;fill:#16191f}"
-    f".code{{font-size:10px;font-family:{MONO_FAMILY};fill:#16191f}}"
-    ".ann{font-size:10px}"
-    ".halo{fill:#ffffff;fill-opacity:0.85}"
-    ".axis{stroke:#aab7b8;stroke-width:1;fill:none}"
+_STYLE = "".join(
+    [
+        BASE_CSS,
+        ".grid{stroke:#e3e6e8;stroke-width:1}",
+        ".box{fill:#ffffff;stroke:#c6cbd1;stroke-width:1}",
+        text_css("h1", "sub", "title", "badge", "meta", "body", "muted", "head", "code", "ann"),
+        ".halo{fill:#ffffff;fill-opacity:0.85}",
+        ".axis{stroke:#aab7b8;stroke-width:1;fill:none}",
+    ]
 )
 
-_TEXT_CLASSES = TEXT_CLASSES  # (font size px, bold, monospace, line step px)
 _BLANK_STEP = 7
 
 
@@ -136,166 +133,7 @@ class DashboardBodyError(ValueError):
     """The DashboardBody is not valid dashboard JSON once its intrinsics are replaced."""
 
 
-# --------------------------------------------------------------------------- intrinsics
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _is_pair(arg: Any) -> bool:
-    return isinstance(arg, list) and len(arg) == 2
-
-
-def _intrinsic(value: Any) -> tuple[str, Any] | None:
-    """(name, argument) when ``value`` is a one-key ``Ref``/``Fn::*``/``Condition`` object."""
-    if isinstance(value, dict) and len(value) == 1:
-        ((key, arg),) = value.items()
-        if key in {"Ref", "Condition"} or key.startswith("Fn::"):
-            return key, arg
-    return None
-
-
-def _scalar_text(value: Any, *, quote_strings: bool) -> str | None:
-    """Text of a JSON scalar; None for lists and objects."""
-    if isinstance(value, str):
-        return _quote(value) if quote_strings else value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null" if quote_strings else ""
-    if isinstance(value, int | float):
-        return _format_number(value)
-    return None
-
-
-def _getatt_expr(arg: Any) -> str | None:
-    if isinstance(arg, str):
-        return arg
-    if _is_pair(arg) and isinstance(arg[0], str):
-        attr = arg[1] if isinstance(arg[1], str) else _expr(arg[1])
-        return f"{arg[0]}.{attr}"
-    return None
-
-
-def _select_expr(arg: Any) -> str | None:
-    if not _is_pair(arg):
-        return None
-    index, items = arg
-    if isinstance(items, list) and isinstance(index, int) and 0 <= index < len(items):
-        return _expr(items[index])
-    return f"{_expr(items)}[{index if isinstance(index, int) else _expr(index)}]"
-
-
-def _if_expr(arg: Any) -> str | None:
-    if not (isinstance(arg, list) and len(arg) == 3):
-        return None
-    condition = arg[0] if isinstance(arg[0], str) else _expr(arg[0])
-    return f"if({condition}, {_expr(arg[1])}, {_expr(arg[2])})"
-
-
-def _stack_output_expr(arg: Any) -> str | None:
-    """A cross-stack reference as ``<stack>.<LogicalId>[.<Attribute>]`` (CDK's output names)."""
-    if not isinstance(arg, dict) or not isinstance(arg.get("OutputName"), str):
-        return None
-    name = re.sub(r"[0-9A-F]{8}$", "", arg["OutputName"].removeprefix("PublishOutput"))
-    name = re.sub(r"^(Ref|FnGetAtt)", "", name)
-    stack = arg.get("StackName")
-    prefix = f"{stack}." if isinstance(stack, str) else ""
-    return f"{prefix}{name}"
-
-
-_EXPRESSIONS: dict[str, Callable[[Any], str | None]] = {
-    "Ref": lambda arg: arg if isinstance(arg, str) else None,
-    "Condition": lambda arg: f"condition({arg})" if isinstance(arg, str) else None,
-    "Fn::GetAtt": _getatt_expr,
-    "Fn::Select": _select_expr,
-    "Fn::Split": lambda arg: f"split({_expr(arg[1])}, {_expr(arg[0])})" if _is_pair(arg) else None,
-    "Fn::Join": lambda arg: f"join({_expr(arg[0])}, {_expr(arg[1])})" if _is_pair(arg) else None,
-    "Fn::ImportValue": lambda arg: f"import({_expr(arg)})",
-    "Fn::Sub": lambda arg: f"sub({_expr(arg[0] if isinstance(arg, list) and arg else arg)})",
-    "Fn::If": _if_expr,
-    "Fn::GetStackOutput": _stack_output_expr,
-}
-
-
-def _expr(value: Any) -> str:
-    """Readable expression text (without ``${}``) for an intrinsic or one of its arguments."""
-    scalar = _scalar_text(value, quote_strings=True)
-    if scalar is not None:
-        return scalar
-    if isinstance(value, list):
-        return "[" + ", ".join(_expr(item) for item in value) + "]"
-    found = _intrinsic(value)
-    if found is None:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    name, arg = found
-    handler = _EXPRESSIONS.get(name)
-    text = handler(arg) if handler is not None else None
-    if text is not None:
-        return text
-    short = name.removeprefix("Fn::")
-    args = arg if isinstance(arg, list) else [arg]
-    return short[:1].lower() + short[1:] + "(" + ", ".join(_expr(a) for a in args) + ")"
-
-
-_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
-
-
-def _sub_parts(arg: Any) -> Iterable[tuple[bool, Any]]:
-    """An ``Fn::Sub`` as (True, literal text) and (False, variable value or placeholder)."""
-    if isinstance(arg, list) and arg:
-        template = arg[0]
-        variables = arg[1] if len(arg) > 1 and isinstance(arg[1], dict) else {}
-    else:
-        template, variables = arg, {}
-    if not isinstance(template, str):
-        yield False, "${" + _expr({"Fn::Sub": arg}) + "}"
-        return
-    pos = 0
-    for match in _SUB_VAR.finditer(template):
-        yield True, template[pos : match.start()]
-        name = match.group(1)
-        if name.startswith("!"):
-            yield True, "${" + name[1:] + "}"
-        elif name in variables:
-            yield False, variables[name]
-        else:
-            yield False, "${" + name + "}"
-        pos = match.end()
-    yield True, template[pos:]
-
-
-def _spliced_text(name: str, arg: Any) -> str | None:
-    """Text of the intrinsics that build a string from their parts, else None."""
-    if name == "Fn::Join" and _is_pair(arg) and isinstance(arg[1], list):
-        return resolve_text(arg[0]).join(resolve_text(item) for item in arg[1])
-    if name == "Fn::Sub":
-        return "".join(part if literal else resolve_text(part) for literal, part in _sub_parts(arg))
-    if name == "Fn::Select" and _is_pair(arg):
-        index, items = arg
-        if isinstance(items, list) and isinstance(index, int) and 0 <= index < len(items):
-            return resolve_text(items[index])
-    return None
-
-
-def resolve_text(value: Any) -> str:
-    """A template value as display text: literals as they are, intrinsics as ``${...}``.
-
-    ``Fn::Join`` and ``Fn::Sub`` are spliced into text; ``Fn::Select`` of a literal list picks
-    the element; every other intrinsic becomes one placeholder, e.g. ``{"Ref": "AWS::Region"}``
-    -> ``${AWS::Region}`` and ``{"Fn::GetAtt": ["Topic", "TopicName"]}`` -> ``${Topic.TopicName}``.
-    """
-    scalar = _scalar_text(value, quote_strings=False)
-    if scalar is not None:
-        return scalar
-    if isinstance(value, list):
-        return ",".join(resolve_text(item) for item in value)
-    found = _intrinsic(value)
-    if found is None:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    spliced = _spliced_text(*found)
-    return spliced if spliced is not None else "${" + _expr(value) + "}"
+# --------------------------------------------------------------------------- dashboard body
 
 
 class _JsonText:
@@ -325,18 +163,18 @@ class _JsonText:
         if isinstance(value, str):
             self.literal(value)
             return
-        found = _intrinsic(value)
+        found = intrinsic(value)
         name, arg = found if found is not None else ("", [])
-        if name == "Fn::Join" and _is_pair(arg) and isinstance(arg[1], list):
+        if name == "Fn::Join" and is_pair(arg) and isinstance(arg[1], list):
             for i, item in enumerate(arg[1]):
                 if i:
                     self.emit(arg[0])
                 self.emit(item)
         elif name == "Fn::Sub":
-            for literal, part in _sub_parts(arg):
+            for literal, part in sub_parts(arg):
                 if literal:
                     self.literal(part)
-                elif isinstance(part, str) and _SUB_VAR.fullmatch(part):
+                elif isinstance(part, str) and SUB_VAR.fullmatch(part):
                     self.placeholder(part)
                 else:
                     self.emit(part)
@@ -354,7 +192,7 @@ def resolve_dashboard_body(body: Any) -> dict[str, Any]:
 
     Raises ``DashboardBodyError`` when the resolved text is not a JSON object.
     """
-    if isinstance(body, dict) and _intrinsic(body) is None:
+    if isinstance(body, dict) and intrinsic(body) is None:
         return body  # already an object (not valid CloudFormation, but unambiguous)
     builder = _JsonText()
     builder.emit(body)
@@ -532,14 +370,6 @@ def expand_metrics(metrics: Any) -> list[tuple[list[Any], dict[str, Any]]]:
     return result
 
 
-def _format_number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
 def _display_number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return resolve_text(value)
@@ -671,14 +501,10 @@ def _color(value: Any, default: str) -> str:
     return value if isinstance(value, str) and _COLOR.match(value) else default
 
 
-def _rect(x: float, y: float, width: float, height: float, attrs: str) -> str:
-    return f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(width)}" height="{_n(height)}" {attrs}/>'
-
-
 @dataclass(frozen=True)
 class _Line:
     text: str
-    css: str = "body"  # a _TEXT_CLASSES key, or "blank" for a paragraph gap
+    css: str = "body"  # a TEXT_CLASSES key, or "blank" for a paragraph gap
     marker: str | None = None  # a colour: draw a legend swatch before the text
     hollow: bool = False  # a hidden metric: the swatch is an outline
     indent: float = 0.0  # the parts after the first of a line with a swatch: right of it
@@ -688,7 +514,7 @@ class _Line:
 
     @property
     def step(self) -> float:
-        return _BLANK_STEP if self.css == "blank" else _TEXT_CLASSES[self.css][3]
+        return _BLANK_STEP if self.css == "blank" else TEXT_CLASSES[self.css][3]
 
 
 @dataclass(frozen=True)
@@ -779,21 +605,21 @@ class _Canvas:
                     hidden = _logical_lines(lines[i:])
                     more = f"+{len(hidden)} more"
                     self.text(box.left, y + 11, more, "muted", full="\n".join(hidden))
-                    y += _TEXT_CLASSES["muted"][3]
+                    y += TEXT_CLASSES["muted"][3]
                 return y
             width = first_width if i == 0 and first_width is not None else box.right - box.left
-            self._line(line, box.left, y + _TEXT_CLASSES[line.css][0], width)
+            self._line(line, box.left, y + TEXT_CLASSES[line.css][0], width)
             y += line.step
         return y
 
     def _line(self, line: _Line, left: float, baseline: float, width: float) -> None:
         if line.marker is not None:
-            top = baseline - _TEXT_CLASSES[line.css][0] * 0.75
+            top = baseline - TEXT_CLASSES[line.css][0] * 0.75
             if line.hollow:
                 attrs = f'fill="none" stroke="{line.marker}"'
-                self.add(_rect(left + 0.5, top + 0.5, 7, 7, attrs))
+                self.add(rect(left + 0.5, top + 0.5, 7, 7, attrs))
             else:
-                self.add(_rect(left, top, 8, 8, f'fill="{line.marker}"'))
+                self.add(rect(left, top, 8, 8, f'fill="{line.marker}"'))
             left, width = left + 13, width - 13
         left, width = left + line.indent, width - line.indent
         full = line.whole if line.cut else None
@@ -811,7 +637,7 @@ def _logical_lines(lines: Sequence[_Line]) -> list[str]:
 
 def _line_fits(y: float, css: str, bottom: float) -> bool:
     """Whether a ``css`` line starting at ``y`` ends, descenders included, above ``bottom``."""
-    size = _TEXT_CLASSES[css][0] if css in _TEXT_CLASSES else 0
+    size = TEXT_CLASSES[css][0] if css in TEXT_CLASSES else 0
     return y + size * 1.25 <= bottom
 
 
@@ -1017,7 +843,9 @@ def _draw_annotations(
     high = float(axis["max"]) if isinstance(axis.get("max"), int | float) else high
     high = high if high > low else low + 1.0
     plot_top = top + 12
-    canvas.add(f'<path class="axis" d="M{_n(box.left)} {_n(top)}V{_n(bottom)}H{_n(box.right)}"/>')
+    canvas.add(
+        f'<path class="axis" d="M{num(box.left)} {num(top)}V{num(bottom)}H{num(box.right)}"/>'
+    )
 
     def y_of(value: Any, position: int) -> float:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -1041,10 +869,10 @@ def _draw_annotations(
             shade = None
         if shade:
             attrs = f'fill="{colour}" fill-opacity="{shade[2]}"'
-            canvas.add(_rect(box.left + 1, shade[0], width, shade[1] - shade[0], attrs))
+            canvas.add(rect(box.left + 1, shade[0], width, shade[1] - shade[0], attrs))
         for y in ys:
             canvas.add(
-                f'<line x1="{_n(box.left + 1)}" y1="{_n(y)}" x2="{_n(box.right)}" y2="{_n(y)}" '
+                f'<line x1="{num(box.left + 1)}" y1="{num(y)}" x2="{num(box.right)}" y2="{num(y)}" '
                 f'stroke="{colour}" stroke-width="1.5" stroke-dasharray="6 3"/>'
             )
         value = " to ".join(_display_number(part.get("value")) for part in band)
@@ -1058,7 +886,7 @@ def _draw_annotations(
         last = baseline
         shown = truncate(text, width - 8, "ann")
         canvas.add(
-            _rect(box.left + 2, baseline - 9, text_width(shown, "ann") + 4, 12, 'class="halo"')
+            rect(box.left + 2, baseline - 9, text_width(shown, "ann") + 4, 12, 'class="halo"')
         )
         canvas.text(box.left + 4, baseline, shown, "ann", fill=colour, full=text)
 
@@ -1073,16 +901,16 @@ def _draw_widget(
         height=widget.height * ROW_PX - 2 * GAP,
     )
     clip = f"clip-{widget.index}"
-    clip_rect = _rect(box.x, box.y, box.width, box.height, "")
+    clip_rect = rect(box.x, box.y, box.width, box.height, "")
     canvas.defs.append(f'<clipPath id="{clip}">{clip_rect}</clipPath>')
     canvas.add(
-        f'<g class="widget" data-index="{widget.index}" data-type="{_esc(widget.type)}" '
+        f'<g class="widget" data-index="{widget.index}" data-type="{esc(widget.type)}" '
         f'data-grid="{widget.x},{widget.y},{widget.width},{widget.height}">'
     )
-    canvas.add(_rect(box.x, box.y, box.width, box.height, 'class="box" rx="3"'))
+    canvas.add(rect(box.x, box.y, box.width, box.height, 'class="box" rx="3"'))
     canvas.add(f'<g clip-path="url(#{clip})">')
     colour = TYPE_COLORS.get(widget.type, OTHER_TYPE_COLOR)
-    canvas.add(_rect(box.x, box.y, 3, box.height, f'fill="{colour}"'))
+    canvas.add(rect(box.x, box.y, 3, box.height, f'fill="{colour}"'))
     canvas.text(box.right, box.y + 15, widget.type, "badge", anchor="end")
 
     content = _content(widget, alarm_names)
@@ -1107,7 +935,7 @@ def _draw_widget(
         for i, part in enumerate(meta_lines):
             tip = meta if cut and i == len(meta_lines) - 1 else None
             canvas.text(box.left, y + 8, part, "meta", full=tip)
-            y += _TEXT_CLASSES["meta"][3]
+            y += TEXT_CLASSES["meta"][3]
     if content.horizontal:
         # The legend first (at least one line), then a small chart with the annotations.
         chart_min = 12.0 + 11.0 * len(content.horizontal)
@@ -1137,13 +965,13 @@ def render_svg(
     width, height = grid_width + 2 * MARGIN, HEADER_PX + grid_height + MARGIN
 
     canvas = _Canvas()
-    canvas.add(_rect(0, 0, width, height, 'class="bg"'))
+    canvas.add(rect(0, 0, width, height, 'class="bg"'))
     guides = "".join(
         f"M{MARGIN + col * COL_PX} {HEADER_PX}v{grid_height}" for col in range(GRID_COLUMNS + 1)
     )
     canvas.add(f'<path class="grid" d="{guides}"/>')
     canvas.text(MARGIN, 28, title, "h1", max_px=grid_width)
-    summary = [f"{len(widgets)} widget{'' if len(widgets) == 1 else 's'}", "24-column grid"]
+    summary = [plural(len(widgets), "widget"), "24-column grid"]
     summary += [
         f"{key} {resolve_text(body[key])}"
         for key in ("start", "end", "periodOverride")
@@ -1156,18 +984,7 @@ def render_svg(
     for widget in widgets:
         _draw_widget(canvas, widget, (MARGIN, HEADER_PX), alarm_names or {})
 
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">',
-        f"<title>{_esc(title)}</title>",
-        f"<style>{_STYLE}</style>",
-    ]
-    if canvas.defs:
-        out.append("<defs>" + "".join(canvas.defs) + "</defs>")
-    out += canvas.items
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return document(width, height, title=title, style=_STYLE, defs=canvas.defs, body=canvas.items)
 
 
 # --------------------------------------------------------------------------- templates & CLI
@@ -1230,14 +1047,6 @@ def render_template(template: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for dash in _dashboards(template)
     ]
-
-
-def find_templates(cdk_out: Path) -> list[Path]:
-    """``*.template.json`` in a cloud assembly and, recursively, its ``assembly-*`` dirs."""
-    found = sorted(p for p in cdk_out.glob("*.template.json") if p.is_file())
-    for nested in sorted(p for p in cdk_out.glob("assembly-*") if p.is_dir()):
-        found += find_templates(nested)
-    return found
 
 
 def _file_stem(name: str) -> str:

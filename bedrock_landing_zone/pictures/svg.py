@@ -1,8 +1,9 @@
-"""Text in generated SVG pictures: width estimates, word wrap, escaping, and text that keeps its
-full value when it has to be shortened.
+"""What the generated SVG pictures share: text (width estimates, word wrap, text that keeps its
+full value when it has to be shortened), the fonts and the CSS of the text classes, and the
+writing of elements and of the document (escaping, coordinates, ``<rect>``, the ``<svg>`` root).
 
-Shared by the architecture diagram (``architecture_diagram``) and the dashboard preview
-(``dashboard_preview``). Standard library only.
+Shared by the architecture diagram (``architecture``) and the dashboard preview
+(``dashboard_preview``): every SVG helper that both use lives here. Standard library only.
 
 Nothing drawn may lose information: long text is wrapped, and where a picture has no room for
 all of it, the drawn ``<text>`` is shortened with an ellipsis and carries the full text in an
@@ -12,13 +13,22 @@ SVG ``<title>`` child (a tooltip in browsers). ``text_element`` does both.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "BASE_CSS",
     "ELLIPSIS",
+    "FONT_FAMILY",
+    "MONO_FAMILY",
     "TEXT_CLASSES",
+    "TEXT_CSS",
+    "document",
     "esc",
     "fitting_prefix",
     "num",
+    "plural",
+    "rect",
+    "text_css",
     "text_element",
     "text_width",
     "truncate",
@@ -28,7 +38,10 @@ __all__ = [
 
 ELLIPSIS = "…"
 
-# (font size px, bold, monospace, line step px) of each text class.
+FONT_FAMILY = "DejaVu Sans, Verdana, Arial, Helvetica, sans-serif"
+MONO_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+
+# (font size px, bold, monospace, line step px) of each text class; ``TEXT_CSS`` draws them so.
 TEXT_CLASSES: dict[str, tuple[float, bool, bool, int]] = {
     "title": (13, True, False, 18),
     "badge": (10, False, False, 13),
@@ -43,6 +56,25 @@ TEXT_CLASSES: dict[str, tuple[float, bool, bool, int]] = {
     "h2": (15, True, False, 20),
     "sub": (11, False, False, 15),
 }
+
+# The CSS of each text class: the size, weight and font that ``TEXT_CLASSES`` measures.
+TEXT_CSS: dict[str, str] = {
+    "title": "font-size:13px;font-weight:bold;fill:#16191f",
+    "badge": "font-size:10px;fill:#5f6b7a",
+    "meta": "font-size:10px;fill:#5f6b7a",
+    "body": "font-size:11px;fill:#16191f",
+    "muted": "font-size:11px;fill:#5f6b7a",
+    "head": "font-size:12px;font-weight:bold;fill:#16191f",
+    "strong": "font-size:11px;font-weight:bold;fill:#16191f",
+    "code": f"font-size:10px;font-family:{MONO_FAMILY};fill:#16191f",
+    "ann": "font-size:10px",
+    "h1": "font-size:18px;font-weight:bold;fill:#16191f",
+    "h2": "font-size:15px;font-weight:bold;fill:#16191f",
+    "sub": "font-size:11px;fill:#5f6b7a",
+}
+
+# The first rules of every picture's style sheet: the font of all text, the background colour.
+BASE_CSS = f"text{{font-family:{FONT_FAMILY}}}.bg{{fill:#f2f3f3}}"
 
 # Advance widths in em of DejaVu Sans (a wide font, so that narrower fallbacks still fit).
 _WIDTHS: dict[str, float] = (
@@ -79,6 +111,16 @@ def _char_em(char: str, mono: bool) -> float:
 def _scale(css_class: str) -> tuple[float, bool]:
     size, bold, mono, _step = TEXT_CLASSES[css_class]
     return size * (1.08 if bold else 1.0), mono
+
+
+def text_css(*classes: str) -> str:
+    """The CSS rules of the text classes ``classes`` (keys of ``TEXT_CSS``), in that order."""
+    return "".join(f".{css_class}{{{TEXT_CSS[css_class]}}}" for css_class in classes)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 resource``, ``2 resources``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def text_width(text: str, css_class: str) -> float:
@@ -208,3 +250,34 @@ def text_element(
     extra += f" {attrs}" if attrs else ""
     tooltip = f"<title>{esc(whole)}</title>" if shown != whole else ""
     return f'<text x="{num(x)}" y="{num(y)}" class="{css}"{extra}>{esc(shown)}{tooltip}</text>'
+
+
+def rect(x: float, y: float, width: float, height: float, attrs: str) -> str:
+    """A ``<rect>`` element with further attributes ``attrs``."""
+    return f'<rect x="{num(x)}" y="{num(y)}" width="{num(width)}" height="{num(height)}" {attrs}/>'
+
+
+def document(
+    width: float,
+    height: float,
+    *,
+    title: str,
+    style: str,
+    body: Iterable[str],
+    defs: Sequence[str] = (),
+) -> str:
+    """A whole SVG file: the XML declaration, the ``<svg>`` root of ``width`` x ``height``, its
+    ``<title>``, the ``<style>`` sheet, ``<defs>`` (left out when empty), then ``body``'s
+    elements, one a line."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{num(width)}" height="{num(height)}" '
+        f'viewBox="0 0 {num(width)} {num(height)}">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{style}</style>",
+    ]
+    if defs:
+        out.append("<defs>" + "".join(defs) + "</defs>")
+    out += body
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

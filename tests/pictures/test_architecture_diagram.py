@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bedrock_landing_zone.pictures.architecture import (
-    TIMES,
-    Diagram,
-    Flow,
-    analyze,
+from bedrock_landing_zone.pictures.architecture.cli import main
+from bedrock_landing_zone.pictures.architecture.diagram import analyze
+from bedrock_landing_zone.pictures.architecture.model import TIMES, Diagram, Flow
+from bedrock_landing_zone.pictures.architecture.render import render_svg
+from bedrock_landing_zone.pictures.assembly import (
     cdk_logical_id,
     environment_names,
     load_assembly,
-    main,
-    render_svg,
 )
 from tests.conftest import Synths
 from tests.pictures.svg_checks import Box, box_of, path_points, text_problems
@@ -644,6 +644,29 @@ def test_cli_writes_and_checks(
     assert main([str(assembly_dir), str(target), "--check"]) == 1
     assert "make diagram" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "stale"
+
+
+def test_module_runs_without_the_cdk(assembly_dir: Path, tmp_path: Path) -> None:
+    """``python -m bedrock_landing_zone.pictures.architecture`` (the package's ``__main__``)
+    reads, lays out and draws with the standard library only."""
+    code = (
+        "import sys, runpy; sys.argv = ['x', sys.argv[1], sys.argv[2]]\n"
+        "try:\n"
+        "    runpy.run_module('bedrock_landing_zone.pictures.architecture', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert 'aws_cdk' not in sys.modules and 'jsii' not in sys.modules\n"
+        "    raise\n"
+    )
+    target = tmp_path / "architecture.svg"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(assembly_dir), str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.read_text(encoding="utf-8") == render_svg(analyze(load_assembly(assembly_dir)))
 
 
 # --------------------------------------------------------------------------- the landing zone

@@ -24,10 +24,9 @@ from bedrock_landing_zone.pictures.dashboard_preview import (
     render_svg,
     render_template,
     resolve_dashboard_body,
-    resolve_text,
-    text_width,
-    truncate,
 )
+from bedrock_landing_zone.pictures.intrinsics import resolve_text
+from bedrock_landing_zone.pictures.svg import text_width, truncate
 from tests.pictures.svg_checks import text_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -538,8 +537,6 @@ def test_module_runs_without_the_cdk(tmp_path: Path) -> None:
 
 
 def test_cross_stack_reference_is_shown_as_stack_and_output() -> None:
-    from bedrock_landing_zone.pictures.dashboard_preview import resolve_text
-
     value = {
         "Fn::GetStackOutput": {
             "StackName": "bedrock-lz-default-governance",
