@@ -67,7 +67,6 @@ __all__ = [
     "DashboardBodyError",
     "Widget",
     "expand_metrics",
-    "find_templates",  # of ``pictures.assembly``, which the CLI reads the templates with
     "layout_widgets",
     "main",
     "markdown_to_lines",

@@ -30,7 +30,7 @@ from bedrock_landing_zone.config import (
     parse_config,
 )
 from bedrock_landing_zone.network.private_network import PrivateNetwork
-from bedrock_landing_zone.pictures.dashboard_preview import find_templates
+from bedrock_landing_zone.pictures.assembly import find_templates
 from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
 
 ACCOUNT = "123456789012"
