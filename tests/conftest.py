@@ -1,5 +1,10 @@
 """Shared fixtures: every example environment is synthesized at most once per test session.
 
+`make test` runs the suite on every core (pytest-xdist, ``-n auto --dist loadgroup``). Each test
+module is one unit of work, so its module-scoped fixtures run once; every module that uses the
+synthesized environments joins one group, on one worker, so each environment is still
+synthesized once per session (``pytest_collection_modifyitems`` below).
+
 The app gets exactly the context `cdk synth` gives it: cdk.json's context (feature flags
 included), ``env``, and the keys the CLI itself adds (path and asset metadata, version
 reporting, bundling), so templates are byte-identical to `make synth`'s.
@@ -115,3 +120,22 @@ def default(synths: Synths) -> Synth:
 @pytest.fixture(scope="session")
 def existing_vpc(synths: Synths) -> Synth:
     return synths["existing-vpc"]
+
+
+#: The xdist group of every module that uses the synthesized example environments.
+SYNTH_GROUP = "example-environments"
+_SYNTH_FIXTURES = frozenset({"synths", "default", "existing_vpc"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One xdist group per test module, and one for all modules that use ``synths``: with
+    ``--dist loadgroup`` a group runs on one worker (without xdist, markers do nothing)."""
+    synth_modules = {
+        item.nodeid.split("::")[0]
+        for item in items
+        if _SYNTH_FIXTURES & set(getattr(item, "fixturenames", ()))
+    }
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        group = SYNTH_GROUP if module in synth_modules else module
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -133,3 +133,19 @@ def test_a_skipped_synth_section_keeps_its_breakdown() -> None:
     assert "**Ratio 1.60**" in merged
     assert "### Breakdown: where the time goes" in merged
     assert "new" in merged
+
+
+def test_the_suite_section_reads_pytests_durations_report() -> None:
+    from bench.run import slowest_tests
+
+    lines = [
+        "============================= slowest 10 durations =============================",
+        "32.46s call     tests/rehearsal/test_lifecycle.py::test_rehearsal_deploys",
+        "10.25s setup    tests/e2e/consumer/test_clean_consumer.py::test_consumer",
+        "(3 durations < 0.005s hidden.  Use -vv to show these durations.)",
+        "1 failed, 2 passed in 5.00s",
+    ]
+    assert slowest_tests(lines) == [
+        (32.46, "call tests/rehearsal/test_lifecycle.py::test_rehearsal_deploys"),
+        (10.25, "setup tests/e2e/consumer/test_clean_consumer.py::test_consumer"),
+    ]
