@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +32,9 @@ from aws_cdk.assertions import Template  # noqa: E402
 from bedrock_landing_zone.compliance import add_compliance_packs  # noqa: E402
 from bedrock_landing_zone.config import LandingZoneConfig, load_config  # noqa: E402
 from bedrock_landing_zone.delivery.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
+
+if TYPE_CHECKING:
+    from bedrock_landing_zone.compliance.evidence import ComplianceReport
 
 CONFIG_DIR = ROOT / "config"
 EXAMPLE_ENVS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
@@ -112,6 +115,28 @@ def synths(tmp_path_factory: pytest.TempPathFactory) -> Synths:
     return Synths(tmp_path_factory.mktemp("cdk-out"))
 
 
+class ComplianceReports:
+    """The compliance report's evidence of each synthesized example environment: checkov and
+    cfn-lint run once per environment (``build_report``, what `make report` runs), shared by the
+    report's staleness test and the checkov and cfn-lint assertions."""
+
+    def __init__(self, synths: Synths) -> None:
+        self._synths = synths
+        self._cache: dict[str, ComplianceReport] = {}
+
+    def __getitem__(self, env: str) -> ComplianceReport:
+        if env not in self._cache:
+            from bedrock_landing_zone.compliance.evidence import build_report
+
+            self._cache[env] = build_report(self._synths[env].outdir, root=ROOT, env=env)
+        return self._cache[env]
+
+
+@pytest.fixture(scope="session")
+def compliance_reports(synths: Synths) -> ComplianceReports:
+    return ComplianceReports(synths)
+
+
 @pytest.fixture(scope="session")
 def default(synths: Synths) -> Synth:
     return synths["default"]
@@ -124,7 +149,7 @@ def existing_vpc(synths: Synths) -> Synth:
 
 #: The xdist group of every module that uses the synthesized example environments.
 SYNTH_GROUP = "example-environments"
-_SYNTH_FIXTURES = frozenset({"synths", "default", "existing_vpc"})
+_SYNTH_FIXTURES = frozenset({"synths", "default", "existing_vpc", "compliance_reports"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,7 +17,7 @@ from bedrock_landing_zone.compliance import evidence as ev
 from bedrock_landing_zone.compliance import render as rd
 from bedrock_landing_zone.compliance import report as cr
 from bedrock_landing_zone.compliance.summary import PACK_NAMES
-from tests.conftest import CDK_CONTEXT, CONFIG_DIR, ROOT, Synths
+from tests.conftest import ROOT, ComplianceReports, Synths
 
 COMMITTED = ROOT / "docs" / "compliance.md"
 
@@ -695,31 +695,17 @@ def test_module_imports_no_cdk(module: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _as_cdk_synth_writes_it(synths: Synths, tmp_path: Path) -> Path:
-    """The session's default assembly when it is what `cdk synth` writes (the CLI's context
-    adds path metadata, which cfn-lint uses to recognise CDK templates); otherwise a synth of
-    the default environment with cdk.json's context plus the CLI's keys."""
-    synth = synths["default"]
-    template = json.loads(next(synth.outdir.glob("*.template.json")).read_text(encoding="utf-8"))
-    if any("aws:cdk:path" in (r.get("Metadata") or {}) for r in template["Resources"].values()):
-        return synth.outdir
-    import aws_cdk as cdk
-
-    from bedrock_landing_zone.compliance import add_compliance_packs
-    from bedrock_landing_zone.config import load_config
-    from bedrock_landing_zone.delivery.landing_zone import add_landing_zone
-
-    app = cdk.App(context={**CDK_CONTEXT, **CLI_CONTEXT, "env": "default"}, outdir=str(tmp_path))
-    add_compliance_packs(app)
-    add_landing_zone(app, load_config("default", CONFIG_DIR))
-    app.synth()
-    return tmp_path
-
-
 @pytest.mark.slow
-def test_committed_compliance_report_is_current(synths: Synths, tmp_path: Path) -> None:
-    outdir = _as_cdk_synth_writes_it(synths, tmp_path / "cdk.out")
-    report = ev.build_report(outdir, root=ROOT, env="default")
+def test_committed_compliance_report_is_current(
+    synths: Synths, compliance_reports: ComplianceReports
+) -> None:
+    """Regenerated from the session's synth of the default environment, which has the context
+    `cdk synth` gives the app (path metadata, which cfn-lint uses to recognise CDK templates)."""
+    template = json.loads(
+        next(synths["default"].outdir.glob("*.template.json")).read_text(encoding="utf-8")
+    )
+    assert any("aws:cdk:path" in (r.get("Metadata") or {}) for r in template["Resources"].values())
+    report = compliance_reports["default"]
     expected = rd.render(report)
     committed = COMMITTED.read_text(encoding="utf-8") if COMMITTED.is_file() else ""
     if committed != expected:
@@ -735,4 +721,4 @@ def test_committed_compliance_report_is_current(synths: Synths, tmp_path: Path) 
         )
         pytest.fail(f"docs/compliance.md is out of date: run `make report`\n{diff}")
     assert report.is_clean, report.open_items
-    assert str(ROOT) not in committed and str(tmp_path) not in committed
+    assert str(ROOT) not in committed and str(synths["default"].outdir) not in committed
