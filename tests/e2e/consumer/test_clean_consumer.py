@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -66,9 +67,12 @@ def _clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without anything that points back at this repository or AWS."""
     dropped = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "CDK_CONTEXT_JSON", "CDK_OUTDIR"}
     env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("AWS_")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
+        # bytecode as an installed wheel has it (installers compile it), kept out of every
+        # source tree: the fresh venv's aws_cdk is compiled once, not at each interpreter start
+        PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "bedrock-lz-consumer-pycache"),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         AWS_EC2_METADATA_DISABLED="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
@@ -93,8 +97,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source") / "bedrock-landing-zone"
     shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
     dist = tmp_path_factory.mktemp("dist")
+    # the release path: an sdist, then the wheel from it; the isolated build environment is
+    # made by uv when `make setup` installed it (3.9 s instead of 8.9 s with pip, same pins)
+    installer = ["--installer", "uv"] if Path(sys.executable).with_name("uv").is_file() else []
     _run(
-        [sys.executable, "-m", "build", "--outdir", dist, source],
+        [sys.executable, "-m", "build", *installer, "--outdir", dist, source],
         cwd=dist,
         env=_clean_env(),
         timeout=300,
@@ -147,7 +154,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("consumer-venv") / "venv"
     env = _clean_env()
     started = time.monotonic()
-    _run([sys.executable, "-m", "venv", venv], cwd=venv.parent, env=env, timeout=120)
+    uv = Path(sys.executable).with_name("uv")
+    without_pip = ["--without-pip"] if uv.is_file() else []  # uv installs into it, pip is unused
+    _run([sys.executable, "-m", "venv", *without_pip, venv], cwd=venv.parent, env=env, timeout=120)
     python = venv / "bin" / "python"
     # the project's pins: requirements.txt, and the runtime extra's pin from the dev file (that
     # file itself cannot be a constraints file: it names extras, e.g. moto[server])
@@ -160,7 +169,6 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     # uv when `make setup` installed it beside this interpreter (a standard installer, ~10x
     # faster than pip here), else pip: the same pins either way
-    uv = Path(sys.executable).with_name("uv")
     installer: list[str | Path] = (
         [uv, "pip", "install", "--quiet", "--python", python]
         if uv.is_file()
