@@ -14,8 +14,13 @@ Commands:
   answered by the real handler against a stubbed Bedrock; every argument is passed to
   ``bedrock_inference.serve.main``. Same runtime extra as ``invoke``.
 
-A command that takes its own arguments (``invoke``, ``serve``) is listed in ``PASS_THROUGH``:
-everything after its name goes to it unparsed.
+- ``bedrock-lz report CDK_OUT OUTPUT.md``, ``bedrock-lz diagram CDK_OUT OUTPUT.svg``,
+  ``bedrock-lz preview CDK_OUT DIR``: the compliance evidence, the architecture diagram and the
+  dashboard preview of any cloud assembly (``make report``, ``make diagram`` and
+  ``make dashboard-preview`` run the same modules); they read JSON only.
+
+A command that takes its own arguments (``invoke``, ``serve``, ``report``, ``diagram``,
+``preview``) is listed in ``PASS_THROUGH``: everything after its name goes to it unparsed.
 
 Nothing here imports the CDK (the package ``__init__`` is lazy), so the commands start fast.
 """
@@ -126,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
         f"{RUNTIME_EXTRA})",
         add_help=False,
     )
+    for name, (_, text) in PACKAGE_COMMANDS.items():
+        commands.add_parser(name, help=f"{text} (`{PROG} {name} --help`)", add_help=False)
     return parser
 
 
@@ -248,8 +255,40 @@ def _named_help(main: Callable[[list[str]], Any], argv: list[str], prog: str) ->
     return result
 
 
+#: Commands that run a module of this package on a cloud assembly: name -> (module, help).
+#: Each reads JSON only (no CDK, no credentials), so it also serves apps other teams synthesize.
+PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
+    "report": (
+        "bedrock_landing_zone.compliance.report",
+        "write the compliance evidence of a cloud assembly (cdk-nag, checkov, cfn-lint) as "
+        "Markdown",
+    ),
+    "diagram": (
+        "bedrock_landing_zone.pictures.architecture.cli",
+        "draw the architecture of a cloud assembly as one SVG file",
+    ),
+    "preview": (
+        "bedrock_landing_zone.pictures.dashboard_preview",
+        "render the CloudWatch dashboards of a cloud assembly as SVG files",
+    ),
+}
+
+
+def _package_command(name: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        module = importlib.import_module(PACKAGE_COMMANDS[name][0])
+        result = module.main(argv, prog=f"{PROG} {name}")
+        return result if isinstance(result, int) else 0
+
+    return run
+
+
 #: Commands that parse their own arguments: name -> handler of the arguments after the name.
-PASS_THROUGH: dict[str, Callable[[list[str]], int]] = {"invoke": _invoke, "serve": _serve}
+PASS_THROUGH: dict[str, Callable[[list[str]], int]] = {
+    "invoke": _invoke,
+    "serve": _serve,
+    **{name: _package_command(name) for name in PACKAGE_COMMANDS},
+}
 
 
 if __name__ == "__main__":

@@ -24,10 +24,15 @@ from bedrock_landing_zone.compliance.render import render
 __all__ = ["main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI (``argv`` without the program name). Exit 0 clean, 1 open findings, 2 bad inputs."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python -m bedrock_landing_zone.compliance.report",
+) -> int:
+    """CLI (``argv`` without the program name; ``prog`` in usage lines, as ``bedrock-lz report``
+    runs it). Exit 0 clean, 1 open findings, 2 bad inputs."""
     parser = argparse.ArgumentParser(
-        prog="python -m bedrock_landing_zone.compliance.report",
+        prog=prog,
         description="Render cdk-nag, checkov and cfn-lint results of a cloud assembly as Markdown.",
     )
     parser.add_argument("cdk_out", type=Path, help="cloud assembly directory (cdk.out)")

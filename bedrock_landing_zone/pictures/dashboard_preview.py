@@ -1074,14 +1074,19 @@ def _load(path: Path) -> Mapping[str, Any]:
     return template if isinstance(template, dict) else {}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: ``python -m bedrock_landing_zone.pictures.dashboard_preview <cdk.out> <output dir>``.
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python -m bedrock_landing_zone.pictures.dashboard_preview",
+) -> int:
+    """CLI: ``python -m bedrock_landing_zone.pictures.dashboard_preview <cdk.out> <output dir>``
+    (also ``bedrock-lz preview``, which passes its name as ``prog``).
 
     ``argv`` excludes the program name (``sys.argv[1:]`` when None). Exit status 0 when at least
     one dashboard was written and none failed, 1 otherwise.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m bedrock_landing_zone.pictures.dashboard_preview",
+        prog=prog,
         description="Render the CloudWatch dashboards of a synthesized CDK app as SVG files.",
     )
     parser.add_argument("cdk_out", type=Path, help="cloud assembly directory (cdk.out)")

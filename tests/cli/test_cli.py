@@ -15,7 +15,7 @@ from bedrock_landing_zone.cli import doctor
 from bedrock_landing_zone.cli import main as cli
 from bedrock_landing_zone.cli.doctor import CheckResult, Status
 from bedrock_landing_zone.config import LandingZoneConfig
-from tests.conftest import CONFIG_DIR, ROOT
+from tests.conftest import CONFIG_DIR, ROOT, Synth
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -80,12 +80,46 @@ def run(*argv: str) -> int:
 # --- help and usage -----------------------------------------------------------------------------
 
 
-def test_help_lists_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         cli.main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    assert "doctor" in out and "invoke" in out
+    for command in ("doctor", "invoke", "serve", "report", "diagram", "preview"):
+        assert f"    {command} " in out, command
+
+
+@pytest.mark.parametrize("command", ["report", "diagram", "preview"])
+def test_assembly_commands_name_themselves_in_their_usage(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: bedrock-lz {command} ")
+
+
+def test_assembly_commands_refuse_a_missing_assembly_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "cdk.out"
+    assert cli.main(["report", str(missing), str(tmp_path / "c.md")]) == 2
+    assert cli.main(["diagram", str(missing), str(tmp_path / "a.svg")]) == 1
+    assert cli.main(["preview", str(missing), str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 3 and "Traceback" not in err
+    assert "run `make synth` first" in err
+
+
+def test_diagram_draws_the_committed_picture_from_a_synthesized_environment(
+    default: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bedrock-lz diagram` is `make diagram`'s module: the session's synth of the default
+    environment (the context `cdk synth` gives) draws docs/architecture.svg byte for byte."""
+    assert cli.main(["diagram", str(default.outdir), str(tmp_path / "a.svg")]) == 0
+    drawn = (tmp_path / "a.svg").read_text(encoding="utf-8")
+    assert drawn == (ROOT / "docs" / "architecture.svg").read_text(encoding="utf-8")
+    assert "wrote " in capsys.readouterr().out
 
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,14 +16,19 @@ from bedrock_landing_zone.pictures.assembly import AssemblyError, load_assembly
 __all__ = ["main"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: ``python -m bedrock_landing_zone.pictures.architecture <cdk.out dir> <output.svg>``.
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python -m bedrock_landing_zone.pictures.architecture",
+) -> int:
+    """CLI: ``python -m bedrock_landing_zone.pictures.architecture <cdk.out dir> <output.svg>``
+    (also ``bedrock-lz diagram``, which passes its name as ``prog``).
 
     With ``--check``, exit 1 when the file differs from what would be written (and write
     nothing). ``argv`` excludes the program name.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m bedrock_landing_zone.pictures.architecture",
+        prog=prog,
         description="Draw the architecture of a synthesized CDK app as one SVG file.",
     )
     parser.add_argument("cdk_out", type=Path, help="cloud assembly directory (cdk.out)")
