@@ -179,13 +179,12 @@ def test_runtime_code_imports_neither_the_cdk_nor_the_package() -> None:
     for path in sorted((ROOT / "lambda").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = (
-                [a.name for a in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom) and not node.level
-                else []
-            )
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
             for name in names:
                 if name.split(".")[0] in {"aws_cdk", "constructs", "jsii", NAME}:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
