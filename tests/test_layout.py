@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,25 @@ def test_git_holds_no_symbolic_links() -> None:
     ).stdout
     links = [line.split("\t")[1] for line in listing.splitlines() if line.startswith("120000")]
     assert links == []
+
+
+def test_the_wheel_lists_every_package_of_the_tree() -> None:
+    """pyproject.toml lists the packages (stacks/ and lambda/ are mapped in, so setuptools'
+    find cannot be used): a new package folder missing from the list would be missing from the
+    wheel and fail only for those who install it."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]
+    listed = set(setuptools["packages"])
+    in_tree = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    mapped = {f"{NAME}.stacks", f"{NAME}.lambda"}
+    assert listed - mapped == in_tree
+    assert setuptools["package-dir"] == {
+        NAME: NAME,
+        f"{NAME}.stacks": "stacks",
+        f"{NAME}.lambda": "lambda",
+    }

@@ -113,7 +113,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_carries_stacks_runtime_code_and_py_typed_only(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     pkg = "bedrock_landing_zone"
-    expected = {f"{pkg}/py.typed", f"{pkg}/__init__.py"}
+    expected = {f"{pkg}/py.typed"}
+    expected |= {  # every module of the package, in every folder
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / pkg).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
     expected |= {f"{pkg}/stacks/{p.name}" for p in (ROOT / "stacks").glob("*.py")}
     for runtime in ("inference/bedrock_inference", "model_access/model_access_handler"):
         expected |= {
