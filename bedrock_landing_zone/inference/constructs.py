@@ -8,6 +8,7 @@ REST API in front of it, reachable only through an ``execute-api`` interface end
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,10 +106,16 @@ def powertools_layer_parameter(version: str = POWERTOOLS_VERSION, *, arch: str =
 
 @dataclass(frozen=True)
 class TeamAccessSpec:
-    """Which IAM roles belong to a team, and which aliases the team may call."""
+    """Which IAM roles belong to a team, and which aliases the team may call.
+
+    ``accounts``: the accounts whose roles of these names are the team; default, the function's
+    own account. An API admitted to the organisation (``aws:PrincipalOrgID``) would otherwise
+    give the team's models to a role of the same name in any member account.
+    """
 
     models: Sequence[str]
     role_names: Sequence[str] = field(default_factory=list)
+    accounts: Sequence[str] = field(default_factory=list)
 
 
 def _runtime_on_path() -> None:
@@ -207,6 +214,16 @@ class GuardedInferenceFunction(Construct):
             unknown = sorted(set(spec.models) - known)
             if unknown:
                 raise ValueError(f"teams.{team}.models: {unknown} are not in models")
+            malformed = [
+                a
+                for a in spec.accounts
+                if not cdk.Token.is_unresolved(a) and not re.fullmatch(r"\d{12}", a)
+            ]
+            if malformed:
+                raise ValueError(
+                    f"teams.{team}.accounts: {malformed} are not 12-digit account ids (leave "
+                    "accounts empty for the function's own account)"
+                )
         stack = cdk.Stack.of(self)
         timeout = settings.timeout_seconds
         if timeout > INTEGRATION_TIMEOUT_S - TIMEOUT_HEADROOM_S:
@@ -225,7 +242,11 @@ class GuardedInferenceFunction(Construct):
                 for m in models
             },
             "teams": {
-                team: {"models": list(spec.models), "role_names": list(spec.role_names)}
+                team: {
+                    "models": list(spec.models),
+                    "role_names": list(spec.role_names),
+                    "accounts": list(spec.accounts) or [stack.account],
+                }
                 for team, spec in teams.items()
             },
             **({"team_directory": team_directory} if team_directory else {}),

@@ -245,6 +245,39 @@ def test_reusable_construct_in_a_separate_stack_is_compliant(tmp_path: Path) -> 
     }
     report = json.loads((tmp_path / "validation-report.json").read_text(encoding="utf-8"))
     assert all(not p["violations"] for p in report["pluginReports"])
+    # the team is its role names in this stack's account only (the API may admit the org)
+    (function,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
+    ]
+    variables = function["Properties"]["Environment"]["Variables"]
+    asset = tmp_path / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    shipped = json.loads((asset / variables["INFERENCE_CONFIG_FILE"]).read_text(encoding="utf-8"))
+    assert shipped["teams"]["search"] == {
+        "models": ["nova-lite"],
+        "role_names": ["search-app"],
+        "accounts": [ACCOUNT],
+    }
+
+
+def test_construct_rejects_a_team_account_that_is_not_an_account_id() -> None:
+    from bedrock_landing_zone.config import ModelConfig
+    from bedrock_landing_zone.governance.model_access import GuardrailReference
+
+    stack = cdk.Stack(cdk.App(), "S")
+    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0)
+    models = [ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")]
+    access = ModelAccess(stack, "A", models=models, guardrail=GuardrailReference("arn", "1"))
+    with pytest.raises(ValueError, match=r"teams.search.accounts: \['prod'\] are not 12-digit"):
+        GuardedInferenceFunction(
+            stack,
+            "F",
+            vpc=vpc,
+            client_security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc),
+            model_access=access,
+            models=models,
+            teams={"search": TeamAccessSpec(models=["nova-lite"], accounts=["prod"])},
+            key=kms.Key(stack, "K"),
+        )
 
 
 def test_construct_rejects_a_team_naming_an_unknown_alias() -> None:

@@ -64,6 +64,7 @@ _GUARDRAIL_VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|(DRAFT))$"
 
 Name = Annotated[str, Field(pattern=_NAME_PATTERN)]
 RoleName = Annotated[str, Field(pattern=_ROLE_NAME_PATTERN)]
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
 
 
 class ConfigurationError(RuntimeError):
@@ -101,10 +102,15 @@ class ModelConfig(_Frozen):
 
 
 class TeamConfig(_Frozen):
-    """One team: which aliases it may call, which IAM roles it is."""
+    """One team: which aliases it may call, which IAM roles (in which accounts) it is."""
 
     models: tuple[Name, ...] = Field(min_length=1)
     role_names: tuple[RoleName, ...] = Field(min_length=1)
+    accounts: tuple[AccountId, ...] = ()
+    """The accounts whose roles of these names are the team. ``GuardedInferenceFunction`` always
+    fills it (default: the function's own account), so that with an API open to the
+    organisation a role of the same name in another account is not the team. Empty: a role of
+    that name in any account the API admits."""
 
 
 class LimitsConfig(_Frozen):

@@ -31,15 +31,19 @@ class TeamDirectory(Protocol):
 
 
 class StaticTeams:
-    """The config's fixed team map: a role name belongs to one team (in any account the API
-    admits: the API's resource policy and the team roles' trust decide who may call)."""
+    """The config's fixed team map: a role name belongs to one team, in the team's ``accounts``
+    (any account the API admits when a team lists none)."""
 
     def __init__(self, teams: Mapping[str, Any]) -> None:
         self._by_role = {
-            role: Team(name=name, models=tuple(spec.models))
+            role: (Team(name=name, models=tuple(spec.models)), frozenset(spec.accounts))
             for name, spec in teams.items()
             for role in spec.role_names
         }
 
     def team_of(self, account_id: str, role_name: str) -> Team | None:
-        return self._by_role.get(role_name)
+        entry = self._by_role.get(role_name)
+        if entry is None:
+            return None
+        team, accounts = entry
+        return team if not accounts or account_id in accounts else None

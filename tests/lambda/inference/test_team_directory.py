@@ -281,6 +281,31 @@ def test_an_alias_outside_the_teams_entry_is_refused() -> None:
     assert status == 403 and answer["error"]["code"] == "model_not_allowed"
 
 
+def test_a_fixed_team_map_admits_its_role_names_in_its_accounts_only() -> None:
+    """StaticTeams (``teams`` in the config, the construct used outside the landing zone): the
+    construct lists the function's own account by default; no list means any account."""
+    from bedrock_inference.models import InferenceConfig
+    from bedrock_inference.teams import StaticTeams
+
+    base: dict[str, Any] = {
+        "models": {"m": {"model_id": "amazon.nova-lite-v1:0", "max_output_tokens": 512}},
+        "teams": {"search": {"models": ["m"], "role_names": ["search-app"]}},
+    }
+    listed = copy.deepcopy(base)
+    listed["teams"]["search"]["accounts"] = ["123456789012"]
+    teams = StaticTeams(InferenceConfig.model_validate_json(json.dumps(listed)).teams)
+    found = teams.team_of("123456789012", "search-app")
+    assert found is not None and found.name == "search"
+    assert teams.team_of("210987654321", "search-app") is None
+    assert teams.team_of("123456789012", "other-app") is None
+    anywhere = StaticTeams(InferenceConfig.model_validate_json(json.dumps(base)).teams)
+    assert anywhere.team_of("210987654321", "search-app") is not None
+    with pytest.raises(ValueError, match="accounts"):
+        bad = copy.deepcopy(base)
+        bad["teams"]["search"]["accounts"] = ["prod"]
+        InferenceConfig.model_validate_json(json.dumps(bad))
+
+
 def test_the_team_role_name_in_another_account_is_not_recognized() -> None:
     status, answer = run(
         f"arn:aws:sts::{OTHER_ACCOUNT}:assumed-role/bedrock-lz-default-team-search/mallory",
