@@ -626,7 +626,10 @@ def _run_json(command: Sequence[str], cwd: Path, tool: str) -> Any:
 
 def run_checkov(checkov: Path, templates: Sequence[Path], cwd: Path) -> Any:
     if not checkov.is_file():
-        raise ReportError(f"{checkov} not found: run `make setup` (checkov has its own venv)")
+        raise ReportError(
+            f"{checkov} not found: run `make setup` in the landing zone repository (checkov has "
+            "its own venv), or install checkov and pass --checkov PATH"
+        )
     files = [arg for t in templates for arg in ("--file", str(t))]
     command = [str(checkov), "--framework", "cloudformation", "--skip-download", "--compact"]
     return _run_json([*command, "--output", "json", *files], cwd, "checkov")
@@ -634,7 +637,10 @@ def run_checkov(checkov: Path, templates: Sequence[Path], cwd: Path) -> Any:
 
 def run_cfn_lint(cfn_lint: Path, templates: Sequence[Path], cwd: Path) -> Any:
     if not cfn_lint.is_file():
-        raise ReportError(f"{cfn_lint} not found: run `make setup`")
+        raise ReportError(
+            f"{cfn_lint} not found: run `make setup` in the landing zone repository, or install "
+            "cfn-lint and pass --cfn-lint PATH"
+        )
     command = [str(cfn_lint), "--format", "json", "--include-checks", "I", "--"]
     return _run_json([*command, *(str(t) for t in templates)], cwd, "cfn-lint")
 

@@ -111,6 +111,18 @@ def test_assembly_commands_refuse_a_missing_assembly_without_a_traceback(
     assert "run `make synth` first" in err
 
 
+def test_report_names_the_tools_it_needs_and_how_to_pass_them(
+    default: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Outside the repository (another team's app), checkov and cfn-lint are the caller's."""
+    code = cli.main(
+        ["report", str(default.outdir), str(tmp_path / "c.md"), "--checkov", str(tmp_path / "no")]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "install checkov and pass --checkov PATH" in err and "Traceback" not in err
+
+
 def test_diagram_draws_the_committed_picture_from_a_synthesized_environment(
     default: Synth, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
