@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -204,6 +205,7 @@ class PrivateNetwork(Construct):
         *,
         construct_id: str = "LandingZoneNetwork",
         zones: int = 2,
+        availability_zones: bool = False,
     ) -> NetworkReference:
         """Join another app's stack to the landing zone network of environment ``env_name``.
 
@@ -221,6 +223,12 @@ class PrivateNetwork(Construct):
         element (``Fn::Select``). A larger number than the environment has fails the deployment
         ("Fn::Select cannot select nonexistent value"); a smaller one uses the first zones only.
         Imports go under a construct ``construct_id`` of ``scope``.
+
+        ``availability_zones``: also read the zones' names (each subnet's
+        ``availability_zone``). Off by default: a function or an endpoint placed in the subnets
+        needs the subnet ids only, and an unread parameter is dead weight (cfn-lint W2001,
+        "Parameter not used"). Code that asks for a zone's name without it fails synth with a
+        message that names this switch.
         """
         if not 1 <= zones <= 6:
             raise ValueError(f"zones={zones}: give the number of zones of the VPC (1-6)")
@@ -238,8 +246,10 @@ class PrivateNetwork(Construct):
             vpc_id=ssm.StringParameter.value_for_typed_string_parameter_v2(
                 scope, names["vpc_id"], value_type.AWS_EC2_VPC_ID
             ),
-            availability_zones=listed(
-                names["availability_zones"], value_type.AWS_EC2_AVAILABILITYZONE_NAME
+            availability_zones=(
+                listed(names["availability_zones"], value_type.AWS_EC2_AVAILABILITYZONE_NAME)
+                if availability_zones
+                else [_zone_not_imported(construct_id, index) for index in range(zones)]
             ),
             isolated_subnet_ids=listed(names["private_subnet_ids"], value_type.AWS_EC2_SUBNET_ID),
         )
@@ -312,6 +322,24 @@ class PrivateNetwork(Construct):
 
 
 _PROVIDER_ID = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _ZoneNotImported:
+    """A zone name that fails synth, naming the fix, if anything puts it in a template."""
+
+    def __init__(self, construct_id: str, index: int) -> None:
+        self._message = (
+            f"{construct_id}: the name of availability zone {index} is not imported: pass "
+            "availability_zones=True to PrivateNetwork.from_ssm_parameters"
+        )
+
+    def produce(self) -> str | None:
+        raise ValueError(self._message)
+
+
+def _zone_not_imported(construct_id: str, index: int) -> str:
+    return cdk.Lazy.string(_ZoneNotImported(construct_id, index))
 
 
 def _annotate_restrict_default_sg_provider(stack: cdk.Stack) -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Match
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk.assertions import Match, Template
 
+from bedrock_landing_zone.network.private_network import NetworkReference, PrivateNetwork
 from tests.conftest import Synth, Synths
 
 
@@ -200,3 +204,43 @@ def test_s3_gateway_endpoint_is_a_data_perimeter(synths: Synths) -> None:
         assert not evaluate(
             Request(get, "arn:aws:s3:::b/k", theirs, principal), [], resource_policy=document
         ).allowed
+
+
+def _joined(availability_zones: bool = False) -> tuple[cdk.App, cdk.Stack, NetworkReference]:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Team", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    network = PrivateNetwork.from_ssm_parameters(
+        stack, "prod", availability_zones=availability_zones
+    )
+    return app, stack, network
+
+
+def _ssm_parameters(stack: cdk.Stack) -> set[str]:
+    template = Template.from_stack(stack).to_json()
+    return {p["Default"] for p in template.get("Parameters", {}).values() if "Default" in p}
+
+
+def test_joining_the_network_reads_no_zone_names_unless_asked() -> None:
+    """A function or endpoint in the subnets needs their ids only: no unread parameter
+    (cfn-lint W2001), and the zones' names only with availability_zones=True."""
+    _, stack, network = _joined()
+    sg = ec2.SecurityGroup(stack, "Sg", vpc=network.vpc)
+    selected = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    cdk.CfnOutput(stack, "Subnets", value=cdk.Fn.join(",", selected.subnet_ids))
+    cdk.CfnOutput(stack, "Sg2", value=sg.security_group_id)
+    names = _ssm_parameters(stack)
+    assert "/bedrock-lz/prod/network/private-subnet-ids" in names
+    assert "/bedrock-lz/prod/network/availability-zones" not in names
+
+    _, stack, network = _joined(availability_zones=True)
+    first = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnets[0]
+    cdk.CfnOutput(stack, "Zone", value=first.availability_zone)
+    assert "/bedrock-lz/prod/network/availability-zones" in _ssm_parameters(stack)
+
+
+def test_a_zone_name_not_imported_fails_synth_naming_the_switch() -> None:
+    app, stack, network = _joined()
+    first = network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnets[0]
+    cdk.CfnOutput(stack, "Zone", value=first.availability_zone)
+    with pytest.raises(Exception, match="pass availability_zones=True"):
+        app.synth()
