@@ -55,6 +55,18 @@ def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:
     )
 
 
+def shipped_inference_config(outdir: Path, function_props: dict[str, Any]) -> dict[str, Any]:
+    """The inference function's configuration: the document shipped in its code asset
+    (``INFERENCE_CONFIG_FILE``) in the assembly ``outdir``, or the ``INFERENCE_CONFIG`` variable
+    when it has tokens."""
+    variables = function_props["Environment"]["Variables"]
+    if "INFERENCE_CONFIG_FILE" not in variables:
+        raise KeyError("the configuration is in INFERENCE_CONFIG (deploy-time values)")
+    asset = function_props["Code"]["S3Key"].removesuffix(".zip")
+    path = outdir / f"asset.{asset}" / variables["INFERENCE_CONFIG_FILE"]
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 @dataclass
 class Synth:
     """One synthesized example environment."""
@@ -75,14 +87,7 @@ class Synth:
         return self._templates[stack.artifact_id]
 
     def inference_config(self, function_props: dict[str, Any]) -> dict[str, Any]:
-        """The inference function's configuration: the document shipped in its code asset
-        (``INFERENCE_CONFIG_FILE``), or the ``INFERENCE_CONFIG`` variable when it has tokens."""
-        variables = function_props["Environment"]["Variables"]
-        if "INFERENCE_CONFIG_FILE" not in variables:
-            raise KeyError("the configuration is in INFERENCE_CONFIG (deploy-time values)")
-        asset = function_props["Code"]["S3Key"].removesuffix(".zip")
-        path = self.outdir / f"asset.{asset}" / variables["INFERENCE_CONFIG_FILE"]
-        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        return shipped_inference_config(self.outdir, function_props)
 
     @property
     def report(self) -> dict[str, Any]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["LAMBDA_ROOT", "lambda_root"]
+__all__ = ["LAMBDA_ROOT", "PACKAGE_DIR", "lambda_root"]
+
+#: The installed (or source) folder of the ``bedrock_landing_zone`` package.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def lambda_root(package: Path | None = None) -> Path:
@@ -12,7 +15,7 @@ def lambda_root(package: Path | None = None) -> Path:
     the installed wheel, which carries the repository's ``lambda/`` as
     ``bedrock_landing_zone/lambda`` (pyproject.toml, package-dir), or beside the package in a
     source tree (the repository, an editable install)."""
-    package = package or Path(__file__).resolve().parents[1]
+    package = package or PACKAGE_DIR
     for candidate in (package / "lambda", package.parent / "lambda"):
         if (candidate / "inference").is_dir():
             return candidate

@@ -18,7 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from bedrock_landing_zone.base.assets import LAMBDA_ROOT
+from bedrock_landing_zone.base.assets import LAMBDA_ROOT, PACKAGE_DIR
 from bedrock_landing_zone.base.log_groups import retained_log_group
 from bedrock_landing_zone.base.roles import ManagedPolicyRole
 from bedrock_landing_zone.compliance import acknowledge, nag_form
@@ -171,7 +171,6 @@ class LandingZoneFunction(Construct):
         )
 
 
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: Frames of these modules are skipped when looking for the caller of ``LandingZoneFunction``.
 _PLUMBING = ("jsii", "typeguard", "typing_extensions", __name__)
 
@@ -205,7 +204,7 @@ def resolve_asset(asset: str | os.PathLike[str], *, caller: Path | None = None) 
     path = Path(asset)
     if path.is_absolute():
         candidates = [path]
-    elif caller is not None and caller.is_relative_to(_PACKAGE_DIR):
+    elif caller is not None and caller.is_relative_to(PACKAGE_DIR):
         candidates = [LAMBDA_ROOT / path]
     else:
         candidates = [caller.parent / path] if caller is not None else []

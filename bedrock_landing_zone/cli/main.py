@@ -214,11 +214,7 @@ def _runtime_command(name: str, module: str, argv: list[str]) -> int:
     if package_dir not in sys.path:
         sys.path.insert(0, package_dir)
     try:
-        command: Any = importlib.import_module(module)
-        if "prog" in inspect.signature(command.main).parameters:
-            result = command.main(argv, prog=f"{PROG} {name}")
-        else:
-            result = _named_help(command.main, argv, f"{PROG} {name}")
+        return _run_main(name, module, argv)
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         if missing in RUNTIME_MODULES:
@@ -236,6 +232,15 @@ def _runtime_command(name: str, module: str, argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _run_main(name: str, module: str, argv: list[str]) -> int:
+    """``main(argv)`` of ``module``, with ``bedrock-lz NAME`` in its usage lines."""
+    command: Any = importlib.import_module(module)
+    if "prog" in inspect.signature(command.main).parameters:
+        result = command.main(argv, prog=f"{PROG} {name}")
+    else:
+        result = _named_help(command.main, argv, f"{PROG} {name}")
     return result if isinstance(result, int) else 0
 
 
@@ -275,12 +280,7 @@ PACKAGE_COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _package_command(name: str) -> Callable[[list[str]], int]:
-    def run(argv: list[str]) -> int:
-        module = importlib.import_module(PACKAGE_COMMANDS[name][0])
-        result = module.main(argv, prog=f"{PROG} {name}")
-        return result if isinstance(result, int) else 0
-
-    return run
+    return lambda argv: _run_main(name, PACKAGE_COMMANDS[name][0], argv)
 
 
 #: Commands that parse their own arguments: name -> handler of the arguments after the name.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -225,13 +226,16 @@ def document_size(document: dict[str, Any]) -> int:
     return len(json.dumps(document, separators=(",", ":")))
 
 
-def check_scp_sizes(config: LandingZoneConfig) -> None:
+def check_scp_sizes(
+    config: LandingZoneConfig, documents: Mapping[str, dict[str, Any]] | None = None
+) -> None:
     """Refuse SCPs over the AWS Organizations quota (``SCP_SIZE_LIMIT`` characters), naming the
-    setting that shortens them. Raises ``ConfigError``."""
+    setting that shortens them. ``documents``: ``scp_documents(config)`` when already rendered.
+    Raises ``ConfigError``."""
     options = config.organization_policies
     if options is None:
         return
-    for name, document in scp_documents(config).items():
+    for name, document in (documents or scp_documents(config)).items():
         size = document_size(document)
         if size <= SCP_SIZE_LIMIT:
             continue
@@ -287,8 +291,9 @@ class OrganizationPolicies(Construct):
         if config.organization_policies is None:
             raise ValueError("organization_policies: set management_account and target_ids")
         self.policies: dict[str, organizations.CfnPolicy] = {}
-        check_scp_sizes(config)
-        for name, document in scp_documents(config).items():
+        documents = scp_documents(config)
+        check_scp_sizes(config, documents)
+        for name, document in documents.items():
             construct_id = "".join(part.capitalize() for part in name.split("-"))
             self.policies[name] = organizations.CfnPolicy(
                 self,

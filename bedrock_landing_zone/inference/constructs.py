@@ -214,6 +214,8 @@ class GuardedInferenceFunction(Construct):
             unknown = sorted(set(spec.models) - known)
             if unknown:
                 raise ValueError(f"teams.{team}.models: {unknown} are not in models")
+            # an account ID is exactly 12 digits (AWS Organizations API Reference,
+            # DescribeAccount, AccountId)
             malformed = [
                 a
                 for a in spec.accounts

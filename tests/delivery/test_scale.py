@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_landing_zone.config import ConfigError, parse_config
+from bedrock_landing_zone.config import ConfigError, LandingZoneConfig, parse_config
 from bedrock_landing_zone.governance.organization_policies import check_scp_sizes, scp_documents
 from bench.scale import generated_config_data, measure_size
 from tests.iam_eval.evaluator import FULL_AWS_ACCESS, Request, evaluate
@@ -31,10 +31,15 @@ def test_50_models_and_100_teams_deploy_within_80_percent_of_every_limit() -> No
     assert not over, over
 
 
-def test_an_allow_list_too_long_for_a_model_by_model_scp_is_refused_with_the_fix() -> None:
+def _seventy_models_named_one_by_one() -> LandingZoneConfig:
+    """Valid as a config: the model-by-model SCP it would deploy is what is too big."""
     data = generated_config_data(70, 3)
     data["organization_policies"].pop("allow_list_granularity", None)
-    config = parse_config(data, source="big.yaml")  # valid as a config: the SCP is what is too big
+    return parse_config(data, source="big.yaml")
+
+
+def test_an_allow_list_too_long_for_a_model_by_model_scp_is_refused_with_the_fix() -> None:
+    config = _seventy_models_named_one_by_one()
     with pytest.raises(ConfigError) as error:
         check_scp_sizes(config)
     message = str(error.value)
@@ -75,8 +80,6 @@ def test_the_organisation_stack_refuses_the_same_config_with_the_same_fix() -> N
 
     from bedrock_landing_zone.governance.organization_policies import OrganizationPolicies
 
-    data = generated_config_data(70, 3)
-    data["organization_policies"].pop("allow_list_granularity", None)
-    config = parse_config(data, source="big.yaml")
+    config = _seventy_models_named_one_by_one()
     with pytest.raises(ConfigError, match=r"allow_list_granularity: provider"):
         OrganizationPolicies(cdk.Stack(cdk.App(), "Org"), "Policies", config=config)

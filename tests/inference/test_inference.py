@@ -17,7 +17,7 @@ from bedrock_landing_zone.compliance import add_compliance_packs
 from bedrock_landing_zone.governance.guardrail import LandingZoneGuardrail
 from bedrock_landing_zone.governance.model_access import ModelAccess
 from bedrock_landing_zone.inference.constructs import GuardedInferenceFunction, TeamAccessSpec
-from tests.conftest import Synth, Synths, cdk_app
+from tests.conftest import Synth, Synths, cdk_app, shipped_inference_config
 from tests.governance.test_policy_evaluation import _fake, _inline_stack_outputs
 
 ACCOUNT = "111122223333"
@@ -249,9 +249,7 @@ def test_reusable_construct_in_a_separate_stack_is_compliant(tmp_path: Path) -> 
     (function,) = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"
     ]
-    variables = function["Properties"]["Environment"]["Variables"]
-    asset = tmp_path / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
-    shipped = json.loads((asset / variables["INFERENCE_CONFIG_FILE"]).read_text(encoding="utf-8"))
+    shipped = shipped_inference_config(tmp_path, function["Properties"])
     assert shipped["teams"]["search"] == {
         "models": ["nova-lite"],
         "role_names": ["search-app"],
@@ -259,7 +257,8 @@ def test_reusable_construct_in_a_separate_stack_is_compliant(tmp_path: Path) -> 
     }
 
 
-def test_construct_rejects_a_team_account_that_is_not_an_account_id() -> None:
+def _function_with_team(team: TeamAccessSpec) -> None:
+    """A GuardedInferenceFunction serving nova-lite to the team ``search``."""
     from bedrock_landing_zone.config import ModelConfig
     from bedrock_landing_zone.governance.model_access import GuardrailReference
 
@@ -267,38 +266,26 @@ def test_construct_rejects_a_team_account_that_is_not_an_account_id() -> None:
     vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0)
     models = [ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")]
     access = ModelAccess(stack, "A", models=models, guardrail=GuardrailReference("arn", "1"))
+    GuardedInferenceFunction(
+        stack,
+        "F",
+        vpc=vpc,
+        client_security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc),
+        model_access=access,
+        models=models,
+        teams={"search": team},
+        key=kms.Key(stack, "K"),
+    )
+
+
+def test_construct_rejects_a_team_account_that_is_not_an_account_id() -> None:
     with pytest.raises(ValueError, match=r"teams.search.accounts: \['prod'\] are not 12-digit"):
-        GuardedInferenceFunction(
-            stack,
-            "F",
-            vpc=vpc,
-            client_security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc),
-            model_access=access,
-            models=models,
-            teams={"search": TeamAccessSpec(models=["nova-lite"], accounts=["prod"])},
-            key=kms.Key(stack, "K"),
-        )
+        _function_with_team(TeamAccessSpec(models=["nova-lite"], accounts=["prod"]))
 
 
 def test_construct_rejects_a_team_naming_an_unknown_alias() -> None:
-    from bedrock_landing_zone.config import ModelConfig
-    from bedrock_landing_zone.governance.model_access import GuardrailReference
-
-    stack = cdk.Stack(cdk.App(), "S")
-    vpc = ec2.Vpc(stack, "Vpc", nat_gateways=0)
-    models = [ModelConfig(alias="nova-lite", model_id="amazon.nova-lite-v1:0")]
-    access = ModelAccess(stack, "A", models=models, guardrail=GuardrailReference("arn", "1"))
     with pytest.raises(ValueError, match=r"teams.search.models: \['gpt'\] are not in models"):
-        GuardedInferenceFunction(
-            stack,
-            "F",
-            vpc=vpc,
-            client_security_group=ec2.SecurityGroup(stack, "Sg", vpc=vpc),
-            model_access=access,
-            models=models,
-            teams={"search": TeamAccessSpec(models=["gpt"])},
-            key=kms.Key(stack, "K"),
-        )
+        _function_with_team(TeamAccessSpec(models=["gpt"]))
 
 
 @pytest.mark.parametrize("env", ["default", "existing-vpc"])

@@ -64,6 +64,8 @@ _GUARDRAIL_VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|(DRAFT))$"
 
 Name = Annotated[str, Field(pattern=_NAME_PATTERN)]
 RoleName = Annotated[str, Field(pattern=_ROLE_NAME_PATTERN)]
+#: "The regex pattern for an account ID string requires exactly 12 digits" (AWS Organizations
+#: API Reference, DescribeAccount, AccountId).
 AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
 
 

