@@ -329,3 +329,15 @@ def test_metrics_disabled_by_powertools_setting_print_nothing(
         tele.finish(RequestTrace(request_id="r", team="search"), 200)
     assert out.metrics == []
     assert out.logs  # the summary line still is written
+
+
+@pytest.mark.parametrize("message", ["converse request finished", '{"looks": "like JSON"}', "42"])
+def test_a_log_message_is_kept_as_written(message: str) -> None:
+    """The Logger's ``json_deserializer`` keeps messages as written: Powertools' default would
+    try ``json.loads`` on every line (a failed parse for this code's sentences) and would turn a
+    JSON-looking message into an object."""
+    with capture() as out:
+        telemetry.logger.info(message, extra={"request_id": "r-1"})
+    line = json.loads(out.text.strip().splitlines()[-1])
+    assert line["message"] == message
+    assert line["request_id"] == "r-1"
