@@ -25,7 +25,11 @@ Measures, and writes to ``bench/results/inference.json``:
    ``POST /v1/chat/completions``) against a ``botocore.stub.Stubber`` client, minus the same
    stubbed ``client.converse`` call alone (medians over ``--requests``, the routes and the stub
    timed in turn so that drift hits them alike; logs and EMF written to ``/dev/null``).
-   Goal: <= 0.3 ms for each route (issue 17).
+   Goal: <= 0.3 ms for each route (issue 17). Also measured: the hand-off of a call that does
+   nothing to the watchdog's worker thread and back (thread scheduling, not this code's work),
+   and, with valgrind, the instructions per request of each route and of the stubbed call alone
+   (callgrind, all threads, less a run that only warms up): the overhead as CPU work, which a
+   shared machine does not blur.
 3. **Code asset size**: ``lambda/inference/`` zipped (deflate), without ``__pycache__`` and
    dot-folders such as the ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
 """
@@ -302,70 +306,96 @@ def cold_instructions() -> dict[str, Any] | None:
     }
 
 
+class _Warm:
+    """A warm container in this process: the handler with its bedrock-runtime client stubbed
+    (``botocore.stub.Stubber``), and the same stubbed client for the bare call."""
+
+    def __init__(self) -> None:
+        from bedrock_inference.local import (
+            SAMPLE_CONFIG,
+            SAMPLE_GUARDRAIL_ID,
+            SAMPLE_GUARDRAIL_VERSION,
+            LocalContext,
+            converse_answer,
+        )
+
+        os.environ.update(
+            {
+                "AWS_REGION": REGION,
+                "INFERENCE_CONFIG": json.dumps(SAMPLE_CONFIG),
+                "GUARDRAIL_ID": SAMPLE_GUARDRAIL_ID,
+                "GUARDRAIL_VERSION": SAMPLE_GUARDRAIL_VERSION,
+            }
+        )
+        import boto3
+        from bedrock_inference import handler
+        from botocore.stub import Stubber
+
+        self.client = boto3.client("bedrock-runtime", region_name=REGION)
+        self.stubber = Stubber(self.client)
+        self.stubber.activate()
+        client = self.client
+        handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
+        self.handler = handler
+        self.context = LocalContext
+        self.answer = converse_answer()
+        self.events = route_events()
+
+    def prime(self) -> None:
+        """Queue the stubbed answer of the next call (outside the timed part)."""
+        self.stubber.add_response("converse", self.answer)
+
+    def request(self, event: dict[str, Any]) -> None:
+        response = self.handler.lambda_handler(event, self.context(60_000))
+        assert response["statusCode"] == 200, response
+
+    def stub_call(self) -> None:
+        self.client.converse(**STUB_PARAMS)
+
+    @contextlib.contextmanager
+    def quiet(self) -> Any:
+        """Logs and EMF to /dev/null, as the CloudWatch agent takes them in Lambda."""
+        from bedrock_inference.telemetry import logger
+
+        stream = logger.registered_handler
+        assert isinstance(stream, logging.StreamHandler)
+        with Path(os.devnull).open("w", encoding="utf-8") as sink:
+            old = stream.setStream(sink)
+            try:
+                with contextlib.redirect_stdout(sink):
+                    yield
+            finally:
+                if old is not None:
+                    stream.setStream(old)
+
+
 def warm_overhead(requests: int) -> dict[str, Any]:
-    from bedrock_inference.local import (
-        SAMPLE_CONFIG,
-        SAMPLE_GUARDRAIL_ID,
-        SAMPLE_GUARDRAIL_VERSION,
-        LocalContext,
-        converse_answer,
-    )
-
-    os.environ.update(
-        {
-            "AWS_REGION": REGION,
-            "INFERENCE_CONFIG": json.dumps(SAMPLE_CONFIG),
-            "GUARDRAIL_ID": SAMPLE_GUARDRAIL_ID,
-            "GUARDRAIL_VERSION": SAMPLE_GUARDRAIL_VERSION,
-        }
-    )
-    import boto3
-    from bedrock_inference import handler
-    from bedrock_inference.telemetry import logger
-    from botocore.stub import Stubber
-
-    client = boto3.client("bedrock-runtime", region_name=REGION)
-    stubber = Stubber(client)
-    stubber.activate()
-    handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
-    events = route_events()
-    answer = converse_answer()
-    params = STUB_PARAMS
+    warm = _Warm()
+    events = warm.events
 
     def time_handler(event: dict[str, Any]) -> float:
-        stubber.add_response("converse", answer)
-        context = LocalContext(60_000)
+        warm.prime()
         started = time.perf_counter_ns()
-        response = handler.lambda_handler(event, context)
-        elapsed = time.perf_counter_ns() - started
-        assert response["statusCode"] == 200, response
-        return elapsed / 1e6
-
-    def time_stub() -> float:
-        stubber.add_response("converse", answer)
-        started = time.perf_counter_ns()
-        client.converse(**params)
+        warm.request(event)
         return (time.perf_counter_ns() - started) / 1e6
 
-    stream = logger.registered_handler
-    assert isinstance(stream, logging.StreamHandler)
-    with Path(os.devnull).open("w", encoding="utf-8") as sink:
-        old = stream.setStream(sink)
-        try:
-            with contextlib.redirect_stdout(sink):
-                for _ in range(min(500, requests)):  # warm-up
-                    for event in events.values():
-                        time_handler(event)
-                    time_stub()
-                handler_ms: dict[str, list[float]] = {route: [] for route in events}
-                stub_ms: list[float] = []
-                for _ in range(requests):
-                    for route, event in events.items():
-                        handler_ms[route].append(time_handler(event))
-                    stub_ms.append(time_stub())
-        finally:
-            if old is not None:
-                stream.setStream(old)
+    def time_stub() -> float:
+        warm.prime()
+        started = time.perf_counter_ns()
+        warm.stub_call()
+        return (time.perf_counter_ns() - started) / 1e6
+
+    with warm.quiet():
+        for _ in range(min(500, requests)):  # warm-up
+            for event in events.values():
+                time_handler(event)
+            time_stub()
+        handler_ms: dict[str, list[float]] = {route: [] for route in events}
+        stub_ms: list[float] = []
+        for _ in range(requests):
+            for route, event in events.items():
+                handler_ms[route].append(time_handler(event))
+            stub_ms.append(time_stub())
     stub_median = statistics.median(stub_ms)
     routes: dict[str, Any] = {}
     for route, samples in handler_ms.items():
@@ -386,6 +416,90 @@ def warm_overhead(requests: int) -> dict[str, Any]:
         "goal_ms": GOAL_WARM_MS,
         "meets_goal": all(r["meets_goal"] for r in routes.values()),
         "routes": routes,
+    }
+
+
+def warm_child(what: str, calls: int) -> None:
+    """In a child under callgrind: a warm container, its warm-up, then ``calls`` requests of
+    route ``what`` (or ``stub`` calls), each primed alike."""
+    warm = _Warm()
+    event = warm.events.get(what)
+    with warm.quiet():
+        for _ in range(50):
+            for each in warm.events.values():
+                warm.prime()
+                warm.request(each)
+            warm.prime()
+            warm.stub_call()
+        for _ in range(calls):
+            warm.prime()
+            if event is None:
+                warm.stub_call()
+            else:
+                warm.request(event)
+
+
+def warm_instructions(calls: int, stub_median_ms: float) -> dict[str, Any] | None:
+    """Instructions per warm request (callgrind, all threads): each route's requests and the
+    bare stubbed call, less a run that only warms up. What the handler adds as CPU work, which
+    a shared machine does not blur; it leaves out what costs time without instructions (the
+    hand-off to the watchdog's worker thread and back, caches). None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    runs = {"none": ("stub", 0), "stub": ("stub", calls)}
+    runs.update({route: (route, calls) for route in route_events()})
+    env = {**os.environ, "PYTHONPATH": str(ASSET), "PYTHONHASHSEED": "0"}
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    running = {
+        name: subprocess.Popen(
+            [*command, __file__, "--warm-child", what, str(n)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for name, (what, n) in runs.items()
+    }
+    counts: dict[str, int] = {}
+    for name, process in running.items():
+        _, err = process.communicate()
+        collected = [line for line in err.decode().splitlines() if "Collected :" in line]
+        if process.returncode != 0 or not collected:
+            raise RuntimeError(f"callgrind run {name} failed:\n{err.decode()[-2000:]}")
+        counts[name] = int(collected[-1].split()[-1])
+    per_call = {name: (counts[name] - counts["none"]) / calls for name in runs if name != "none"}
+    stub = per_call["stub"]
+    return {
+        "calls": calls,
+        "stub_per_call": stub,
+        "routes": {
+            route: {
+                "handler_per_request": per_call[route],
+                "overhead_per_request": per_call[route] - stub,
+                # at the rate the bare stubbed call ran in this process (its median wall time)
+                "overhead_ms_at_stub_rate": (per_call[route] - stub) / stub * stub_median_ms,
+            }
+            for route in route_events()
+        },
+    }
+
+
+def watchdog_handoff(calls: int = 5000) -> dict[str, float]:
+    """Wall time to hand a call that does nothing to the watchdog's worker thread and get its
+    answer back (``bedrock_client``: every Converse call runs on that thread so that the
+    caller can stop waiting at the deadline): the share of the warm overhead that is thread
+    scheduling rather than this code's work."""
+    from bedrock_inference.bedrock_client import _RUNNER
+
+    _RUNNER.prestart()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter_ns()
+        _RUNNER.submit(lambda: None).wait(5)
+        samples.append((time.perf_counter_ns() - started) / 1e6)
+    return {
+        "median_ms": statistics.median(samples),
+        "p90_ms": statistics.quantiles(samples, n=10)[-1],
     }
 
 
@@ -483,7 +597,11 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="skip the instruction counts (valgrind; ~1-2 min; skipped anyway without valgrind)",
     )
+    parser.add_argument("--warm-child", nargs=2, metavar=("ROUTE", "CALLS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.warm_child:
+        warm_child(args.warm_child[0], int(args.warm_child[1]))
+        return 0
     runs = max(7, args.runs)
     ASSET, RESULTS = args.asset.resolve(), args.output.resolve()
 
@@ -492,6 +610,9 @@ def main(argv: list[str]) -> int:
     if not args.no_instructions:
         cold["instructions"] = cold_instructions()
     warm = warm_overhead(args.requests)
+    warm["watchdog_handoff"] = watchdog_handoff()
+    if not args.no_instructions:
+        warm["instructions"] = warm_instructions(60, warm["stub_converse_median_ms"])
     size = asset_size()
     report = {
         "python": platform.python_version(),
@@ -546,6 +667,21 @@ def main(argv: list[str]) -> int:
             f"{figures['overhead_ms']:.3f} ms (goal <= {GOAL_WARM_MS} ms: "
             f"{verdict(figures['meets_goal'])})"
         )
+    handoff = warm["watchdog_handoff"]
+    print(
+        f"  of which the hand-off to the watchdog thread and back: {handoff['median_ms']:.3f} ms "
+        f"(median, p90 {handoff['p90_ms']:.3f} ms)"
+    )
+    counted = warm.get("instructions")
+    if counted:
+        for route, figures in counted["routes"].items():
+            print(
+                f"  instructions per request, {ROUTE_PATHS[route]}: handler "
+                f"{figures['handler_per_request'] / 1e6:.2f} M, stubbed converse "
+                f"{counted['stub_per_call'] / 1e6:.2f} M: overhead "
+                f"{figures['overhead_per_request'] / 1e6:.2f} M = "
+                f"{figures['overhead_ms_at_stub_rate']:.3f} ms at the stub's rate"
+            )
     print(
         f"code asset: {size['zip_kib']:.1f} KiB zipped, {size['files']} files "
         f"(goal <= {GOAL_ZIP_KIB} KiB: {verdict(size['meets_goal'])})"

@@ -679,12 +679,33 @@ def _load_line(result: dict[str, Any]) -> list[str]:
 def _warm_rows(warm: dict[str, Any]) -> list[str]:
     """One row per model route (``routes``; older results: the Converse route only)."""
     routes = warm.get("routes") or {"converse": {"path": "/v1/converse", **warm}}
-    return [
+    rows = [
         f"| Warm overhead per request, `{figures['path']}`, median of {warm['requests']} "
         f"| {figures['overhead_ms']:.3f} ms "
         f"| <= {warm['goal_ms']} ms: {verdict(figures['meets_goal'])} |"
         for figures in routes.values()
     ]
+    handoff = warm.get("watchdog_handoff")
+    if handoff:
+        rows.append(
+            "| of which the hand-off to the watchdog's worker thread and back (a call that does "
+            f"nothing), median | {handoff['median_ms']:.3f} ms | |"
+        )
+    counted = warm.get("instructions")
+    if counted:
+        rows += [
+            "| Warm overhead in instructions (callgrind, load-independent), "
+            f"`{ROUTE_PATHS[route]}` "
+            f"| {figures['overhead_per_request'] / 1e6:.2f} M per request over the stubbed call's "
+            f"{counted['stub_per_call'] / 1e6:.2f} M: {figures['overhead_ms_at_stub_rate']:.3f} ms "
+            f"at its rate | <= {warm['goal_ms']} ms: "
+            f"{verdict(figures['overhead_ms_at_stub_rate'] <= warm['goal_ms'])} |"
+            for route, figures in counted["routes"].items()
+        ]
+    return rows
+
+
+ROUTE_PATHS = {"converse": "/v1/converse", "chat_completions": "/v1/chat/completions"}
 
 
 def render_costs(costs: list[EnvironmentCost] | None) -> list[str]:
