@@ -679,8 +679,10 @@ def _load_line(result: dict[str, Any]) -> list[str]:
 def _warm_rows(warm: dict[str, Any]) -> list[str]:
     """One row per model route (``routes``; older results: the Converse route only)."""
     routes = warm.get("routes") or {"converse": {"path": "/v1/converse", **warm}}
+    processes = f" in each of {warm['processes']} processes" if warm.get("processes") else ""
     rows = [
-        f"| Warm overhead per request, `{figures['path']}`, median of {warm['requests']} "
+        f"| Warm overhead per request, `{figures['path']}`, "
+        f"median of {warm['requests']}{processes} "
         f"| {figures['overhead_ms']:.3f} ms "
         f"| <= {warm['goal_ms']} ms: {verdict(figures['meets_goal'])} |"
         for figures in routes.values()
