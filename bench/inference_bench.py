@@ -263,6 +263,26 @@ def cold_init(runs: int) -> dict[str, Any]:
     return result
 
 
+def _callgrind(valgrind: str, runs: dict[str, list[str]], env: dict[str, str]) -> dict[str, int]:
+    """Instructions of each ``python ARGS...`` run (callgrind, user space, all threads), all at
+    once: a count does not depend on the CPU share."""
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    running = {
+        name: subprocess.Popen(
+            [*command, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for name, args in runs.items()
+    }
+    counts: dict[str, int] = {}
+    for name, process in running.items():
+        _, err = process.communicate()
+        collected = [line for line in err.decode().splitlines() if "Collected :" in line]
+        if process.returncode != 0 or not collected:
+            raise RuntimeError(f"callgrind run {name} failed:\n{err.decode()[-2000:]}")
+        counts[name] = int(collected[-1].split()[-1])
+    return counts
+
+
 def cold_instructions() -> dict[str, Any] | None:
     """Instructions (valgrind's callgrind, user space, all threads) of the same fresh-interpreter
     runs, less an empty interpreter's: the cold-init ratios as CPU work, which a machine shared
@@ -283,20 +303,7 @@ def cold_instructions() -> dict[str, Any] | None:
         asset = Path(tmp) / "inference"
         shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
         env = {**_env(asset), "PYTHONHASHSEED": "0"}
-        command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-        running = {
-            name: subprocess.Popen(  # all at once: a count does not depend on the CPU share
-                [*command, "-c", body], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-            for name, body in bodies.items()
-        }
-        counts: dict[str, int] = {}
-        for name, process in running.items():
-            _, err = process.communicate()
-            collected = [line for line in err.decode().splitlines() if "Collected :" in line]
-            if process.returncode != 0 or not collected:
-                raise RuntimeError(f"callgrind run {name} failed:\n{err.decode()[-2000:]}")
-            counts[name] = int(collected[-1].split()[-1])
+        counts = _callgrind(valgrind, {name: ["-c", body] for name, body in bodies.items()}, env)
     net = {name: counts[name] - counts["empty"] for name in bodies if name != "empty"}
     return {
         "instructions": counts,
@@ -484,23 +491,11 @@ def warm_instructions(calls: int, stub_median_ms: float) -> dict[str, Any] | Non
     runs = {"none": ("stub", 0), "stub": ("stub", calls)}
     runs.update({route: (route, calls) for route in route_events()})
     env = {**os.environ, "PYTHONPATH": str(ASSET), "PYTHONHASHSEED": "0"}
-    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-    running = {
-        name: subprocess.Popen(
-            [*command, __file__, "--warm-child", what, str(n)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for name, (what, n) in runs.items()
-    }
-    counts: dict[str, int] = {}
-    for name, process in running.items():
-        _, err = process.communicate()
-        collected = [line for line in err.decode().splitlines() if "Collected :" in line]
-        if process.returncode != 0 or not collected:
-            raise RuntimeError(f"callgrind run {name} failed:\n{err.decode()[-2000:]}")
-        counts[name] = int(collected[-1].split()[-1])
+    counts = _callgrind(
+        valgrind,
+        {name: [__file__, "--warm-child", what, str(n)] for name, (what, n) in runs.items()},
+        env,
+    )
     per_call = {name: (counts[name] - counts["none"]) / calls for name in runs if name != "none"}
     stub = per_call["stub"]
     return {
