@@ -82,6 +82,39 @@ class GuardrailReference:
         return {"StringNotLike": {GUARDRAIL_KEY: f"{self.arn}:*"}}
 
 
+def _unique(values: Iterable[str]) -> list[str]:
+    """``values`` without repeats, in first-seen order (as ``iam.PolicyStatement`` keeps them)."""
+    return list(dict.fromkeys(values))
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A policy statement as plain data. ``ModelAccess`` builds its statements this way and
+    makes each ``iam.PolicyStatement`` once, when asked for one: every call into the CDK (a jsii
+    round trip to Node.js) costs, so a grant or an endpoint policy reads these fields here instead
+    of reading them back from the CDK. Actions and resources are deduplicated as
+    ``iam.PolicyStatement`` does, so the fields are what the statement would return."""
+
+    sid: str
+    actions: list[str]
+    resources: list[str] | None = None
+    not_resources: list[str] | None = None
+    conditions: dict[str, Any] | None = None
+    deny: bool = False
+
+    def policy_statement(self) -> iam.PolicyStatement:
+        optional: dict[str, Any] = {}
+        if self.deny:
+            optional["effect"] = iam.Effect.DENY
+        if self.resources is not None:
+            optional["resources"] = self.resources
+        if self.not_resources is not None:
+            optional["not_resources"] = self.not_resources
+        if self.conditions is not None:
+            optional["conditions"] = self.conditions
+        return iam.PolicyStatement(sid=self.sid, actions=self.actions, **optional)
+
+
 class ModelAccess(Construct):
     """Least-privilege Bedrock invoke permissions derived from the model allow-list.
 
@@ -118,21 +151,26 @@ class ModelAccess(Construct):
         self.guardrail = guardrail
         self._key = guardrail_key
         self._application_profiles: dict[str, dict[str, list[str]]] = {}
+        self._stack_env: tuple[str, str, str] | None = None
+        self._key_arn: str | None = None
 
     # ----- ARNs -------------------------------------------------------------------------------
 
+    def _env(self) -> tuple[str, str, str]:
+        """The stack's partition, region and account (tokens or literals), read once: the ARNs
+        below need them again and again, and each read is a round trip to the CDK."""
+        if self._stack_env is None:
+            stack = cdk.Stack.of(self)
+            self._stack_env = (stack.partition, stack.region, stack.account)
+        return self._stack_env
+
     def foundation_model_arn(self, model_id: str, region: str | None = None) -> str:
-        stack = cdk.Stack.of(self)
-        return (
-            f"arn:{stack.partition}:bedrock:{region or stack.region}::foundation-model/{model_id}"
-        )
+        partition, stack_region, _ = self._env()
+        return f"arn:{partition}:bedrock:{region or stack_region}::foundation-model/{model_id}"
 
     def inference_profile_arn(self, profile_id: str) -> str:
-        stack = cdk.Stack.of(self)
-        return (
-            f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
-            f"inference-profile/{profile_id}"
-        )
+        partition, region, account = self._env()
+        return f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{profile_id}"
 
     def model_arns(self, alias: str, team: str | None = None) -> list[str]:
         """ARNs a caller names when invoking ``alias``: the model or system profile first, then
@@ -159,11 +197,8 @@ class ModelAccess(Construct):
 
     def application_profile_pattern(self) -> str:
         """Every application inference profile of this account and region."""
-        stack = cdk.Stack.of(self)
-        return (
-            f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:"
-            "application-inference-profile/*"
-        )
+        partition, region, account = self._env()
+        return f"arn:{partition}:bedrock:{region}:{account}:application-inference-profile/*"
 
     def statements(
         self,
@@ -186,6 +221,25 @@ class ModelAccess(Construct):
         through a profile is also authorized on the model it wraps. Such statements do not
         grow with the number of teams.
         """
+        return [
+            s.policy_statement()
+            for s in self._statements(
+                aliases,
+                team=team,
+                guardrail_versions=guardrail_versions,
+                profiles_tagged=profiles_tagged,
+            )
+        ]
+
+    def _statements(
+        self,
+        aliases: Iterable[str] | None = None,
+        *,
+        team: str | None = None,
+        guardrail_versions: GuardrailVersions = "exact",
+        profiles_tagged: Mapping[str, str] | None = None,
+    ) -> list[_Statement]:
+        """``statements`` as plain data."""
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else list(self.models.values())
         )
@@ -193,16 +247,16 @@ class ModelAccess(Construct):
             raise ValueError("aliases: name at least one allow-listed model")
         guardrail_condition = self.guardrail.allow_conditions(guardrail_versions)
         tagged = dict(profiles_tagged or {})
-        statements: list[iam.PolicyStatement] = []
+        statements: list[_Statement] = []
         unguarded = [m for m in selected if not m.guardrail]
         if unguarded:
             # models Bedrock Guardrails does not support (config: guardrail: false), called
             # directly only: a guardrail condition would make them uncallable
             statements.append(
-                iam.PolicyStatement(
+                _Statement(
                     sid="InvokeModelsWithoutGuardrailSupport",
                     actions=self._actions(any(m.streaming for m in unguarded)),
-                    resources=[self.model_arns(m.alias)[0] for m in unguarded],
+                    resources=_unique(self.model_arns(m.alias)[0] for m in unguarded),
                 )
             )
         selected = [m for m in selected if m.guardrail]
@@ -218,12 +272,12 @@ class ModelAccess(Construct):
                 )
             ]
             statements.append(
-                iam.PolicyStatement(
+                _Statement(
                     sid="InvokeAllowListedModelsWithStreaming"
                     if streaming
                     else "InvokeAllowListedModels",
                     actions=self._actions(streaming),
-                    resources=resources,
+                    resources=_unique(resources),
                     conditions=dict(guardrail_condition),
                 )
             )
@@ -234,7 +288,7 @@ class ModelAccess(Construct):
                 **{f"aws:ResourceTag/{key}": value for key, value in sorted(tagged.items())},
             }
             statements.append(
-                iam.PolicyStatement(
+                _Statement(
                     sid="InvokeTaggedApplicationProfiles",
                     actions=self._actions(any(m.streaming for m in selected)),
                     resources=[self.application_profile_pattern()],
@@ -259,69 +313,71 @@ class ModelAccess(Construct):
                 via = [arn for m in group for arn in self.model_arns(m.alias, team)]
                 operator = "ArnEquals"
             statements.append(
-                iam.PolicyStatement(
+                _Statement(
                     sid="InvokeThroughProfilesWithStreaming"
                     if streaming
                     else "InvokeThroughProfiles",
                     actions=self._actions(streaming),
-                    resources=[
+                    resources=_unique(
                         self.foundation_model_arn(m.foundation_model_id, region="*") for m in group
-                    ],
+                    ),
                     conditions={
                         **guardrail_condition,
                         operator: {"bedrock:InferenceProfileArn": via},
                     },
                 )
             )
-        statements.extend(self.guardrail_statements(guardrail_versions))
+        statements.extend(self._guardrail_statements(guardrail_versions))
         return statements
 
     def guardrail_statements(
         self, guardrail_versions: GuardrailVersions = "exact"
     ) -> list[iam.PolicyStatement]:
         """Use the guardrail, and refuse any invoke that does not carry it."""
-        stack = cdk.Stack.of(self)
+        return [s.policy_statement() for s in self._guardrail_statements(guardrail_versions)]
+
+    def _guardrail_statements(self, guardrail_versions: GuardrailVersions) -> list[_Statement]:
+        partition, region, account = self._env()
         unguarded = sorted(
-            f"arn:{stack.partition}:bedrock:*::foundation-model/{m.foundation_model_id}"
+            f"arn:{partition}:bedrock:*::foundation-model/{m.foundation_model_id}"
             for m in self.models.values()
             if not m.guardrail
         )
-        scope: dict[str, Any] = (
+        deny = _Statement(
+            sid="DenyInvokeWithoutLandingZoneGuardrail",
+            deny=True,
+            actions=[INVOKE, INVOKE_STREAM],
+            conditions=self.guardrail.deny_conditions(guardrail_versions),
             # every model but those that cannot take a guardrail
-            {"not_resources": unguarded}
+            not_resources=unguarded or None,
+            resources=None
             if unguarded
-            else {
-                "resources": [
-                    f"arn:{stack.partition}:bedrock:*::foundation-model/*",
-                    f"arn:{stack.partition}:bedrock:*:{stack.account}:inference-profile/*",
-                    f"arn:{stack.partition}:bedrock:*:{stack.account}:application-inference-profile/*",
-                    f"arn:{stack.partition}:bedrock:*:{stack.account}:provisioned-model/*",
-                    f"arn:{stack.partition}:bedrock:*:{stack.account}:imported-model/*",
-                ]
-            }
+            else [
+                f"arn:{partition}:bedrock:*::foundation-model/*",
+                f"arn:{partition}:bedrock:*:{account}:inference-profile/*",
+                f"arn:{partition}:bedrock:*:{account}:application-inference-profile/*",
+                f"arn:{partition}:bedrock:*:{account}:provisioned-model/*",
+                f"arn:{partition}:bedrock:*:{account}:imported-model/*",
+            ],
         )
         statements = [
-            iam.PolicyStatement(
-                sid="DenyInvokeWithoutLandingZoneGuardrail",
-                effect=iam.Effect.DENY,
-                actions=[INVOKE, INVOKE_STREAM],
-                conditions=self.guardrail.deny_conditions(guardrail_versions),
-                **scope,
-            ),
-            iam.PolicyStatement(
+            deny,
+            _Statement(
                 sid="ApplyLandingZoneGuardrail",
                 actions=["bedrock:ApplyGuardrail"],
                 resources=[self.guardrail.arn],
             ),
         ]
         if self._key is not None:
+            if self._key_arn is None:
+                self._key_arn = self._key.key_arn
             statements.append(
-                iam.PolicyStatement(
+                _Statement(
                     sid="DecryptGuardrailThroughBedrock",
                     actions=["kms:Decrypt"],
-                    resources=[self._key.key_arn],
+                    resources=[self._key_arn],
                     conditions={
-                        "StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.amazonaws.com"}
+                        "StringEquals": {"kms:ViaService": f"bedrock.{region}.amazonaws.com"}
                     },
                 )
             )
@@ -340,10 +396,11 @@ class ModelAccess(Construct):
         it admits any published version of the landing zone guardrail (``GuardrailVersions``).
         """
         statements = []
-        for statement in self.statements(
+        anyone = iam.AnyPrincipal()
+        for statement in self._statements(
             guardrail_versions=guardrail_versions, profiles_tagged=profiles_tagged
         ):
-            if statement.effect != iam.Effect.ALLOW or not statement.sid:
+            if statement.deny or not statement.sid:
                 continue
             conditions = dict(statement.conditions or {})
             merged = {
@@ -354,9 +411,9 @@ class ModelAccess(Construct):
             statements.append(
                 iam.PolicyStatement(
                     sid=statement.sid,
-                    principals=[iam.AnyPrincipal()],
+                    principals=[anyone],
                     actions=statement.actions,
-                    resources=statement.resources,
+                    resources=statement.resources or [],
                     conditions={**conditions, "StringEquals": merged, **other},
                 )
             )
@@ -377,20 +434,21 @@ class ModelAccess(Construct):
         ``guardrail_versions="published"`` for a grantee deployed apart from the guardrail
         that always sends the current version itself (``GuardedInferenceFunction``)."""
         grant: iam.Grant | None = None
-        for statement in self.statements(
+        for statement in self._statements(
             aliases, guardrail_versions=guardrail_versions, profiles_tagged=profiles_tagged
         ):
-            if statement.effect == iam.Effect.DENY:
-                grantee.grant_principal.add_to_principal_policy(statement)
+            if statement.deny:
+                grantee.grant_principal.add_to_principal_policy(statement.policy_statement())
                 continue
             part = iam.Grant.add_to_principal(
                 grantee=grantee,
                 actions=statement.actions,
-                resource_arns=statement.resources,
-                conditions=statement.conditions,
+                resource_arns=statement.resources or [],
+                conditions=statement.conditions or {},
             )
             grant = part if grant is None else grant.combine(part)
-        assert grant is not None
+        if grant is None:
+            raise ValueError("aliases: the grant would allow nothing")
         self._acknowledge_wildcards(grantee, aliases, tagged=bool(profiles_tagged))
         return grant
 
@@ -432,7 +490,7 @@ class ModelAccess(Construct):
     ) -> None:
         """Acknowledge the only wildcards the grant has: cross-region destination models, and
         (``tagged``) the application inference profiles admitted by their tags."""
-        partition = cdk.Stack.of(self).partition
+        partition = self._env()[0]
         shown = "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else self.models.values()
