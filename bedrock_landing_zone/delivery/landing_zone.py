@@ -174,8 +174,9 @@ def add_landing_zone(scope: Construct, config: LandingZoneConfig) -> LandingZone
         **config.tags.extra,
     }
     for stack in stacks.all():
+        stack_tags = cdk.Tags.of(stack)
         for key, value in tags.items():
-            cdk.Tags.of(stack).add(key, value)
+            stack_tags.add(key, value)
     return stacks
 
 

@@ -22,6 +22,7 @@ metric limit.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -149,6 +150,12 @@ def documented(namespace: str, name: str, dimensions: frozenset[str] | set[str])
     return (namespace, name, frozenset(dimensions)) in _INDEX
 
 
+@functools.cache
+def _five_minutes() -> cdk.Duration:
+    """The default period, made once (a ``cdk.Duration`` is an immutable value)."""
+    return cdk.Duration.minutes(5)
+
+
 def metric(
     namespace: str,
     name: str,
@@ -171,7 +178,7 @@ def metric(
         dimensions_map=dims or None,
         statistic=statistic,
         label=label,
-        period=period or cdk.Duration.minutes(5),
+        period=period or _five_minutes(),
     )
 
 
@@ -234,5 +241,5 @@ def insights_query(
         query += f" GROUP BY {', '.join(map(_identifier, keys))}"
     query += f" ORDER BY {function}() DESC LIMIT {limit}"
     return cloudwatch.MathExpression(
-        expression=query, label=label, period=period or cdk.Duration.minutes(5)
+        expression=query, label=label, period=period or _five_minutes()
     )

@@ -14,6 +14,7 @@ Every metric comes from ``metrics_catalog`` (documented metrics only).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,18 @@ __all__ = [
     "model_groups",
     "provider_of",
 ]
+
+# Durations are immutable values: each length is made once per process, since every
+# ``cdk.Duration.minutes(...)`` is a round trip to the CDK's Node.js process.
+@functools.cache
+def _minutes(n: int) -> cdk.Duration:
+    return cdk.Duration.minutes(n)
+
+
+@functools.cache
+def _hours(n: int) -> cdk.Duration:
+    return cdk.Duration.hours(n)
+
 
 #: What to do when an alarm fires: the first line of each alarm's description.
 RUNBOOK = {
@@ -154,7 +167,7 @@ class ModelDashboardSection(Construct):
         explain: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        period = period or cdk.Duration.minutes(5)
+        period = period or _minutes(5)
         dims = {"ModelId": model_id}
         name = label or model_id
 
@@ -271,7 +284,7 @@ class ModelAlarms(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         t = thresholds or ObservabilityConfig()
-        period = cdk.Duration.minutes(t.period_minutes)
+        period = _minutes(t.period_minutes)
         dims = {"ModelId": model_id}
 
         def m(
@@ -331,7 +344,7 @@ class ModelAlarms(Construct):
         )
         if tokens_per_minute_quota:
             self.alarms["quota-usage"] = m(
-                "EstimatedTPMQuotaUsage", "Maximum", cdk.Duration.minutes(1)
+                "EstimatedTPMQuotaUsage", "Maximum", _minutes(1)
             ).create_alarm(
                 self,
                 "QuotaUsage",
@@ -512,7 +525,7 @@ class ModelGroupObservability(Construct):
             self,
             "Dashboard",
             dashboard_name=f"{prefix}-models-{group.name}",
-            default_interval=cdk.Duration.hours(3),
+            default_interval=_hours(3),
         )
         aliases = ", ".join(m.alias for m in group.models)
         self.dashboard.add_widgets(
@@ -591,7 +604,7 @@ class LandingZoneObservability(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         t = config.observability
-        period = cdk.Duration.minutes(t.period_minutes)
+        period = _minutes(t.period_minutes)
         action = actions.SnsAction(topic)
         prefix = f"bedrock-lz-{config.name}"
         self._rows: list[list[cloudwatch.IWidget]] = []
@@ -655,7 +668,7 @@ class LandingZoneObservability(Construct):
             self,
             "Dashboard",
             dashboard_name=prefix,
-            default_interval=cdk.Duration.hours(3),
+            default_interval=_hours(3),
         )
         degraded: list[cloudwatch.IAlarm] = [g.composite for g in self.group_observability.values()]
         self._guardrail_section(guardrail, t, prefix, period, topic)
@@ -1080,7 +1093,7 @@ class TeamObservability(Construct):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        period = cdk.Duration.minutes(settings.period_minutes)
+        period = _minutes(settings.period_minutes)
 
         def per_model(name: str) -> list[cloudwatch.IMetric]:
             return [
@@ -1092,7 +1105,7 @@ class TeamObservability(Construct):
             self,
             "Dashboard",
             dashboard_name=f"bedrock-lz-{env_name}-team-{team}",
-            default_interval=cdk.Duration.hours(3),
+            default_interval=_hours(3),
         )
         self.dashboard.add_widgets(
             cloudwatch.TextWidget(
