@@ -157,15 +157,76 @@ SYNTH_GROUP = "example-environments"
 _SYNTH_FIXTURES = frozenset({"synths", "default", "existing_vpc", "compliance_reports"})
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def xdist_groups(items: list[pytest.Item]) -> dict[str, str]:
+    """Test module -> its xdist group: the module itself, or ``SYNTH_GROUP`` for every module
+    with a test that uses the synthesized example environments."""
+    synth_modules = {
+        _module(item) for item in items if _SYNTH_FIXTURES & set(getattr(item, "fixturenames", ()))
+    }
+    return {_module(i): SYNTH_GROUP if _module(i) in synth_modules else _module(i) for i in items}
+
+
+def heavy_groups_first(items: list[pytest.Item], groups: dict[str, str]) -> list[pytest.Item]:
+    """The items, whole groups in order of weight: most ``slow`` tests (external tools: the
+    rehearsal, the CLI, checkov...) first, then most tests; ties and each group's own tests in
+    collection order. The long groups start at once on the workers and the many short ones
+    fill in at the end, so both workers finish at about the same time (collection order put
+    the rehearsal, one test of ~40 s, last)."""
+    slow: dict[str, int] = {}
+    size: dict[str, int] = {}
+    for item in items:
+        group = groups[_module(item)]
+        slow[group] = slow.get(group, 0) + (item.get_closest_marker("slow") is not None)
+        size[group] = size.get(group, 0) + 1
+    rank = {g: i for i, g in enumerate(sorted(size, key=lambda g: (-slow[g], -size[g])))}
+    return sorted(items, key=lambda item: rank[groups[_module(item)]])  # stable
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """One xdist group per test module, and one for all modules that use ``synths``: with
-    ``--dist loadgroup`` a group runs on one worker (without xdist, markers do nothing)."""
-    synth_modules = {
-        item.nodeid.split("::")[0]
-        for item in items
-        if _SYNTH_FIXTURES & set(getattr(item, "fixturenames", ()))
-    }
+    ``--dist loadgroup`` a group runs on one worker, heavy groups first (without xdist this
+    does nothing)."""
+    if not getattr(config.option, "loadgroup", False):  # set on an xdist worker
+        return
+    groups = xdist_groups(items)
+    items[:] = heavy_groups_first(items, groups)
     for item in items:
-        module = item.nodeid.split("::")[0]
-        group = SYNTH_GROUP if module in synth_modules else module
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(groups[_module(item)]))
+
+
+class _GroupInNodeId:
+    """What ``--dist loadgroup`` schedules by: a worker appends ``@<group>`` to each test's node
+    id and the controller groups by that suffix. xdist 3.8 writes it to ``item._nodeid``, which
+    pytest 9 no longer reads (the id is ``item._id``): the groups were silently ignored and each
+    test was scheduled on its own (module fixtures, the pipeline's synth and checkov and
+    cfn-lint over each environment ran on both workers). This hook, after xdist's, appends the
+    suffix where pytest 9 keeps the id, and leaves an id xdist did suffix alone."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if not getattr(config.option, "loadgroup", False):
+            return
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            mark = item.get_closest_marker("xdist_group")
+            if mark is None or "@" in item.nodeid.rsplit("]", 1)[-1]:
+                continue
+            item._id = NodeId.parse(f"{item.nodeid}@{mark.args[0]}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    config.pluginmanager.register(_GroupInNodeId(), "xdist-group-in-node-id")
+    if config.getoption("dist", "no") == "loadgroup":
+        # the controller hands groups out in the workers' collection order (heavy first,
+        # above), not re-sorted by their number of tests
+        config.option.loadscopereorder = False
