@@ -47,6 +47,60 @@ _SCRIPT = __name__ == "__main__"
 if _SCRIPT:
     gc.disable()
 
+
+def _accept(argname: str, value: object, expected_type: object) -> None:
+    """jsii's argument check, switched off (``skip_jsii_argument_checks``)."""
+
+
+class _NoHints(dict[str, None]):
+    """The expected type of any argument, for a switched-off check: none."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+class _NoHintsCache:
+    """jsii's cache of each binding's type hints, for switched-off checks: nothing to resolve."""
+
+    def get(self, stub: object, default: object = None) -> _NoHints:
+        return _NO_HINTS
+
+
+_NO_HINTS = _NoHints()
+
+
+def skip_jsii_argument_checks() -> bool:
+    """Switch off the Python-side type checks of the CDK's bindings, for this process.
+
+    Before every call into a jsii library, the bindings resolve the call's type hints and check
+    each argument with typeguard (code under ``if __debug__:``): over a thousand calls in a
+    synth of the default environment, and about a sixth of the Python process's instructions
+    (callgrind: 3.64 G with the checks, 3.00 G without). Node.js checks every value against the
+    jsii type system again when it arrives, so a wrong type still fails the synth, naming the
+    parameter. ``python -O`` would skip the checks too, but it needs optimized bytecode of the
+    whole CDK, compiled again (~6 s of CPU) by every run that cannot write bytecode, as the
+    tests' synths through the CLI cannot (PYTHONDONTWRITEBYTECODE). Only the app run as a script
+    (``cdk synth``, ``python app.py``) does this; tests that import the app or the package keep
+    the checks. Returns False, changing nothing, when the installed jsii lacks the two hooks
+    used (``jsii._type_checking``: the resolved checker and the type hints cache)."""
+    try:
+        from jsii import _type_checking  # noqa: PLC0415
+    except ImportError:
+        return False
+    if not hasattr(_type_checking, "_resolved_check") or not hasattr(
+        _type_checking, "_type_hints_cache"
+    ):
+        return False
+    # check_type() calls the checker it resolved on first use, and cached_type_hints() looks
+    # each binding's hints up in this cache (resolving them when it finds none)
+    _type_checking._resolved_check = _accept
+    setattr(_type_checking, "_type_hints_cache", _NoHintsCache())  # noqa: B010
+    return True
+
+
+if _SCRIPT:
+    skip_jsii_argument_checks()
+
 import aws_cdk as cdk  # noqa: E402
 
 from bedrock_landing_zone import (  # noqa: E402

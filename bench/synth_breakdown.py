@@ -222,6 +222,7 @@ def child_full(marks: _Marks, modules: Sequence[str]) -> None:
     marks("cdk_modules")
     sys.path.insert(0, str(ROOT))
     app: Any = importlib.import_module("app")
+    app.skip_jsii_argument_checks()  # as app.py does when run as a script
     gc.freeze()
     gc.enable()
     marks("project")

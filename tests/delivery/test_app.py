@@ -302,3 +302,49 @@ def test_make_dashboard_preview_synthesizes_and_renders_the_environment_asked() 
     assert "--output" not in lines[synth[0]] and " -o " not in lines[synth[0]]  # into cdk.out
     assert lines[preview[0]].endswith("dashboard_preview cdk.out docs")
     assert synth[0] < preview[0]
+
+
+def _run_script(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter with app.py importable (its jsii state stays there)."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{code}"],
+        cwd=tmp_path,
+        env={**_clean_env(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_run_as_a_script_the_app_leaves_argument_checks_to_nodejs(tmp_path: Path) -> None:
+    """app.py switches typeguard's checks off for its own run only; a wrong type still fails,
+    in the jsii kernel, naming the parameter."""
+    code = """
+import aws_cdk as cdk
+try:
+    cdk.Duration.minutes("five")
+except Exception as error:
+    print("checked:", type(error).__name__, str(error).splitlines()[0])
+import app
+print("switched:", app.skip_jsii_argument_checks())
+try:
+    cdk.Duration.minutes("five")
+except Exception as error:
+    print("checked:", type(error).__name__, str(error).splitlines()[0])
+import typing
+resolved = []
+typing.get_type_hints = lambda *args, **kwargs: resolved.append(args)
+cdk.Duration.hours(1)  # a binding whose type hints were not resolved before
+print("type hints resolved:", len(resolved))
+"""
+    result = _run_script(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    before, switched, after = [
+        line for line in result.stdout.splitlines() if line.startswith(("checked", "switched"))
+    ]
+    assert before.startswith("checked: TypeError")  # typeguard, in Python
+    assert switched == "switched: True"
+    assert after.startswith("checked: RuntimeError")  # the jsii kernel, in Node.js
+    assert "parameter amount of static method aws-cdk-lib.Duration.minutes" in after
+    assert "type hints resolved: 0" in result.stdout.splitlines()
