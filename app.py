@@ -23,6 +23,7 @@ elsewhere, and falls back to `python` (Windows) or `python3` when there is no `.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import os
@@ -102,6 +103,7 @@ if _SCRIPT:
     skip_jsii_argument_checks()
 
 import aws_cdk as cdk  # noqa: E402
+import jsii  # noqa: E402
 
 from bedrock_landing_zone import (  # noqa: E402
     ConfigError,
@@ -260,6 +262,40 @@ def main(argv: list[str] | None = None) -> None:
     write_scp_files(config, assembly.directory)
 
 
+def exit_without_waiting_for_node() -> None:
+    """End the process now that the cloud assembly is written, without waiting for Node.js.
+
+    At exit jsii tells its kernel (the Node.js process that ran the CDK) to stop and waits for
+    it; tearing down its heap and the WebAssembly of CDK's template validation takes Node.js
+    about half a second (bench/results.md, section 1: "exit"), and the CDK CLI waits for the app
+    before it reads the assembly. Here the kernel gets its exit message and finishes on its own:
+    it has nothing left to write (CDK writes the assembly synchronously), it only removes its
+    temporary directory. Then the exit handlers run (the staged function code, jsii's runtime
+    files) and the process ends. Only under the CDK CLI (``run_by_cli``), on POSIX, with no
+    profiler or tracer attached (``python -m cProfile app.py`` writes its report after the app
+    returns), and with a jsii that has the internals used here (``provider._process``);
+    otherwise the normal exit runs."""
+    if not run_by_cli() or os.name != "posix" or sys.getprofile() or sys.gettrace():
+        return
+    process = getattr(jsii.kernel.provider, "_process", None)
+    pipe = getattr(getattr(process, "_process", None), "stdin", None)
+    runtime_files = getattr(process, "_ctx_stack", None)
+    if process is None or pipe is None or runtime_files is None:
+        return
+    atexit.unregister(process.stop)
+    try:
+        pipe.write(b'{"exit":0}\n')  # what jsii's own stop() sends
+        pipe.close()
+    except OSError:
+        pass  # the kernel is gone already
+    runtime_files.close()  # jsii's runtime files (its stop() removes them too)
+    atexit._run_exitfuncs()  # everything else registered to run at exit
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
     main()
     gc.freeze()  # the collection at exit has nothing to find either
+    exit_without_waiting_for_node()

@@ -15,7 +15,8 @@ Python to the jsii kernel in Node.js) after each step:
   project's own modules (``import app``);
 - the app: ``App`` with its context, the config, ``add_compliance_packs``, ``add_landing_zone``
   (the construct tree, asset staging included), ``app.synth()``, ``clear_stale_outputs``,
-  ``write_scp_files``, then the process exit (jsii stops its kernel);
+  ``write_scp_files``, then the process exit (the baseline waits for jsii to stop its kernel;
+  app.py, like this child, tells the kernel to stop and does not wait for it);
 - inside ``app.synth()``: probe plugins that only note when they are called are added before,
   between and after the five cdk-nag packs and the preflight plugin (CDK runs the plugins one
   after the other), so each pack is timed inside the real synth. Before the first probe: CDK's
@@ -87,7 +88,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("synth_after", "synth: built-in CloudFormation validation of every template, report"),
     ("clear_stale_outputs", "app.py: `clear_stale_outputs`"),
     ("write_scp_files", "app.py: `write_scp_files`"),
-    ("exit", "exit: jsii stops its kernel (Node.js), Python's atexit"),
+    ("exit", "exit: jsii stops its kernel (Node.js; app.py does not wait), Python's atexit"),
 )
 #: The steps the baseline child notes as well.
 BASELINE_STEPS = frozenset(
@@ -244,6 +245,7 @@ def child_full(marks: _Marks, modules: Sequence[str]) -> None:
     setattr(cdk.App, "synth", _timed(cdk.App.synth, marks, "synth_after"))  # noqa: B010
     app.main([])
     gc.freeze()  # as app.py does after main() (the collection at exit)
+    app.exit_without_waiting_for_node()  # as app.py does: the exit handlers run, then it ends
 
 
 def child_baseline(marks: _Marks) -> None:

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import pytest
 import yaml
 from aws_cdk import aws_kms as kms
 
-from app import clear_stale_outputs
+from app import clear_stale_outputs, exit_without_waiting_for_node
 from bedrock_landing_zone.config import (
     LandingZoneConfig,
     availability_zone_context,
@@ -348,3 +349,50 @@ print("type hints resolved:", len(resolved))
     assert after.startswith("checked: RuntimeError")  # the jsii kernel, in Node.js
     assert "parameter amount of static method aws-cdk-lib.Duration.minutes" in after
     assert "type hints resolved: 0" in result.stdout.splitlines()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_under_the_cli_the_app_exits_without_waiting_for_nodejs(tmp_path: Path) -> None:
+    """exit_without_waiting_for_node: the exit handlers run, the process ends with status 0
+    before the jsii kernel has stopped, and the kernel then stops on its own; nothing is left
+    behind (jsii's runtime files, the kernel's process)."""
+    code = """
+import atexit, os, sys
+import aws_cdk as cdk
+import jsii
+import app
+cdk.Duration.minutes(1)  # the kernel runs
+kernel = jsii.kernel.provider._process._process
+runtime = [a for a in open(f"/proc/{kernel.pid}/cmdline").read().split("\\0") if a][-1]
+print("kernel", kernel.pid, os.path.dirname(os.path.dirname(runtime)), flush=True)
+atexit.register(lambda: print("exit handlers ran"))
+app.exit_without_waiting_for_node()
+print("not reached")
+"""
+    result = _run_script(code, tmp_path, CDK_OUTDIR=str(tmp_path / "cdk.out"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "exit handlers ran" in lines
+    assert "not reached" not in lines
+    _, pid, runtime_dir = next(line for line in lines if line.startswith("kernel ")).split()
+    assert not Path(runtime_dir).exists()  # jsii's runtime files, removed before the exit
+
+    def running() -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 20
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(), "the jsii kernel did not stop after its exit message"
+
+
+def test_without_the_cli_the_app_exits_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python app.py` (and a profiler running it) gets the normal exit: jsii waits for its
+    kernel, and whoever ran the app regains control."""
+    monkeypatch.delenv("CDK_OUTDIR", raising=False)
+    monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
+    exit_without_waiting_for_node()  # it returns (an exit here would end the test session)
