@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from botocore.stub import Stubber
@@ -251,13 +253,21 @@ def _stops_model(reply: Reply) -> bool:
     )
 
 
+#: botocore's service models (JSON), read once for the module: every test's session would
+#: otherwise load and parse the same files again (most of this module's time).
+_MODELS = botocore.loaders.create_loader()
+
+
 @pytest.fixture
 def session() -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _MODELS)
     return boto3.session.Session(
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         aws_session_token=SESSION_TOKEN,
         region_name=REGION,
+        botocore_session=core,
     )
 
 
