@@ -463,7 +463,7 @@ def test_one_checkov_run_split_per_assembly_is_what_each_run_would_report(tmp_pa
     """``run_tools`` runs checkov once over several assemblies: each gets its templates'
     results; what names no template of any goes to every one (it would fail them all)."""
     a, b = tmp_path / "a" / "A.template.json", tmp_path / "b" / "B.template.json"
-    output = {
+    output: dict[str, Any] = {
         "check_type": "cloudformation",
         "results": {
             "passed_checks": [_check("CKV_1", a), _check("CKV_2", b), _check("CKV_3", b)],
@@ -474,11 +474,10 @@ def test_one_checkov_run_split_per_assembly_is_what_each_run_would_report(tmp_pa
         "summary": {"passed": 3, "failed": 1, "skipped": 1, "checkov_version": "9.9.9"},
     }
     parts = ev.split_checkov(output, {"a": [a], "b": [b]}, tmp_path)
-    ids = {
-        name: {kind: [c["check_id"] for c in r["results"][kind]] for kind in ("passed_checks",)}
-        for name, (r,) in parts.items()
+    passed = {
+        name: [c["check_id"] for c in r["results"]["passed_checks"]] for name, (r,) in parts.items()
     }
-    assert ids == {"a": {"passed_checks": ["CKV_1"]}, "b": {"passed_checks": ["CKV_2", "CKV_3"]}}
+    assert passed == {"a": ["CKV_1"], "b": ["CKV_2", "CKV_3"]}
     (part_a,), (part_b,) = parts["a"], parts["b"]
     assert part_b["results"]["failed_checks"] == output["results"]["failed_checks"]
     assert part_a["results"]["failed_checks"] == []
