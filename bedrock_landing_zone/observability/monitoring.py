@@ -66,6 +66,7 @@ __all__ = [
     "provider_of",
 ]
 
+
 # Durations are immutable values: each length is made once per process, since every
 # ``cdk.Duration.minutes(...)`` is a round trip to the CDK's Node.js process.
 @functools.cache
