@@ -442,7 +442,7 @@ def warm_overhead_in_processes(requests: int, processes: int) -> dict[str, Any]:
             check=True,
         )
         samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    result = samples[0]
+    result: dict[str, Any] = samples[0]
     result["processes"] = processes
     result["stub_converse_median_ms"] = statistics.median(
         s["stub_converse_median_ms"] for s in samples

@@ -89,7 +89,6 @@ DIMENSION_MODEL = "Model"
 UNKNOWN = "unknown"
 
 
-
 def _message_as_written(message: Any) -> Any:
     """The Logger's ``json_deserializer``: a log message is kept as this code wrote it.
 
