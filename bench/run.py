@@ -697,7 +697,7 @@ def _warm_rows(warm: dict[str, Any]) -> list[str]:
     if counted:
         rows += [
             "| Warm overhead in instructions (callgrind, load-independent), "
-            f"`{ROUTE_PATHS[route]}` "
+            f"`{routes.get(route, {}).get('path', route)}` "
             f"| {figures['overhead_per_request'] / 1e6:.2f} M per request over the stubbed call's "
             f"{counted['stub_per_call'] / 1e6:.2f} M: {figures['overhead_ms_at_stub_rate']:.3f} ms "
             f"at its rate | <= {warm['goal_ms']} ms: "
@@ -705,9 +705,6 @@ def _warm_rows(warm: dict[str, Any]) -> list[str]:
             for route, figures in counted["routes"].items()
         ]
     return rows
-
-
-ROUTE_PATHS = {"converse": "/v1/converse", "chat_completions": "/v1/chat/completions"}
 
 
 def render_costs(costs: list[EnvironmentCost] | None) -> list[str]:
