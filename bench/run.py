@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable as a p
 
 import yaml  # noqa: E402
 
-from bench import synth_breakdown  # noqa: E402
+from bench import orphans, synth_breakdown  # noqa: E402
 from bench.cost import NOTES, EnvironmentCost, estimate_assembly, render_environment, usd  # noqa: E402
 from bench.pricing import PRICE_REGION, PRICES, PRICES_AS_OF  # noqa: E402
 
@@ -130,18 +130,22 @@ def _children_cpu() -> float:
 
 @dataclass(frozen=True)
 class Ran:
-    wall_s: float
-    cpu_s: float  # user + system of the command and every descendant it waited for
+    wall_s: float  # until the command exited (what its user waits for)
+    cpu_s: float  # user + system of the command and every descendant, orphans included
     code: int
     output: str
 
 
 def run(command: list[str], *, cwd: Path, env: dict[str, str]) -> Ran:
-    """Run one command to completion (never concurrently with another: CPU is a rusage delta)."""
+    """Run one command to completion (never concurrently with another: CPU is a rusage delta).
+
+    The wall time ends when the command exits; then the descendants it left running are
+    waited for (``orphans.reap``), so their CPU counts and they do not slow the next command."""
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    orphans.reap()
     return Ran(wall, _children_cpu() - cpu, done.returncode, done.stdout + done.stderr)
 
 
@@ -791,6 +795,7 @@ def main(argv: list[str]) -> int:
     synth_runs = args.synth_runs or (3 if args.quick else 7)
     env = tool_env()
     started = time.perf_counter()
+    orphans.become_subreaper()  # so `run` counts (and waits for) what a command leaves running
 
     # Most timing-sensitive first; the long test suite last.
     synth = None if args.skip_synth else measure_synth(synth_runs, env)

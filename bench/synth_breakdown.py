@@ -358,6 +358,8 @@ def _launcher_command() -> str:
 
 def run_once(kind: str, env: dict[str, str], baseline_dir: Path, modules: Sequence[str]) -> Run:
     """One child of ``kind`` (``KINDS``), timed from outside and, for most, from inside."""
+    from bench import orphans  # here: a child runs without the bench package on its path
+
     with tempfile.TemporaryDirectory(prefix="bench-breakdown-") as tmp:
         marks_file = Path(tmp) / "marks.json"
         child = [python(), str(Path(__file__).resolve()), "--child", kind]
@@ -388,6 +390,7 @@ def run_once(kind: str, env: dict[str, str], baseline_dir: Path, modules: Sequen
             check=False,
         )
         ended = time.time()
+        orphans.reap()  # app.py's Node.js kernel finishes after the CLI (bench/orphans.py)
         if done.returncode != 0 or (kind != "launcher" and not marks_file.is_file()):
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
             raise RuntimeError(f"breakdown child {kind} failed ({done.returncode}):\n{tail}")
@@ -678,8 +681,10 @@ def main(argv: Iterable[str]) -> int:
         run_child(args.child, args.marks, modules)
         return 0
     sys.path.insert(0, str(ROOT))
+    from bench import orphans
     from bench.run import GOAL_SYNTH_RATIO, synth_env, tool_env, write_baseline_app
 
+    orphans.become_subreaper()
     env = synth_env(tool_env())
     breakdown = Breakdown.empty(discover_modules(env))
     with tempfile.TemporaryDirectory(prefix="bench-baseline-app-") as tmp:
