@@ -232,7 +232,10 @@ class Lint:
     templates when one uses ``pipeline_lint`` (``run_tools``, as ``build_report`` runs them).
     Each tool starts once instead of once per assembly (checkov ~3.5 s, cfn-lint ~1.5 s), and
     each assembly gets the part of the output about its own templates: what a run over it
-    alone reports (both tools check each template on its own)."""
+    alone reports (both tools check each template on its own). Between sessions, a run whose
+    every input is unchanged (templates, tools, arguments, configuration, environment) gives
+    the stored output of the last such run instead (tests/lint_cache.py; a fresh clone and CI
+    run both tools, ``BEDROCK_LZ_LINT_CACHE=off`` always does)."""
 
     def __init__(self, assemblies: dict[str, Callable[[], list[Path]]]) -> None:
         self._assemblies = assemblies  # name -> its template files, synthesized when called
@@ -240,10 +243,12 @@ class Lint:
 
     def __getitem__(self, name: str) -> ToolOutputs:
         if self._outputs is None:
-            from bedrock_landing_zone.compliance.evidence import run_tools
+            from bedrock_landing_zone.compliance.evidence import run_json, run_tools
+            from tests.lint_cache import session_cache
 
             templates = {n: synthesized() for n, synthesized in self._assemblies.items()}
-            self._outputs = run_tools(templates, root=ROOT)
+            cache = session_cache(ROOT, os.environ)
+            self._outputs = run_tools(templates, root=ROOT, runner=cache or run_json)
         return self._outputs[name]
 
 

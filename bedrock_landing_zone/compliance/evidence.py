@@ -28,7 +28,7 @@ import re
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ __all__ = [
     "ReportError",
     "StackInfo",
     "ToolOutputs",
+    "ToolRunner",
     "base_rule",
     "build_report",
     "cdk_nag_jsii_tarball",
@@ -60,6 +61,7 @@ __all__ = [
     "parse_validation_report",
     "run_cfn_lint",
     "run_checkov",
+    "run_json",
     "run_tools",
     "split_cfn_lint",
     "split_checkov",
@@ -628,7 +630,21 @@ def _run_json(command: Sequence[str], cwd: Path, tool: str) -> Any:
         ) from None
 
 
-def run_checkov(checkov: Path, templates: Sequence[Path], cwd: Path) -> Any:
+#: How a tool runs: (its command, the template files the command names, the working directory,
+#: the tool's name) -> its JSON output. ``run_json`` runs it; a test session may pass another
+#: runner to ``run_tools`` (the suite's cache of the tools' output, tests/lint_cache.py).
+ToolRunner = Callable[[Sequence[str], Sequence[Path], Path, str], Any]
+
+
+def run_json(command: Sequence[str], templates: Sequence[Path], cwd: Path, tool: str) -> Any:
+    """Run ``command`` in ``cwd`` and parse its standard output as JSON (``ReportError``
+    naming ``tool`` when it cannot run or prints no JSON)."""
+    return _run_json(command, cwd, tool)
+
+
+def run_checkov(
+    checkov: Path, templates: Sequence[Path], cwd: Path, runner: ToolRunner = run_json
+) -> Any:
     if not checkov.is_file():
         raise ReportError(
             f"{checkov} not found: run `make setup` in the landing zone repository (checkov has "
@@ -636,17 +652,19 @@ def run_checkov(checkov: Path, templates: Sequence[Path], cwd: Path) -> Any:
         )
     files = [arg for t in templates for arg in ("--file", str(t))]
     command = [str(checkov), "--framework", "cloudformation", "--skip-download", "--compact"]
-    return _run_json([*command, "--output", "json", *files], cwd, "checkov")
+    return runner([*command, "--output", "json", *files], templates, cwd, "checkov")
 
 
-def run_cfn_lint(cfn_lint: Path, templates: Sequence[Path], cwd: Path) -> Any:
+def run_cfn_lint(
+    cfn_lint: Path, templates: Sequence[Path], cwd: Path, runner: ToolRunner = run_json
+) -> Any:
     if not cfn_lint.is_file():
         raise ReportError(
             f"{cfn_lint} not found: run `make setup` in the landing zone repository, or install "
             "cfn-lint and pass --cfn-lint PATH"
         )
     command = [str(cfn_lint), "--format", "json", "--include-checks", "I", "--"]
-    return _run_json([*command, *(str(t) for t in templates)], cwd, "cfn-lint")
+    return runner([*command, *(str(t) for t in templates)], templates, cwd, "cfn-lint")
 
 
 @dataclass(frozen=True)
@@ -751,16 +769,19 @@ def run_tools(
     root: Path,
     checkov: Path | None = None,
     cfn_lint: Path | None = None,
+    runner: ToolRunner = run_json,
 ) -> dict[str, ToolOutputs]:
     """checkov once and cfn-lint once (from ``root``, as ``build_report`` runs them) over the
     templates of several assemblies (name -> its template files), each output split per
     assembly (``split_checkov``, ``split_cfn_lint``): each tool starts once (checkov ~3.5 s,
     cfn-lint ~1.5 s of imports and schemas), and ``build_report(..., tools=...)`` of each
-    assembly gets what its own runs would have given."""
+    assembly gets what its own runs would have given. ``runner``: how each tool's command runs
+    (``run_json`` by default, ``ToolRunner``)."""
     checkov_bin, lint_bin = _tool_paths(root, checkov, cfn_lint)
     every = [template for templates in assemblies.values() for template in templates]
-    checkov_parts = split_checkov(run_checkov(checkov_bin, every, root), assemblies, root)
-    lint_parts = split_cfn_lint(run_cfn_lint(lint_bin, every, root), assemblies, root)
+    checkov_output = run_checkov(checkov_bin, every, root, runner)
+    checkov_parts = split_checkov(checkov_output, assemblies, root)
+    lint_parts = split_cfn_lint(run_cfn_lint(lint_bin, every, root, runner), assemblies, root)
     return {name: ToolOutputs(checkov_parts[name], lint_parts[name]) for name in assemblies}
 
 
