@@ -149,6 +149,9 @@ _HTTP: dict[type[InferenceError], tuple[int, str]] = {
     TeamDirectoryUnavailable: (503, "team_directory_unavailable"),
 }
 _INTERNAL = (500, "internal_error")
+#: The answer's serializer: ``json.dumps(body, ensure_ascii=False, separators=(",", ":"))``
+#: builds this encoder on every call; it holds no state between calls.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def build_service(
@@ -385,23 +388,26 @@ def _read_body(event: dict[str, Any], limit: int) -> dict[str, Any]:
         raise MalformedBody("a JSON body is required", field="body")
     if not isinstance(raw, str):
         raise MalformedBody("the body must be a string", field="body")
-    too_large = PayloadTooLarge(f"the body may hold at most {limit} bytes", field="body")
     if event.get("isBase64Encoded") is True:
         if len(raw) > (limit + 2) // 3 * 4:
-            raise too_large
+            raise _too_large(limit)
         try:
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
             raise MalformedBody("the body is not valid base64", field="body") from None
         if len(data) > limit:
-            raise too_large
+            raise _too_large(limit)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedBody("the body is not valid UTF-8", field="body") from None
     else:
-        if len(raw) > limit or len(raw.encode("utf-8", "surrogatepass")) > limit:
-            raise too_large
+        # A code point is at most 4 bytes of UTF-8 (a lone surrogate, 3): a body of at most
+        # limit / 4 characters fits without being encoded to count its bytes.
+        if len(raw) * 4 > limit and (
+            len(raw) > limit or len(raw.encode("utf-8", "surrogatepass")) > limit
+        ):
+            raise _too_large(limit)
         text = raw
     try:
         return parse_json_object(text)
@@ -415,6 +421,10 @@ def _read_body(event: dict[str, Any], limit: int) -> dict[str, Any]:
         raise MalformedBody("the body nests too deeply", field="body") from None
     except ValueError:
         raise MalformedBody("the body is not valid JSON", field="body") from None
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the body may hold at most {limit} bytes", field="body")
 
 
 def _request_id(event: object, context: LambdaContext) -> str:
@@ -441,7 +451,7 @@ def _response(
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        "body": _JSON.encode(body),
     }
 
 
