@@ -158,6 +158,15 @@ class LineFormatter(LambdaPowertoolsFormatter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._second: tuple[int, str, str] = (-1, "", "")
+        if kwargs.get("json_serializer") is None:
+            # Powertools' default serializer is json.dumps with these options, which builds a
+            # JSONEncoder on every call: this one is built once.
+            self.json_serializer = json.JSONEncoder(
+                default=self.json_default,
+                separators=(",", ":"),
+                indent=self.json_indent,
+                ensure_ascii=False,
+            ).encode
 
     def format(self, record: logging.LogRecord) -> str:
         if (
@@ -262,6 +271,11 @@ class Telemetry:
         self.logger = log
         # service="" keeps Powertools from adding a "service" dimension from the environment.
         self.metrics = Metrics(namespace=namespace, service="")
+        # POWERTOOLS_METRICS_DISABLED (and POWERTOOLS_DEV), read once: a function's environment
+        # variables are part of its version-specific configuration ("Working with Lambda
+        # environment variables", Lambda developer guide), so they do not change during an
+        # execution environment's life. Powertools reads them at each flush.
+        self._metrics_disabled = is_metrics_disabled()
         # The request document's metric names and units are constants: Powertools' add_metric
         # validates them here, once, and each request only fills in values (ten add_metric
         # calls, each re-validating its name and unit, were half of the telemetry's cost).
@@ -376,11 +390,12 @@ class Telemetry:
 
     def _emit_metrics(self, trace: RequestTrace, status: int) -> None:
         """One EMF document, as Powertools' EMF provider serializes it and ``flush_metrics``
-        prints it (``POWERTOOLS_METRICS_DISABLED`` honoured), written from a template."""
+        prints it (``POWERTOOLS_METRICS_DISABLED`` honoured, as read at init), written from a
+        template."""
         line = self._emf_line(
             self.request_metrics(trace, status), trace.team or UNKNOWN, trace.model_dimension
         )
-        if not is_metrics_disabled():
+        if not self._metrics_disabled:
             print(line)
 
     def powertools_document(
