@@ -232,3 +232,28 @@ def test_emf_timestamp_is_now_in_epoch_milliseconds() -> None:
     assert before <= document["_aws"]["Timestamp"] <= after
     assert (document["Team"], document["Model"]) == ("t%s", "m%d")
     assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Name%With/Percent"
+
+
+@pytest.mark.parametrize(
+    ("env", "printed"),
+    [
+        ({}, True),
+        ({"POWERTOOLS_METRICS_DISABLED": "true"}, False),
+        ({"POWERTOOLS_DEV": "true"}, False),
+        ({"POWERTOOLS_DEV": "true", "POWERTOOLS_METRICS_DISABLED": "false"}, True),
+    ],
+)
+def test_metrics_switches_are_powertools_own(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], printed: bool
+) -> None:
+    """The switches are read once, at init (a function's environment is fixed for an execution
+    environment), with Powertools' own rules (``is_metrics_disabled``)."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    tele = Telemetry(namespace=NAMESPACE, log_content=False)
+    with capture() as out:
+        tele.finish(_trace(), 200)
+    assert bool(out.metrics) is printed
+    assert out.logs
