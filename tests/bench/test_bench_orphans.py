@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ MEASURE = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
+from typing import Any
 from bench import orphans
 from bench.run import run
 adopted = orphans.become_subreaper() if sys.argv[1] == "adopt" else False
@@ -36,7 +38,7 @@ print(json.dumps({{"adopted": adopted, "cpu_s": ran.cpu_s, "code": ran.code}}))
 """
 
 
-def measure(mode: str) -> dict[str, float]:
+def measure(mode: str) -> dict[str, Any]:
     script = MEASURE.format(root=str(ROOT), command=LEAVES_A_BUSY_ORPHAN)
     done = subprocess.run(
         [sys.executable, "-c", script, mode], capture_output=True, text=True, check=True
