@@ -187,5 +187,5 @@ bench: setup ## Synth-time ratio, test-suite time, inference cold/warm, asset si
 dashboard-preview: synth ## Render ENV's dashboards (default: default) to docs/bedrock-lz-<env>*.svg
 	@$(PY) -m bedrock_landing_zone.pictures.dashboard_preview cdk.out docs
 
-clean: ## Remove build outputs (keeps the venvs and node_modules)
-	@rm -rf cdk.out build dist .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove build outputs and the test session's lint cache (keeps the venvs and node_modules)
+	@rm -rf cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .venv/lint-cache
