@@ -207,16 +207,20 @@ class LineFormatter(LambdaPowertoolsFormatter):
         return self.serialize({k: v for k, v in line.items() if v is not None})
 
     def _timestamp(self, record: logging.LogRecord) -> str:
-        """``formatTime`` of the default format ``%Y-%m-%d %H:%M:%S,%F%z`` (``%F``: the
-        record's milliseconds), the date, time and zone formatted once per second."""
-        second, head, zone = self._second
+        """``formatTime`` of Powertools' default format (``%Y-%m-%d %H:%M:%S,%F%z``, ``%F``: the
+        record's milliseconds): what comes before and after ``%F`` is formatted once per second
+        (none of its directives is finer than a second)."""
+        second, head, tail = self._second
         if second != int(record.created):
+            form = self.default_time_format
+            before, marker, after = form.partition(self.custom_ms_time_directive)
+            if not marker or "%%" in form or marker in after:
+                return self.formatTime(record)  # a format this shortcut does not split
             moment = self.converter(record.created)
             second = int(record.created)
-            head = time.strftime("%Y-%m-%d %H:%M:%S,", moment)
-            zone = time.strftime("%z", moment)
-            self._second = (second, head, zone)
-        return f"{head}{int(record.msecs):03d}{zone}"
+            head, tail = time.strftime(before, moment), time.strftime(after, moment)
+            self._second = (second, head, tail)
+        return f"{head}{int(record.msecs):03d}{tail}"
 
     def _trace_id(self) -> str | None:
         """The X-Ray trace id, as Powertools' formatter reads it for each line (Lambda sets

@@ -162,9 +162,16 @@ def test_other_lines_are_powertools_lines(records: list[logging.LogRecord]) -> N
     _assert_same_lines(records)
 
 
-def test_the_timestamp_is_powertools_timestamp_across_seconds() -> None:
-    ours = LineFormatter(json_deserializer=lambda m: m)
-    theirs = LambdaPowertoolsFormatter()
+@pytest.mark.parametrize("utc", [False, True])
+@pytest.mark.parametrize(
+    "form", [LambdaPowertoolsFormatter.default_time_format, "%H:%M %%F %F", "%F %S.%F", "%S"]
+)
+def test_the_timestamp_is_powertools_timestamp_across_seconds(utc: bool, form: str) -> None:
+    """Local time and UTC; other default formats (a format the shortcut does not split is
+    left to Powertools' formatTime)."""
+    ours = LineFormatter(json_deserializer=lambda m: m, utc=utc)
+    theirs = LambdaPowertoolsFormatter(utc=utc)
+    ours.default_time_format = theirs.default_time_format = form
     for created in (1_796_562_721.674, 1_796_562_721.999, 1_796_562_722.0, 1_796_562_722.0009):
         record = logging.makeLogRecord({"msg": "m", "created": created})
         record.msecs = (created - int(created)) * 1000
