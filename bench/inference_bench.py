@@ -58,6 +58,9 @@ ASSET = ROOT / "lambda" / "inference"
 RESULTS = ROOT / "bench" / "results" / "inference.json"
 EVENT = ROOT / "tests" / "lambda" / "inference" / "events" / "converse_ok.json"
 REGION = "us-east-1"
+#: An X-Ray trace header of the form Lambda puts in ``_X_AMZN_TRACE_ID`` for an invocation
+#: (X-Ray Developer Guide, "Tracing header": Root, Parent, Sampled); a made-up id.
+XRAY_TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
 GOAL_COLD_RATIO = 1.15
 GOAL_WARM_MS = 0.3
@@ -332,6 +335,11 @@ class _Warm:
                 "INFERENCE_CONFIG": json.dumps(SAMPLE_CONFIG),
                 "GUARDRAIL_ID": SAMPLE_GUARDRAIL_ID,
                 "GUARDRAIL_VERSION": SAMPLE_GUARDRAIL_VERSION,
+                # Set by Lambda in every execution environment (Lambda Developer Guide,
+                # "Defined runtime environment variables"); the handler and Powertools read
+                # them, and a missing one costs a failed lookup that Lambda would not.
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "_X_AMZN_TRACE_ID": XRAY_TRACE_HEADER,
             }
         )
         import boto3
@@ -344,16 +352,19 @@ class _Warm:
         client = self.client
         handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
         self.handler = handler
-        self.context = LocalContext
+        self.new_context = LocalContext
+        self.context = LocalContext(60_000)
         self.answer = converse_answer()
         self.events = route_events()
 
     def prime(self) -> None:
-        """Queue the stubbed answer of the next call (outside the timed part)."""
+        """Queue the stubbed answer of the next call and make its Lambda context (outside the
+        timed part: in Lambda the runtime makes the context, not the handler)."""
         self.stubber.add_response("converse", self.answer)
+        self.context = self.new_context(60_000)
 
     def request(self, event: dict[str, Any]) -> None:
-        response = self.handler.lambda_handler(event, self.context(60_000))
+        response = self.handler.lambda_handler(event, self.context)
         assert response["statusCode"] == 200, response
 
     def stub_call(self) -> None:
@@ -448,7 +459,7 @@ def warm_overhead_in_processes(requests: int, processes: int) -> dict[str, Any]:
         s["stub_converse_median_ms"] for s in samples
     )
     for route, figures in result["routes"].items():
-        per_process = [s["routes"][route] for s in samples]
+        per_process = [dict(s["routes"][route]) for s in samples]  # copies: figures is [0]'s
         for key in ("handler_median_ms", "handler_p90_ms", "overhead_ms"):
             figures[key] = statistics.median(p[key] for p in per_process)
         figures["overhead_ms_per_process"] = [p["overhead_ms"] for p in per_process]
