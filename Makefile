@@ -164,21 +164,9 @@ unit: setup ## pytest only
 	@echo "test: pytest, the whole suite on every core (~3 min on 2 cores: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@$(PYTEST)
 
-# mypy runs beside pytest: from a cold cache (a fresh clone, CI) it takes ~2 min of one core,
-# most of it reading aws-cdk-lib's types, and one after the other the two took ~5.5 min of a
-# fresh clone's `make test` (bench/results.md, Setup). Its report follows pytest's; either
-# failing fails the target.
-TYPECHECK_LOG := $(VENV)/typecheck.log
-test: setup lint ## Everything CI runs: lint, type check, the whole test suite
-	@echo "test: mypy --strict in the background (its report follows pytest's), and pytest, the whole suite on every core (~3.5 min on 2 cores: synths, cfn-lint, checkov, a wheel, the rehearsal)"
-	@mypy $(MYPY_TARGETS) > $(TYPECHECK_LOG) 2>&1 & types=$$!; \
-	trap 'kill $$types 2> /dev/null || true' INT TERM; \
-	tests=0; $(PYTEST) || tests=$$?; \
-	typed=0; wait $$types || typed=$$?; \
-	echo "typecheck: mypy --strict"; cat $(TYPECHECK_LOG); \
-	if [ $$typed -ne 0 ]; then echo "test: mypy --strict failed (exit $$typed), its report is above" >&2; fi; \
-	if [ $$tests -ne 0 ]; then echo "test: pytest failed (exit $$tests), its report is above mypy's" >&2; fi; \
-	[ $$tests -eq 0 ] && [ $$typed -eq 0 ]
+test: setup lint typecheck ## Everything CI runs: lint, type check, the whole test suite
+	@echo "test: pytest, the whole suite on every core (~3 min on 2 cores: synths, cfn-lint, checkov, a wheel, the rehearsal)"
+	@$(PYTEST)
 
 schema: $(RUNTIME_STAMP) ## Regenerate config/schema.json from the pydantic model
 	@$(PY) -m bedrock_landing_zone.config.schema > config/schema.json
