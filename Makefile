@@ -151,7 +151,7 @@ lint: $(DEV_STAMP) ## ruff lint and format check
 # Every Python folder of the repository, the runtime code of each function included.
 MYPY_TARGETS := app.py bedrock_landing_zone stacks $(patsubst %/__init__.py,%,$(wildcard lambda/*/*/__init__.py)) rehearsal tests bench tools
 typecheck: $(DEV_STAMP) ## mypy (strict) over infrastructure and runtime code
-	@echo "typecheck: mypy --strict (~1 min from a cold cache, seconds after)"
+	@echo "typecheck: mypy --strict (~2 min from a cold cache, seconds after)"
 	@mypy $(MYPY_TARGETS)
 
 # The suite runs on every core (pytest-xdist): one worker per core, a test module per unit of work,
