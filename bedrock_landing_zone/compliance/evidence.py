@@ -614,7 +614,16 @@ class ComplianceReport:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_json(command: Sequence[str], cwd: Path, tool: str) -> Any:
+#: How a tool runs: (its command, the template files the command names, the working directory,
+#: the tool's name) -> its JSON output. ``run_json`` runs it; a test session may pass another
+#: runner to ``run_tools`` (the suite's cache of the tools' output, tests/lint_cache.py).
+ToolRunner = Callable[[Sequence[str], Sequence[Path], Path, str], Any]
+
+
+def run_json(command: Sequence[str], templates: Sequence[Path], cwd: Path, tool: str) -> Any:
+    """Run ``command`` in ``cwd`` and parse its standard output as JSON (``ReportError``
+    naming ``tool`` when it cannot run or prints no JSON). ``templates`` (what the command
+    names) is part of the ``ToolRunner`` signature for runners that key on it; unused here."""
     try:
         result = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
             list(command), cwd=cwd, capture_output=True, text=True, check=False, timeout=600
@@ -628,18 +637,6 @@ def _run_json(command: Sequence[str], cwd: Path, tool: str) -> Any:
         raise ReportError(
             f"{tool} exited {result.returncode} without JSON output: " + " / ".join(detail)
         ) from None
-
-
-#: How a tool runs: (its command, the template files the command names, the working directory,
-#: the tool's name) -> its JSON output. ``run_json`` runs it; a test session may pass another
-#: runner to ``run_tools`` (the suite's cache of the tools' output, tests/lint_cache.py).
-ToolRunner = Callable[[Sequence[str], Sequence[Path], Path, str], Any]
-
-
-def run_json(command: Sequence[str], templates: Sequence[Path], cwd: Path, tool: str) -> Any:
-    """Run ``command`` in ``cwd`` and parse its standard output as JSON (``ReportError``
-    naming ``tool`` when it cannot run or prints no JSON)."""
-    return _run_json(command, cwd, tool)
 
 
 def run_checkov(
