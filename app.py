@@ -78,9 +78,9 @@ def skip_jsii_argument_checks() -> bool:
     synth of the default environment, and about a sixth of the Python process's instructions
     (callgrind: 3.64 G with the checks, 3.00 G without). Node.js checks every value against the
     jsii type system again when it arrives, so a wrong type still fails the synth, naming the
-    parameter. ``python -O`` would skip the checks too, but it needs optimized bytecode of the
-    whole CDK, compiled again (~6 s of CPU) by every run that cannot write bytecode, as the
-    tests' synths through the CLI cannot (PYTHONDONTWRITEBYTECODE). Only the app run as a script
+    parameter. ``python -O`` would skip the checks too, but it needs a second, optimized copy of
+    the CDK's bytecode (``.opt-1.pyc``), compiled (~6 s of CPU) wherever only the plain one is
+    cached, and by every run that cannot write bytecode. Only the app run as a script
     (``cdk synth``, ``python app.py``) does this; tests that import the app or the package keep
     the checks. Returns False, changing nothing, when the installed jsii lacks the two hooks
     used (``jsii._type_checking``: the resolved checker and the type hints cache)."""

@@ -98,15 +98,17 @@ def python() -> str:
 
 
 def tool_env() -> dict[str, str]:
-    """The environment `make` gives its targets (Makefile exports), so results match `make`."""
-    env = dict(os.environ)
+    """The environment `make` gives its targets (Makefile exports), so results match `make`:
+    among them ``PYTHONPYCACHEPREFIX``, so every Python run caches the bytecode of what it imports
+    in ``.venv/pycache`` and a synth does not compile the project's modules again."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     path = [str(p) for p in (NODE_BIN, CDK.parent, VENV_BIN) if p.is_dir()]
     env["PATH"] = os.pathsep.join([*path, env.get("PATH", "")])
     env.update(
         {
             "CDK_DISABLE_CLI_TELEMETRY": "true",
             "CDK_DISABLE_VERSION_CHECK": "true",
-            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPYCACHEPREFIX": str(ROOT / ".venv" / "pycache"),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
     )
@@ -114,16 +116,6 @@ def tool_env() -> dict[str, str]:
     if node.is_file():  # app.py does this itself; set it for the baseline app as well
         env["JSII_NODE"] = str(node)
     return env
-
-
-def synth_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` as ``make synth`` gives it to ``cdk synth`` (``$(CDK)`` in the Makefile): Python
-    caches the bytecode of every module it imports in ``.venv/pycache``, so a synth does not
-    compile the project's modules again (``make`` exports ``PYTHONDONTWRITEBYTECODE`` for the
-    other targets)."""
-    out = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    out["PYTHONPYCACHEPREFIX"] = str(ROOT / ".venv" / "pycache")
-    return out
 
 
 def _children_cpu() -> float:
@@ -209,7 +201,6 @@ def synth_once(app_dir: Path, extra: list[str], env: dict[str, str]) -> Ran:
 
 
 def measure_synth(runs: int, env: dict[str, str]) -> SynthResult:
-    env = synth_env(env)
     full_args = ["-c", "env=default"]
     parts = synth_breakdown.Breakdown.empty(synth_breakdown.discover_modules(env))
     with tempfile.TemporaryDirectory(prefix="bench-baseline-app-") as tmp:

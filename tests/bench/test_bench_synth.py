@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import keep_skipped_sections, synth_env
+from bench.run import ROOT, keep_skipped_sections, tool_env
 from bench.synth_breakdown import KINDS, Breakdown, Run, _group, _module_of, render, rows
 
 
@@ -113,11 +113,15 @@ def test_profile_groups_waiting_for_node_and_the_project() -> None:
     assert _group("shutil").startswith("other")
 
 
-def test_synth_runs_with_make_synths_bytecode_cache() -> None:
-    env = synth_env({"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"})
+def test_the_bench_runs_with_makes_bytecode_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PATH", "/bin")
+    env = tool_env()
     assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["PYTHONPYCACHEPREFIX"].endswith(".venv/pycache")
-    assert env["PATH"] == "/bin"
+    assert env["PATH"].endswith("/bin")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache" in makefile
 
 
 def test_a_skipped_synth_section_keeps_its_breakdown() -> None:
