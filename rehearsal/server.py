@@ -224,8 +224,11 @@ def cli_environment(port: int, region: str, home: Path) -> dict[str, str]:
         AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
         AWS_EC2_METADATA_DISABLED="true",
         AWS_MAX_ATTEMPTS="1",
-        PYTHONDONTWRITEBYTECODE="1",
     )
+    if env.get("PYTHONPYCACHEPREFIX"):  # make's: each module compiled once, into .venv/pycache
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:  # no __pycache__ in the source tree
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     if (NODE_BIN / "node").is_file():
         env["JSII_NODE"] = str(NODE_BIN / "node")
     return env

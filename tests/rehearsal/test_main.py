@@ -21,7 +21,7 @@ from rehearsal.lifecycle import (
     replay,
     stated_defaults,
 )
-from rehearsal.server import ROOT
+from rehearsal.server import ROOT, cli_environment
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
 
@@ -164,3 +164,20 @@ def test_public_parameters_get_a_stand_in_in_moto_or_a_clear_error() -> None:
         unknown = TransformReport(public_parameters=[("s", "P", "/aws/service/other/thing")])
         with pytest.raises(RehearsalError, match="/aws/service/other/thing"):
             provide_public_parameters(moto, unknown)  # type: ignore[arg-type]
+
+
+def test_cli_runs_cache_bytecode_in_the_prefix_or_write_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under make (PYTHONPYCACHEPREFIX) the CLI's app runs write bytecode there, so each synth
+    does not compile aws-cdk-lib's modules again; without a prefix they write none (no
+    __pycache__ in the source tree)."""
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "pycache"))
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("AWS_PROFILE", "real")
+    env = cli_environment(5000, "eu-central-1", tmp_path)
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "pycache")
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert "AWS_PROFILE" not in env
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX")
+    assert cli_environment(5000, "eu-central-1", tmp_path)["PYTHONDONTWRITEBYTECODE"] == "1"
