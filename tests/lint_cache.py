@@ -17,7 +17,7 @@ The key is a digest of everything the run reads that can change between sessions
   and every installed distribution's name, version and ``RECORD`` (the digest of each installed
   file, as the installer wrote it); a tool outside such a venv is never cached;
 * the whole environment of the run, except the variables pytest and xdist set per test or per
-  worker (``_PER_TEST_VARIABLES``);
+  worker, and the shell's and make's own bookkeeping (``_PER_TEST_VARIABLES``);
 * how the templates' paths relate to each other (below).
 
 The templates are synthesized into a new temporary directory in each session, and the tools
@@ -49,13 +49,25 @@ from bedrock_landing_zone.compliance.evidence import run_json
 FORMAT = 1
 #: Entries kept per tool (the newest).
 KEEP = 8
-#: Set per test or per worker by pytest and xdist; not read by checkov or cfn-lint.
+#: Not read by checkov or cfn-lint, and different between two sessions of the same inputs: set
+#: per test or per worker by pytest and xdist, by the shell (the previous directory, the nesting
+#: level, the last command; the working directory is a key part of its own) and by make (its
+#: nesting level and flags: `make test` and `make unit` run the same tools).
 _PER_TEST_VARIABLES = frozenset(
     {
         "PYTEST_CURRENT_TEST",
         "PYTEST_XDIST_WORKER",
         "PYTEST_XDIST_WORKER_COUNT",
         "PYTEST_XDIST_TESTRUNUID",
+        "OLDPWD",
+        "PWD",
+        "SHLVL",
+        "_",
+        "MAKELEVEL",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKE_TERMOUT",
+        "MAKE_TERMERR",
     }
 )
 #: The configuration files checkov and cfn-lint read from the working and the home directory.

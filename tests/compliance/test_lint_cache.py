@@ -255,6 +255,20 @@ def test_pytest_per_test_variables_are_not_part_of_the_key(
     assert (setup.cache.runs, setup.cache.hits) == (1, 1)
 
 
+def test_the_shells_and_makes_bookkeeping_is_not_part_of_the_key(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OLDPWD", "/home/dev")
+    monkeypatch.setenv("MAKEFLAGS", "-j2")
+    setup.lint(setup.templates("session-1"))
+    monkeypatch.setenv("OLDPWD", "/tmp")  # `cd` somewhere and back
+    monkeypatch.delenv("MAKEFLAGS")  # pytest run directly, not by make
+    setup.lint(setup.templates("session-2"))
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # any other variable still counts
+    setup.lint(setup.templates("session-3"))
+    assert (setup.cache.runs, setup.cache.hits) == (2, 1)
+
+
 def test_an_output_naming_a_template_in_an_unknown_form_is_not_stored(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
