@@ -17,11 +17,11 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Every Python that make runs (the CDK app, pytest and its subprocesses, the tools) caches its
-# bytecode in .venv/pycache, compiled on a module's first import (a PYTHONDONTWRITEBYTECODE
-# from the calling shell would make every run compile everything it imports again): the source tree stays free of
+# bytecode in .venv/pycache, compiled on a module's first import: the source tree stays free of
 # __pycache__, a module compiled once serves every later run, and nothing compiles the modules no
 # run imports (most of aws-cdk-lib's 183 MB). Python's docs (sys.pycache_prefix): bytecode is read
-# from and written to that parallel tree only; __pycache__ directories are ignored.
+# from and written to that parallel tree only; __pycache__ directories are ignored. So a
+# PYTHONDONTWRITEBYTECODE from the calling shell would make every run compile all it imports.
 export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
