@@ -159,6 +159,7 @@ MYPY_TARGETS := app.py bedrock_landing_zone stacks $(patsubst %/__init__.py,%,$(
 # only the aws_cdk modules pyproject.toml lists (tools/mypy_cdk.py): 115 s -> 51-54 s in one.
 MYPY_WORKERS ?= auto
 typecheck: $(DEV_STAMP) ## mypy (strict) over infrastructure and runtime code
+	@$(PY) tools/mypy_cdk.py --check
 	@echo "typecheck: mypy --strict, a worker per core (~30 s from a cold cache, seconds after)"
 	@mypy -n $(MYPY_WORKERS) $(MYPY_TARGETS)
 
