@@ -162,11 +162,11 @@ def _env(asset: Path) -> dict[str, str]:
 
 
 def _cache_dependencies(asset: Path, env: dict[str, str], scripts: list[str]) -> None:
-    """Run each of ``scripts`` (``python -c``) once with bytecode writing on, so that what they
-    import from site-packages and the standard library has cached bytecode, as the Lambda
-    runtime's boto3 and the Powertools layer have (under make, in ``PYTHONPYCACHEPREFIX``, where
-    nothing is compiled before a first import); then drop the bytecode of ``asset`` itself, which
-    every measured run compiles from source."""
+    """Run each of ``scripts`` (``python -c``) once, untimed (this also warms the OS file cache),
+    with bytecode writing on, so that what they import from site-packages and the standard
+    library has cached bytecode, as the Lambda runtime's boto3 and the Powertools layer have
+    (under make, in ``PYTHONPYCACHEPREFIX``, where nothing is compiled before a first import);
+    then drop the bytecode of ``asset`` itself, which every measured run compiles from source."""
     writing = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     for script in scripts:
         subprocess.run(
@@ -241,8 +241,6 @@ def cold_init(runs: int) -> dict[str, Any]:
                 *scripts.values(),
             ],
         )
-        for body in (BASELINE, DEPENDENCIES, HANDLER):  # warm the OS file cache, discard
-            _time_import(body, env)
         samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": [], "handler": []}
         firsts: dict[str, list[tuple[float, float]]] = {name: [] for name in scripts}
         for _ in range(runs):  # interleaved, so drift hits all of them alike

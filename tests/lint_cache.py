@@ -17,7 +17,7 @@ The key is a digest of everything the run reads that can change between sessions
   and every installed distribution's name, version and ``RECORD`` (the digest of each installed
   file, as the installer wrote it); a tool outside such a venv is never cached;
 * the whole environment of the run, except the variables pytest and xdist set per test or per
-  worker, and the shell's and make's own bookkeeping (``_PER_TEST_VARIABLES``);
+  worker, and the shell's and make's own bookkeeping (``_UNKEYED_VARIABLES``);
 * how the templates' paths relate to each other (below).
 
 The templates are synthesized into a new temporary directory in each session, and the tools
@@ -53,7 +53,7 @@ KEEP = 8
 #: per test or per worker by pytest and xdist, by the shell (the previous directory, the nesting
 #: level, the last command; the working directory is a key part of its own) and by make (its
 #: nesting level and flags: `make test` and `make unit` run the same tools).
-_PER_TEST_VARIABLES = frozenset(
+_UNKEYED_VARIABLES = frozenset(
     {
         "PYTEST_CURRENT_TEST",
         "PYTEST_XDIST_WORKER",
@@ -214,7 +214,7 @@ def key_material(
             for name in CONFIG_FILES
         },
         "installation": install,
-        "environment": {k: v for k, v in sorted(environ.items()) if k not in _PER_TEST_VARIABLES},
+        "environment": {k: v for k, v in sorted(environ.items()) if k not in _UNKEYED_VARIABLES},
     }
 
 

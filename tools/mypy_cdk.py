@@ -30,6 +30,7 @@ import importlib.util
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -122,7 +123,7 @@ def _module_level_imports(module: str, path: Path, cdk_root: Path) -> set[str]:
             break
     statements = [line for line in body.splitlines() if line.startswith(("import ", "from "))]
     blocks = [match.group(1) for match in _TYPE_CHECKING_BLOCK.finditer(body)]
-    source = "\n".join(statements) + "\n" + "\n".join(_dedent(b) for b in blocks)
+    source = "\n".join(statements) + "\n" + "\n".join(textwrap.dedent(b) for b in blocks)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     tree = ast.parse(source)
     return {
@@ -130,12 +131,6 @@ def _module_level_imports(module: str, path: Path, cdk_root: Path) -> set[str]:
         for m in _imported(tree, package, cdk_root, reexports=False)
         if _is_cdk(m) and module_file(m, cdk_root) is not None
     }
-
-
-def _dedent(block: str) -> str:
-    lines = [line for line in block.splitlines() if line.strip()]
-    indent = min(len(line) - len(line.lstrip()) for line in lines) if lines else 0
-    return "\n".join(line[indent:] for line in lines)
 
 
 def closure(start: Iterable[str], cdk_root: Path) -> set[str]:
