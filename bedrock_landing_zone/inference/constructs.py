@@ -527,9 +527,9 @@ class PrivateInferenceApi(Construct):
             ),
             disable_execute_api_endpoint=False,
         )
-        # The request model is the function's own pydantic model as draft-4 JSON Schema (what
-        # API Gateway models take: API Gateway Developer Guide, "Data models for REST APIs"),
-        # so the gateway's validator and the function cannot drift apart.
+        # The request model is rendered from the shapes that validate the body in the function
+        # (bedrock_inference.models), as draft-4 JSON Schema (what API Gateway models take: API
+        # Gateway Developer Guide, "Data models for REST APIs"), so the two cannot drift apart.
         cfn_model = apigw.CfnModel(
             self,
             "ConverseRequest",

@@ -54,8 +54,8 @@ request id in the ``x-request-id`` header (where the ``openai`` SDK looks for it
 Init (once per container, during the Lambda init phase): the environment is validated (a bad
 ``INFERENCE_CONFIG`` raises :class:`~bedrock_inference.models.ConfigurationError` naming the field,
 so the function fails to start instead of failing every request) and the bedrock-runtime client
-is created. What not every request needs waits for the first request that does: the request
-validator (first model request), :mod:`~bedrock_inference.openai_compat` (first OpenAI route),
+is created. What not every request needs waits for the first request that does:
+:mod:`~bedrock_inference.openai_compat` (first OpenAI route),
 :mod:`~bedrock_inference.media` (first attachment), the SSM team directory (only when the config
 names one). An init that no request waits for (SnapStart, provisioned concurrency) builds all of
 it ahead (:func:`prepare`); after a SnapStart restore, :func:`after_restore` runs.
@@ -102,7 +102,6 @@ from bedrock_inference.models import (
     Settings,
     load_settings,
     parse_json_object,
-    prepare_request_models,
 )
 from bedrock_inference.telemetry import RequestTrace, Telemetry, logger
 
@@ -203,10 +202,9 @@ AHEAD_OF_TIME_INITS = frozenset({"snap-start", "provisioned-concurrency"})
 
 
 def prepare() -> None:
-    """Build now what an on-demand init leaves to the first request that needs it: the request
-    validator, the OpenAI translation and the attachment checks. Run at init when no request
-    waits for it (SnapStart, provisioned concurrency), so the snapshot holds them."""
-    prepare_request_models()
+    """Import now what an on-demand init leaves to the first request that needs it: the OpenAI
+    translation and the attachment checks. Run at init when no request waits for it (SnapStart,
+    provisioned concurrency), so the snapshot holds them."""
     from bedrock_inference import media, openai_compat  # noqa: F401, PLC0415
 
 

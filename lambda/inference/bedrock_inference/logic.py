@@ -7,7 +7,7 @@
 - **Cost**: a team's call goes through the team's application inference profile for the alias
   (when the directory names one), so its spend carries the team's tags and reaches its budget;
   fallbacks the team has a profile for use that profile too, others the model's own id.
-- **Validation**: shape by the pydantic model :class:`~bedrock_inference.models.ConverseRequest`
+- **Validation**: shape by :class:`~bedrock_inference.models.ConverseRequest`'s strict shape
   (a message's ``content`` is a string or the Converse list of text / image / document blocks;
   text that is blank after Unicode normalisation is refused), then the rules that depend on the
   config: the alias must be in the team's allow-list; roles alternate starting with ``user``;
@@ -56,8 +56,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from bedrock_inference.bedrock_client import (
     FALLBACK_KINDS,
     MIN_ATTEMPT_S,
@@ -84,9 +82,10 @@ from bedrock_inference.models import (
     ConverseRequest,
     ConverseResponse,
     ModelConfig,
+    RequestInvalidShape,
     Settings,
-    format_loc,
     is_blank,
+    parse_request,
 )
 from bedrock_inference.pricing import estimate_cost_usd
 from bedrock_inference.teams import StaticTeams
@@ -213,16 +212,15 @@ class InferenceService:
 
     # --- what ---------------------------------------------------------------------------------
     def validate(self, caller: Caller, body: dict[str, Any], trace: RequestTrace) -> ValidRequest:
-        """Shape (pydantic), allow-list, then the configured limits. Raises on the first problem."""
+        """Shape (``models.parse_request``), allow-list, then the configured limits. Raises on
+        the first problem."""
         alias = body.get("model")
         if isinstance(alias, str) and alias in self.config.models:
             trace.requested_alias = alias  # a configured alias: safe as a metric dimension
         try:
-            request = ConverseRequest.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors(include_input=False, include_url=False)[0]
-            message = str(first["msg"]).removeprefix("Value error, ")
-            raise RequestInvalid(message, field=format_loc(first["loc"]) or "body") from None
+            request = parse_request(body)
+        except RequestInvalidShape as exc:
+            raise RequestInvalid(exc.message, field=exc.field) from None
 
         allowed = caller.models
         if request.model not in allowed:

@@ -1,11 +1,9 @@
-"""Pydantic v2 models of the settings (environment) and the API request; the API response types.
+"""The settings (environment) and the API request, validated; the API response types.
 
-pydantic is not part of the Lambda Python runtime. It *is* part of the AWS-managed
-"Powertools for AWS Lambda (Python) v3" layer (``AWSLambdaPowertoolsPythonV3-*``): that layer is
-built with the ``[all]`` extras, which include pydantic v2 (powertools-lambda-python,
-``layer_v3/layer/layer_stack.py`` builds it with ``include_extras=True``, and the layer canary
-imports pydantic to prove it). pydantic-settings is *not* in the layer, so settings are a plain
-``BaseModel`` read from ``os.environ`` by :func:`load_settings`.
+Both are described as :mod:`~bedrock_inference.shapes` (strict, every problem named by its path,
+pydantic's wording) and kept as immutable objects. The function needs nothing beyond the Lambda
+Python runtime's boto3 and Powertools: pydantic is not imported (its import alone is a quarter of
+a bare bedrock-runtime client's cold start; :mod:`~bedrock_inference.shapes` says more).
 
 Environment (all read once per container, at init; a bad value raises :class:`ConfigurationError`
 naming the variable and the field):
@@ -21,34 +19,33 @@ naming the variable and the field):
 - ``AWS_REGION`` (set by Lambda) or ``AWS_DEFAULT_REGION``; default ``us-east-1``.
 
 The request body (``POST /v1/converse``) is :class:`ConverseRequest`; :func:`request_json_schema`
-renders it as the JSON Schema (draft 4) an API Gateway request model accepts, so the gateway's
-validator and this function cannot drift apart.
+renders its shape as the JSON Schema (draft 4) an API Gateway request model accepts, so the
+gateway's validator and this function cannot drift apart.
 """
 
-# No ``from __future__ import annotations`` here: pydantic would have to turn every field's
-# annotation string into a ``typing.ForwardRef`` (each compiled) and evaluate it when a model is
-# built; evaluated by Python at class creation, they cost nothing extra at cold start.
-import copy
+from __future__ import annotations
+
 import json
-import os
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, TypedDict
+from typing import Any, Literal, TypedDict
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
+from bedrock_inference.shapes import (
+    Boolean,
+    Choice,
     Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+    Frozen,
+    Integer,
+    Invalid,
+    ListOf,
+    MapOf,
+    Nullable,
+    Number,
+    Record,
+    Text,
+    format_loc,
 )
-
-# No pydantic plugins in the Lambda: looking them up scans every installed distribution's entry
-# points when the first model class is built (~10 ms of cold start in a large environment).
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 DEFAULT_METRICS_NAMESPACE = "BedrockLandingZone/Inference"
 
@@ -62,183 +59,302 @@ _GUARDRAIL_ID_PATTERN = (
 )
 _GUARDRAIL_VERSION_PATTERN = r"^(([1-9][0-9]{0,7})|(DRAFT))$"
 
-Name = Annotated[str, Field(pattern=_NAME_PATTERN)]
-RoleName = Annotated[str, Field(pattern=_ROLE_NAME_PATTERN)]
+NAME = Text(pattern=_NAME_PATTERN)
+ROLE_NAME = Text(pattern=_ROLE_NAME_PATTERN)
 #: "The regex pattern for an account ID string requires exactly 12 digits" (AWS Organizations
 #: API Reference, DescribeAccount, AccountId).
-AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+ACCOUNT_ID = Text(pattern=r"^\d{12}$")
 
 
 class ConfigurationError(RuntimeError):
     """The Lambda's environment is wrong. Raised at init, so the function fails to start."""
 
 
-class _Frozen(BaseModel):
-    # python-re: patterns compile with the re module instead of pydantic-core's Rust regex
-    # engine, whose per-pattern compile cost ~18 ms of cold start over these models.
-    # defer_build: a model's validator is built when the model itself first validates. Init
-    # validates InferenceConfig and Settings only; the sections (ModelConfig, LimitsConfig...)
-    # are validated as part of them and never build validators of their own unless a section
-    # is left out and its default is made.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, regex_engine="python-re", defer_build=True
-    )
-
-
 # ------------------------------------------------------------------------------------------------
 # INFERENCE_CONFIG
 # ------------------------------------------------------------------------------------------------
-class ModelConfig(_Frozen):
+class ModelConfig(Frozen):
     """One model alias."""
 
-    model_id: str = Field(min_length=1, max_length=2048)
+    __slots__ = (
+        "fallbacks",
+        "input_usd_per_mtok",
+        "max_output_tokens",
+        "model_id",
+        "output_usd_per_mtok",
+    )
+    model_id: str
     """Foundation model id, inference profile id (e.g. ``us.anthropic…``) or ARN."""
-    max_output_tokens: int = Field(ge=1, le=1_000_000)
+    max_output_tokens: int
     """Cap for ``inferenceConfig.maxTokens``; also sent when the caller gives none."""
-    fallbacks: tuple[Name, ...] = ()
+    fallbacks: tuple[str, ...]
     """Aliases tried in order when this one is throttled, unavailable or times out."""
-    input_usd_per_mtok: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    input_usd_per_mtok: float | None
     """Price override (USD per million input tokens); default: ``pricing.py``'s table."""
-    output_usd_per_mtok: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    output_usd_per_mtok: float | None
     """Price override (USD per million output tokens); default: ``pricing.py``'s table."""
 
 
-class TeamConfig(_Frozen):
-    """One team: which aliases it may call, which IAM roles (in which accounts) it is."""
+_PRICE = Nullable(Number(ge=0))
+MODEL_CONFIG = Record(
+    ModelConfig,
+    {
+        "model_id": Field(Text(min_length=1, max_length=2048)),
+        "max_output_tokens": Field(Integer(ge=1, le=1_000_000)),
+        "fallbacks": Field(ListOf(NAME, as_tuple=True), default=()),
+        "input_usd_per_mtok": Field(_PRICE, default=None),
+        "output_usd_per_mtok": Field(_PRICE, default=None),
+    },
+)
 
-    models: tuple[Name, ...] = Field(min_length=1)
-    role_names: tuple[RoleName, ...] = Field(min_length=1)
-    accounts: tuple[AccountId, ...] = ()
-    """The accounts whose roles of these names are the team. ``GuardedInferenceFunction`` always
-    fills it (default: the function's own account), so that with an API open to the
+
+class TeamConfig(Frozen):
+    """One team: which aliases it may call, which IAM roles (in which accounts) it is.
+
+    ``accounts``: the accounts whose roles of these names are the team. ``GuardedInferenceFunction``
+    always fills it (default: the function's own account), so that with an API open to the
     organisation a role of the same name in another account is not the team. Empty: a role of
     that name in any account the API admits."""
 
+    __slots__ = ("accounts", "models", "role_names")
+    models: tuple[str, ...]
+    role_names: tuple[str, ...]
+    accounts: tuple[str, ...]
 
-class LimitsConfig(_Frozen):
-    max_messages: int = Field(default=40, ge=1, le=10_000)
-    max_total_chars: int = Field(default=100_000, ge=1)
+
+TEAM_CONFIG = Record(
+    TeamConfig,
+    {
+        "models": Field(ListOf(NAME, min_items=1, as_tuple=True)),
+        "role_names": Field(ListOf(ROLE_NAME, min_items=1, as_tuple=True)),
+        "accounts": Field(ListOf(ACCOUNT_ID, as_tuple=True), default=()),
+    },
+)
+
+
+class LimitsConfig(Frozen):
+    """What one request may hold (see ``LIMITS_CONFIG`` for the defaults and their sources)."""
+
+    __slots__ = (
+        "max_body_bytes",
+        "max_document_bytes",
+        "max_documents",
+        "max_image_bytes",
+        "max_image_dimension_px",
+        "max_images",
+        "max_messages",
+        "max_stop_sequence_chars",
+        "max_stop_sequences",
+        "max_system_chars",
+        "max_total_chars",
+    )
+    max_messages: int
+    max_total_chars: int
     """Sum of the characters of all text (plain-string contents and text blocks)."""
-    max_system_chars: int = Field(default=20_000, ge=0)
-    max_body_bytes: int = Field(default=262_144, ge=1, le=6_291_456)
-    """Request body size. At most 6 MiB: Lambda's synchronous invocation payload limit
-    ("For synchronous invocations, the maximum payload size is 6 MB", Lambda API reference,
-    Invoke). Images and documents arrive base64-encoded (4/3 of their size) inside the body,
-    so raise this to accept them: the default admits about 190 KB of attachments."""
-    max_stop_sequences: int = Field(default=4, ge=0, le=2500)
-    max_stop_sequence_chars: int = Field(default=100, ge=1)
-    # Attachments. Defaults are what the Bedrock API reference documents for Message.content
-    # (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html): "You can
-    # include up to 20 images. Each image's size, height, and width must be no more than 3.75 MB,
-    # 8000 px, and 8000 px, respectively. You can include up to five documents. Each document's
-    # size must be no more than 4.5 MB." The user guide ("API restrictions") adds that some models
-    # accept more (no image limit of Bedrock's own; PDFs above 4.5 MB for Claude 4+, PDF/DOCX for
-    # Nova): raise these per deployment when the configured models allow it.
-    # MB is read as 10^6 bytes, the stricter reading.
-    max_images: int = Field(default=20, ge=0, le=1000)
+    max_system_chars: int
+    max_body_bytes: int
+    max_stop_sequences: int
+    max_stop_sequence_chars: int
+    max_images: int
     """Images per request."""
-    max_image_bytes: int = Field(default=3_750_000, ge=1, le=6_291_456)
+    max_image_bytes: int
     """Decoded size of one image."""
-    max_image_dimension_px: int = Field(default=8000, ge=1, le=100_000)
+    max_image_dimension_px: int
     """Width and height of one image (read from the PNG/JPEG/GIF/WebP header)."""
-    max_documents: int = Field(default=5, ge=0, le=1000)
+    max_documents: int
     """Documents per request."""
-    max_document_bytes: int = Field(default=4_500_000, ge=1, le=6_291_456)
+    max_document_bytes: int
     """Decoded size of one document."""
 
 
-class RetryConfig(_Frozen):
-    max_attempts: int = Field(default=3, ge=0, le=10)
-    """botocore ``retries={"mode": "standard", "max_attempts": N}``. In that dict botocore counts
-    *retries after the first attempt* (it stores ``total_max_attempts = N + 1``): 3 means up to
-    4 attempts per model before the next fallback is tried."""
-    connect_timeout_s: float = Field(default=2, gt=0, le=60, allow_inf_nan=False)
-    read_timeout_s: float = Field(default=50, gt=0, le=900, allow_inf_nan=False)
-    """botocore's per-socket-read timeout, capped per model by that model's share of the time
-    budget. The whole attempt (connect, retries, every read of the body) is bounded by the share
-    anyway (see ``bedrock_client``), so this may exceed the budget."""
-    deadline_margin_s: float = Field(default=1.0, ge=0, le=60, allow_inf_nan=False)
-    """Time kept back from the Lambda's remaining time to answer the caller: the request's time
-    budget is ``context.get_remaining_time_in_millis()`` minus this."""
-    fallback_reserve_s: float | None = Field(default=None, gt=0, le=900, allow_inf_nan=False)
-    """Time kept for each fallback that follows a model. Default (unset): every model still to
-    try gets an equal share of the time left, so a slow or failing first model always leaves its
-    fallbacks a real attempt. Set: a model may use all but this much per following fallback
-    (never less than the equal share). Time a model does not use passes on to the next."""
-    throttle_retry_after_s: int = Field(default=2, ge=1, le=3600)
-    """``Retry-After`` sent with a 429."""
+LIMITS_CONFIG = Record(
+    LimitsConfig,
+    {
+        "max_messages": Field(Integer(ge=1, le=10_000), default=40),
+        "max_total_chars": Field(Integer(ge=1), default=100_000),
+        "max_system_chars": Field(Integer(ge=0), default=20_000),
+        # Request body size. At most 6 MiB: Lambda's synchronous invocation payload limit ("For
+        # synchronous invocations, the maximum payload size is 6 MB", Lambda API reference,
+        # Invoke). Images and documents arrive base64-encoded (4/3 of their size) inside the
+        # body, so raise this to accept them: the default admits about 190 KB of attachments.
+        "max_body_bytes": Field(Integer(ge=1, le=6_291_456), default=262_144),
+        "max_stop_sequences": Field(Integer(ge=0, le=2500), default=4),
+        "max_stop_sequence_chars": Field(Integer(ge=1), default=100),
+        # Attachments. Defaults are what the Bedrock API reference documents for Message.content
+        # (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html): "You
+        # can include up to 20 images. Each image's size, height, and width must be no more than
+        # 3.75 MB, 8000 px, and 8000 px, respectively. You can include up to five documents. Each
+        # document's size must be no more than 4.5 MB." The user guide ("API restrictions") adds
+        # that some models accept more (no image limit of Bedrock's own; PDFs above 4.5 MB for
+        # Claude 4+, PDF/DOCX for Nova): raise these per deployment when the configured models
+        # allow it. MB is read as 10^6 bytes, the stricter reading.
+        "max_images": Field(Integer(ge=0, le=1000), default=20),
+        "max_image_bytes": Field(Integer(ge=1, le=6_291_456), default=3_750_000),
+        "max_image_dimension_px": Field(Integer(ge=1, le=100_000), default=8000),
+        "max_documents": Field(Integer(ge=0, le=1000), default=5),
+        "max_document_bytes": Field(Integer(ge=1, le=6_291_456), default=4_500_000),
+    },
+)
 
 
-class BreakerConfig(_Frozen):
-    failure_threshold: int = Field(default=5, ge=1, le=1000)
-    """Consecutive throttles/unavailability/timeouts of one model id that open its breaker."""
-    cooldown_s: float = Field(default=30, gt=0, le=3600, allow_inf_nan=False)
-    """Time an open breaker waits before letting one trial call through (half-open)."""
+class RetryConfig(Frozen):
+    """Retries, timeouts and the time budget (see ``RETRY_CONFIG`` for the defaults).
+
+    - ``max_attempts``: botocore ``retries={"mode": "standard", "max_attempts": N}``. In that
+      dict botocore counts *retries after the first attempt* (it stores
+      ``total_max_attempts = N + 1``): 3 means up to 4 attempts per model before the next
+      fallback is tried.
+    - ``read_timeout_s``: botocore's per-socket-read timeout, capped per model by that model's
+      share of the time budget. The whole attempt (connect, retries, every read of the body) is
+      bounded by the share anyway (see ``bedrock_client``), so this may exceed the budget.
+    - ``deadline_margin_s``: time kept back from the Lambda's remaining time to answer the
+      caller: the request's time budget is ``context.get_remaining_time_in_millis()`` minus this.
+    - ``fallback_reserve_s``: time kept for each fallback that follows a model. Unset (the
+      default): every model still to try gets an equal share of the time left, so a slow or
+      failing first model always leaves its fallbacks a real attempt. Set: a model may use all
+      but this much per following fallback (never less than the equal share). Time a model does
+      not use passes on to the next.
+    - ``throttle_retry_after_s``: ``Retry-After`` sent with a 429.
+    """
+
+    __slots__ = (
+        "connect_timeout_s",
+        "deadline_margin_s",
+        "fallback_reserve_s",
+        "max_attempts",
+        "read_timeout_s",
+        "throttle_retry_after_s",
+    )
+    max_attempts: int
+    connect_timeout_s: float
+    read_timeout_s: float
+    deadline_margin_s: float
+    fallback_reserve_s: float | None
+    throttle_retry_after_s: int
 
 
-class InferenceConfig(_Frozen):
+RETRY_CONFIG = Record(
+    RetryConfig,
+    {
+        "max_attempts": Field(Integer(ge=0, le=10), default=3),
+        "connect_timeout_s": Field(Number(gt=0, le=60), default=2),
+        "read_timeout_s": Field(Number(gt=0, le=900), default=50),
+        "deadline_margin_s": Field(Number(ge=0, le=60), default=1.0),
+        "fallback_reserve_s": Field(Nullable(Number(gt=0, le=900)), default=None),
+        "throttle_retry_after_s": Field(Integer(ge=1, le=3600), default=2),
+    },
+)
+
+
+class BreakerConfig(Frozen):
+    """``failure_threshold``: consecutive throttles/unavailability/timeouts of one model id that
+    open its breaker. ``cooldown_s``: time an open breaker waits before letting one trial call
+    through (half-open)."""
+
+    __slots__ = ("cooldown_s", "failure_threshold")
+    failure_threshold: int
+    cooldown_s: float
+
+
+BREAKER_CONFIG = Record(
+    BreakerConfig,
+    {
+        "failure_threshold": Field(Integer(ge=1, le=1000), default=5),
+        "cooldown_s": Field(Number(gt=0, le=3600), default=30),
+    },
+)
+
+
+class InferenceConfig(Frozen):
     """The JSON document of ``INFERENCE_CONFIG_FILE`` (or ``INFERENCE_CONFIG``).
 
     Teams come from exactly one of ``teams`` (a fixed map: team -> aliases and role names) or
-    ``team_directory`` (an SSM path under which each team stack publishes its entry; see
-    :mod:`bedrock_inference.team_directory`).
+    ``team_directory`` (the SSM path, ``/bedrock-lz/<env>/teams/``, under which each team stack
+    publishes its entry, read at run time; see :mod:`bedrock_inference.team_directory`).
+    ``log_content``: log prompt and completion text; off by default, logs carry metadata only.
     """
 
-    models: dict[Name, ModelConfig] = Field(min_length=1)
-    teams: dict[Name, TeamConfig] = Field(default_factory=dict)
-    team_directory: str | None = Field(
-        default=None, pattern=r"^/[a-zA-Z0-9_.\-/]{0,1000}/$", max_length=1011
-    )
-    """SSM path of the team directory (``/bedrock-lz/<env>/teams/``), read at run time."""
-    limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    retry: RetryConfig = Field(default_factory=RetryConfig)
-    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    log_content: bool = False
-    """Log prompt and completion text. Off by default: logs carry metadata only."""
-
-    @model_validator(mode="after")
-    def _references_resolve(self) -> Self:
-        if bool(self.teams) == bool(self.team_directory):
-            raise ValueError(
-                "teams / team_directory: set exactly one (a fixed team map, or the SSM path of "
-                "the team directory)"
-            )
-        for alias, model in self.models.items():
-            for fallback in model.fallbacks:
-                if fallback not in self.models:
-                    raise ValueError(f"models.{alias}.fallbacks: unknown alias {fallback!r}")
-                if fallback == alias:
-                    raise ValueError(f"models.{alias}.fallbacks: an alias cannot list itself")
-            if len(set(model.fallbacks)) != len(model.fallbacks):
-                raise ValueError(f"models.{alias}.fallbacks: duplicate alias")
-        owner: dict[str, str] = {}
-        for team, spec in self.teams.items():
-            for alias in spec.models:
-                if alias not in self.models:
-                    raise ValueError(f"teams.{team}.models: unknown alias {alias!r}")
-            for role in spec.role_names:
-                if role in owner:
-                    raise ValueError(
-                        f"teams.{team}.role_names: role {role!r} already belongs to team "
-                        f"{owner[role]!r}; a role maps to one team"
-                    )
-                owner[role] = team
-        return self
+    __slots__ = ("breaker", "limits", "log_content", "models", "retry", "team_directory", "teams")
+    models: dict[str, ModelConfig]
+    teams: dict[str, TeamConfig]
+    team_directory: str | None
+    limits: LimitsConfig
+    retry: RetryConfig
+    breaker: BreakerConfig
+    log_content: bool
 
     def chain(self, alias: str) -> tuple[str, ...]:
         """The alias followed by its fallbacks, in order."""
         return (alias, *self.models[alias].fallbacks)
 
 
-class Settings(_Frozen):
+def _references_resolve(config: InferenceConfig) -> None:
+    if bool(config.teams) == bool(config.team_directory):
+        raise ValueError(
+            "teams / team_directory: set exactly one (a fixed team map, or the SSM path of "
+            "the team directory)"
+        )
+    for alias, model in config.models.items():
+        for fallback in model.fallbacks:
+            if fallback not in config.models:
+                raise ValueError(f"models.{alias}.fallbacks: unknown alias {fallback!r}")
+            if fallback == alias:
+                raise ValueError(f"models.{alias}.fallbacks: an alias cannot list itself")
+        if len(set(model.fallbacks)) != len(model.fallbacks):
+            raise ValueError(f"models.{alias}.fallbacks: duplicate alias")
+    owner: dict[str, str] = {}
+    for team, spec in config.teams.items():
+        for alias in spec.models:
+            if alias not in config.models:
+                raise ValueError(f"teams.{team}.models: unknown alias {alias!r}")
+        for role in spec.role_names:
+            if role in owner:
+                raise ValueError(
+                    f"teams.{team}.role_names: role {role!r} already belongs to team "
+                    f"{owner[role]!r}; a role maps to one team"
+                )
+            owner[role] = team
+
+
+INFERENCE_CONFIG = Record(
+    InferenceConfig,
+    {
+        "models": Field(MapOf(NAME, MODEL_CONFIG, min_items=1)),
+        "teams": Field(MapOf(NAME, TEAM_CONFIG), default_factory=dict),
+        "team_directory": Field(
+            Nullable(Text(pattern=r"^/[a-zA-Z0-9_.\-/]{0,1000}/$", max_length=1011)),
+            default=None,
+        ),
+        "limits": Field(LIMITS_CONFIG, default_factory=lambda: LIMITS_CONFIG.validate({})),
+        "retry": Field(RETRY_CONFIG, default_factory=lambda: RETRY_CONFIG.validate({})),
+        "breaker": Field(BREAKER_CONFIG, default_factory=lambda: BREAKER_CONFIG.validate({})),
+        "log_content": Field(Boolean(), default=False),
+    },
+    after=_references_resolve,
+)
+
+
+class Settings(Frozen):
     """Everything the runtime reads from its environment."""
 
+    __slots__ = ("config", "guardrail_id", "guardrail_version", "metrics_namespace", "region")
     config: InferenceConfig
-    guardrail_id: str = Field(pattern=_GUARDRAIL_ID_PATTERN, max_length=2048)
-    guardrail_version: str = Field(pattern=_GUARDRAIL_VERSION_PATTERN)
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
-    metrics_namespace: str = Field(min_length=1, max_length=255)
+    guardrail_id: str
+    guardrail_version: str
+    region: str
+    metrics_namespace: str
 
+
+SETTINGS = Record(
+    Settings,
+    {
+        "config": Field(INFERENCE_CONFIG),
+        "guardrail_id": Field(Text(pattern=_GUARDRAIL_ID_PATTERN, max_length=2048)),
+        "guardrail_version": Field(Text(pattern=_GUARDRAIL_VERSION_PATTERN)),
+        "region": Field(Text(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")),
+        "metrics_namespace": Field(Text(min_length=1, max_length=255)),
+    },
+)
 
 _ENV_OF_FIELD = {
     "guardrail_id": "GUARDRAIL_ID",
@@ -248,12 +364,22 @@ _ENV_OF_FIELD = {
 }
 
 
-def _describe(error: ValidationError, prefix: str) -> str:
-    lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        where = format_loc(item["loc"])
-        lines.append(f"{prefix}{where}: {item['msg']}" if where else item["msg"])
-    return "; ".join(lines)
+def parse_inference_config(text: str) -> InferenceConfig:
+    """The inference config from its JSON text. Raises :class:`~bedrock_inference.shapes.Invalid`
+    (every problem, each with its path) or ``ValueError`` (not JSON)."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise ValueError(f"Invalid JSON: {exc}") from None
+    config: InferenceConfig = INFERENCE_CONFIG.validate(value)
+    return config
+
+
+def _describe(error: Invalid) -> str:
+    return "; ".join(
+        f"{where}: {p.message}" if (where := format_loc(p.loc)) else p.message
+        for p in error.problems
+    )
 
 
 def _config_text(env: Mapping[str, str]) -> tuple[str, str]:
@@ -282,49 +408,37 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate the environment; raise :class:`ConfigurationError` naming the field."""
     source, raw = _config_text(env)
     try:
-        config = InferenceConfig.model_validate_json(raw)
-    except ValidationError as exc:
-        raise ConfigurationError(f"{source} is invalid: {_describe(exc, '')}") from None
+        config = parse_inference_config(raw)
+    except Invalid as exc:
+        raise ConfigurationError(f"{source} is invalid: {_describe(exc)}") from None
+    except ValueError as exc:
+        raise ConfigurationError(f"{source} is invalid: {exc}") from None
     for name in ("GUARDRAIL_ID", "GUARDRAIL_VERSION"):
         if not env.get(name):
             raise ConfigurationError(f"{name} is not set: every Converse call carries a guardrail")
     try:
-        return Settings(
-            config=config,
-            guardrail_id=env["GUARDRAIL_ID"],
-            guardrail_version=env["GUARDRAIL_VERSION"],
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+        settings: Settings = SETTINGS.validate(
+            {
+                "config": config,
+                "guardrail_id": env["GUARDRAIL_ID"],
+                "guardrail_version": env["GUARDRAIL_VERSION"],
+                "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+                "metrics_namespace": env.get("POWERTOOLS_METRICS_NAMESPACE")
+                or DEFAULT_METRICS_NAMESPACE,
+            }
         )
-    except ValidationError as exc:
+    except Invalid as exc:
         problems = []
-        for item in exc.errors(include_input=False, include_url=False):
-            field = str(item["loc"][0]) if item["loc"] else ""
-            problems.append(f"{_ENV_OF_FIELD.get(field, field)}: {item['msg']}")
+        for problem in exc.problems:
+            field = str(problem.loc[0]) if problem.loc else ""
+            problems.append(f"{_ENV_OF_FIELD.get(field, field)}: {problem.message}")
         raise ConfigurationError("invalid environment: " + "; ".join(problems)) from None
-
-
-def format_loc(loc: tuple[int | str, ...]) -> str:
-    """``('messages', 2, 'role')`` → ``messages[2].role``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+    return settings
 
 
 # ------------------------------------------------------------------------------------------------
 # API: POST /v1/converse
 # ------------------------------------------------------------------------------------------------
-class _Request(BaseModel):
-    # defer_build: nothing validates a request at init; the first request on a model route
-    # builds ConverseRequest's validator (its blocks inline, ~2 ms), and GET /v1/models and
-    # requests refused before validation never do. ``prepare_request_models`` builds it ahead.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
-
-
 # Characters that render as nothing, beyond the format (Cf) characters: the combining grapheme
 # joiner, Hangul and Khmer fillers, Mongolian free variation selectors, variation selectors and
 # the Braille blank.
@@ -347,13 +461,10 @@ def is_blank(value: str) -> bool:
     return True
 
 
-def _visible(value: str) -> str:
+def _visible(value: str) -> None:
     if is_blank(value):
         raise ValueError("must not be blank (whitespace and invisible characters do not count)")
-    return value
 
-
-VisibleText = Annotated[str, Field(min_length=1), AfterValidator(_visible)]
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 """ImageBlock.format (Bedrock API reference, ImageBlock: "Valid Values: png | jpeg | gif |
@@ -368,137 +479,207 @@ docx | xls | xlsx | html | txt | md")."""
 DOCUMENT_NAME_PATTERN = r"^[A-Za-z0-9()\[\]-]+(?:\s[A-Za-z0-9()\[\]-]+)*$"
 
 
-class MediaSource(_Request):
-    data: str = Field(
-        alias="bytes",
-        min_length=1,
-        description="The file, base64-encoded (standard alphabet, with padding).",
-    )
+class MediaSource(Frozen):
+    """``bytes`` in JSON: the file, base64-encoded (standard alphabet, with padding)."""
+
+    __slots__ = ("data",)
+    data: str
 
 
-class ImageBlock(_Request):
+class ImageBlock(Frozen):
+    __slots__ = ("format", "source")
     format: Literal["png", "jpeg", "gif", "webp"]
     source: MediaSource
 
 
-class DocumentBlock(_Request):
+class DocumentBlock(Frozen):
+    __slots__ = ("format", "name", "source")
     format: Literal["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"]
-    name: str = Field(min_length=1, max_length=200, pattern=DOCUMENT_NAME_PATTERN)
+    name: str
     source: MediaSource
 
 
-class ContentBlock(_Request):
+class ContentBlock(Frozen):
     """One Converse ContentBlock: exactly one of ``text``, ``image``, ``document``."""
 
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
-
-    text: VisibleText | None = None
-    image: ImageBlock | None = None
-    document: DocumentBlock | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Self:
-        given = [v for v in (self.text, self.image, self.document) if v is not None]
-        if len(given) != 1:
-            raise ValueError("a content block holds exactly one of 'text', 'image', 'document'")
-        return self
+    __slots__ = ("document", "image", "text")
+    text: str | None
+    image: ImageBlock | None
+    document: DocumentBlock | None
 
 
-_ContentInput = (
-    Annotated[str, Field(min_length=1)] | Annotated[list[ContentBlock], Field(min_length=1)]
-)
+class ChatMessage(Frozen):
+    """``content``: a plain string (one text block) or the Converse list of content blocks."""
 
-
-class ChatMessage(_Request):
+    __slots__ = ("content", "role")
     role: Literal["user", "assistant"]
-    content: list[ContentBlock] = Field(min_length=1)
-    """A plain string (one text block) or the Converse list of content blocks."""
-
-    @field_validator("content", mode="before", json_schema_input_type=_ContentInput)
-    @classmethod
-    def _plain_text(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if is_blank(value):
-                raise ValueError(
-                    "content must not be blank (whitespace and invisible characters do not count)"
-                )
-            return [{"text": value}]
-        if not isinstance(value, list):
-            raise ValueError("content must be a string or a list of content blocks")
-        return value
+    content: list[ContentBlock]
 
 
-class InferenceParams(_Request):
-    maxTokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    topP: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
-    stopSequences: list[Annotated[str, Field(min_length=1)]] | None = None
+class InferenceParams(Frozen):
+    __slots__ = ("maxTokens", "stopSequences", "temperature", "topP")
+    maxTokens: int | None
+    temperature: float | None
+    topP: float | None
+    stopSequences: list[str] | None
 
 
-class ConverseRequest(_Request):
+class ConverseRequest(Frozen):
     """Body of ``POST /v1/converse``. Shape only; limits that depend on the config are checked
     by ``logic.InferenceService.validate``."""
 
-    model_config = ConfigDict(title="ConverseRequest")
+    __slots__ = ("inferenceConfig", "messages", "model", "system")
+    model: str
+    messages: list[ChatMessage]
+    system: str | None
+    inferenceConfig: InferenceParams | None
 
-    model: str = Field(min_length=1, max_length=64)
-    messages: list[ChatMessage] = Field(min_length=1)
-    system: str | None = None
-    inferenceConfig: InferenceParams | None = None
+
+def _one_kind(block: ContentBlock) -> None:
+    given = [v for v in (block.text, block.image, block.document) if v is not None]
+    if len(given) != 1:
+        raise ValueError("a content block holds exactly one of 'text', 'image', 'document'")
 
 
-def prepare_request_models() -> None:
-    """Build the request validator now rather than on the first request (for an init that is
-    not on a request's path: a SnapStart snapshot, provisioned concurrency)."""
-    ConverseRequest.model_rebuild()
+def _plain_text(value: Any) -> Any:
+    if isinstance(value, str):
+        if is_blank(value):
+            raise ValueError(
+                "content must not be blank (whitespace and invisible characters do not count)"
+            )
+        return [{"text": value}]
+    if not isinstance(value, list):
+        raise ValueError("content must be a string or a list of content blocks")
+    return value
+
+
+_MEDIA_SOURCE = Record(
+    MediaSource,
+    {
+        "data": Field(
+            Text(
+                min_length=1,
+                description="The file, base64-encoded (standard alphabet, with padding).",
+            ),
+            alias="bytes",
+        )
+    },
+)
+_CONTENT_BLOCK = Record(
+    ContentBlock,
+    {
+        "text": Field(Nullable(Text(min_length=1, after=_visible)), default=None),
+        "image": Field(
+            Nullable(
+                Record(
+                    ImageBlock,
+                    {"format": Field(Choice(*IMAGE_FORMATS)), "source": Field(_MEDIA_SOURCE)},
+                )
+            ),
+            default=None,
+        ),
+        "document": Field(
+            Nullable(
+                Record(
+                    DocumentBlock,
+                    {
+                        "format": Field(Choice(*DOCUMENT_FORMATS)),
+                        "name": Field(
+                            Text(min_length=1, max_length=200, pattern=DOCUMENT_NAME_PATTERN)
+                        ),
+                        "source": Field(_MEDIA_SOURCE),
+                    },
+                )
+            ),
+            default=None,
+        ),
+    },
+    after=_one_kind,
+    schema_extra={"minProperties": 1, "maxProperties": 1},
+)
+_CONTENT = ListOf(_CONTENT_BLOCK, min_items=1)
+_UNIT = Nullable(Number(ge=0, le=1))
+CONVERSE_REQUEST = Record(
+    ConverseRequest,
+    {
+        "model": Field(Text(min_length=1, max_length=64)),
+        "messages": Field(
+            ListOf(
+                Record(
+                    ChatMessage,
+                    {
+                        "role": Field(Choice("user", "assistant")),
+                        "content": Field(
+                            _CONTENT,
+                            before=_plain_text,
+                            # What callers may send: the plain string that ``_plain_text`` turns
+                            # into one text block, or the list.
+                            schema=lambda: {
+                                "anyOf": [
+                                    Text(min_length=1).json_schema(),
+                                    _CONTENT.json_schema(),
+                                ]
+                            },
+                        ),
+                    },
+                ),
+                min_items=1,
+            )
+        ),
+        "system": Field(Nullable(Text()), default=None),
+        "inferenceConfig": Field(
+            Nullable(
+                Record(
+                    InferenceParams,
+                    {
+                        "maxTokens": Field(Nullable(Integer(ge=1)), default=None),
+                        "temperature": Field(_UNIT, default=None),
+                        "topP": Field(_UNIT, default=None),
+                        "stopSequences": Field(Nullable(ListOf(Text(min_length=1))), default=None),
+                    },
+                )
+            ),
+            default=None,
+        ),
+    },
+    schema_extra={"title": "ConverseRequest"},  # the API Gateway model's name in tests, docs
+)
+
+
+class RequestInvalidShape(ValueError):
+    """A body that does not fit :class:`ConverseRequest`: the first problem and where it is."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse_request(body: Mapping[str, Any]) -> ConverseRequest:
+    """The request, or :class:`RequestInvalidShape` naming the first problem's path."""
+    try:
+        request: ConverseRequest = CONVERSE_REQUEST.validate(body)
+    except Invalid as exc:
+        first = exc.problems[0]
+        message = first.message.removeprefix("Value error, ")
+        raise RequestInvalidShape(message, format_loc(first.loc) or "body") from None
+    return request
 
 
 def request_json_schema() -> dict[str, Any]:
     """The request body's JSON Schema, draft 4, as an API Gateway REST API model accepts it.
 
     API Gateway models use JSON Schema draft 4 (API Gateway developer guide, "Data models for REST
-    APIs"). Generated from :class:`ConverseRequest` (pydantic writes draft 2020-12), then made
-    draft-4: definitions inlined (no ``$ref``), ``const`` as a one-value ``enum``, numeric
-    ``exclusiveMinimum``/``exclusiveMaximum`` as draft 4's boolean flags. Limits that come from
+    APIs"): rendered from the same shapes that validate the body here, no ``$ref`` (every
+    definition inline), exclusive bounds as draft 4's boolean flags. Limits that come from
     ``INFERENCE_CONFIG`` (message count, characters, attachment sizes) are not in the schema: the
     function checks them and names the field.
     """
-    schema = ConverseRequest.model_json_schema(by_alias=True, mode="validation")
-    definitions = schema.pop("$defs", {})
-    out = _draft4(schema, definitions)
-    assert isinstance(out, dict)
-    return {"$schema": "http://json-schema.org/draft-04/schema#", **out}
-
-
-def _draft4(node: Any, definitions: Mapping[str, Any]) -> Any:
-    if isinstance(node, list):
-        return [_draft4(item, definitions) for item in node]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        target = copy.deepcopy(definitions[ref.rsplit("/", 1)[-1]])
-        siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return _draft4({**target, **siblings}, definitions)
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "description" and node.get("type") == "object":
-            continue  # a class docstring: written for this code's readers, not the API's
-        if key == "const":
-            out["enum"] = [value]
-        elif key in {"exclusiveMinimum", "exclusiveMaximum"} and not isinstance(value, bool):
-            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
-            out[key] = True
-        elif key == "properties":
-            out[key] = {name: _draft4(sub, definitions) for name, sub in value.items()}
-        else:
-            out[key] = _draft4(value, definitions)
-    return out
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **CONVERSE_REQUEST.json_schema()}
 
 
 # The 200 answer is built by this code from Bedrock's (already validated) response: it is typed
-# with TypedDicts rather than validated again, which keeps five pydantic schema builds (~10 ms)
-# out of every cold start.
+# with TypedDicts, not validated again.
 class ModelRef(TypedDict):
     alias: str
     modelId: str

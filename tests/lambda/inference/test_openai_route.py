@@ -559,7 +559,7 @@ CONVERSE_RULES: list[tuple[str, dict[str, Any], str, str]] = [
     ("stop item", chat(stop=["ok", ""]), "stop[1]", "at least 1 character"),
     ("stop length", chat(stop="x" * (LIMITS["max_stop_sequence_chars"] + 1)), "stop", "at most"),
     ("stops", chat(stop=["a", "b", "c"]), "stop", "stop sequences"),
-    ("stop type", chat(stop=5), "stop", "list"),
+    ("stop type", chat(stop=5), "stop", "array"),
     ("model type", {**chat(), "model": ["claude-haiku"]}, "model", "string"),
     (
         "alternation",

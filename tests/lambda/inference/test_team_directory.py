@@ -284,7 +284,7 @@ def test_an_alias_outside_the_teams_entry_is_refused() -> None:
 def test_a_fixed_team_map_admits_its_role_names_in_its_accounts_only() -> None:
     """StaticTeams (``teams`` in the config, the construct used outside the landing zone): the
     construct lists the function's own account by default; no list means any account."""
-    from bedrock_inference.models import InferenceConfig
+    from bedrock_inference.models import parse_inference_config
     from bedrock_inference.teams import StaticTeams
 
     base: dict[str, Any] = {
@@ -293,17 +293,17 @@ def test_a_fixed_team_map_admits_its_role_names_in_its_accounts_only() -> None:
     }
     listed = copy.deepcopy(base)
     listed["teams"]["search"]["accounts"] = ["123456789012"]
-    teams = StaticTeams(InferenceConfig.model_validate_json(json.dumps(listed)).teams)
+    teams = StaticTeams(parse_inference_config(json.dumps(listed)).teams)
     found = teams.team_of("123456789012", "search-app")
     assert found is not None and found.name == "search"
     assert teams.team_of("210987654321", "search-app") is None
     assert teams.team_of("123456789012", "other-app") is None
-    anywhere = StaticTeams(InferenceConfig.model_validate_json(json.dumps(base)).teams)
+    anywhere = StaticTeams(parse_inference_config(json.dumps(base)).teams)
     assert anywhere.team_of("210987654321", "search-app") is not None
     with pytest.raises(ValueError, match="accounts"):
         bad = copy.deepcopy(base)
         bad["teams"]["search"]["accounts"] = ["prod"]
-        InferenceConfig.model_validate_json(json.dumps(bad))
+        parse_inference_config(json.dumps(bad))
 
 
 def test_the_team_role_name_in_another_account_is_not_recognized() -> None:
