@@ -653,7 +653,7 @@ def render_inference(result: dict[str, Any] | None) -> list[str]:
         f"| {cold['ratio']:.2f} ({cold['handler_import_ms']:.0f} / "
         f"{cold['baseline_import_ms']:.0f} ms) "
         f"| <= {cold['goal']}: {verdict(cold['meets_goal'])} |",
-        f"| Dependencies alone (pydantic + Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
+        f"| Dependencies alone (Powertools) | {cold['ratio_dependencies_only']:.2f} | |",
         *_first_request_rows(cold),
         *_instruction_rows(cold),
         *_warm_rows(warm),

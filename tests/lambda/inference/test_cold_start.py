@@ -29,11 +29,12 @@ from .media_samples import image_block, png
 LAMBDA_ROOT = Path(__file__).resolve().parents[3] / "lambda" / "inference"
 
 _REPORT = """
-import json, sys
+import gc, json, sys
 import bedrock_inference.handler as handler
 loaded = sorted(m for m in sys.modules if m.startswith("bedrock_inference."))
 print(json.dumps({{"modules": loaded, "pydantic": "pydantic" in sys.modules,
-                  "init_type": handler.INITIALIZATION_TYPE}}))
+                  "init_type": handler.INITIALIZATION_TYPE, "collector_on": gc.isenabled(),
+                  "frozen": gc.get_freeze_count()}}))
 {after}
 """
 
@@ -85,6 +86,29 @@ def test_an_on_demand_init_loads_only_what_every_request_needs() -> None:
     ):
         assert lazy not in modules
     assert report["pydantic"] is False  # a quarter of boto3's own cold start: not used
+
+
+def test_init_runs_without_the_collector_and_freezes_what_it_made() -> None:
+    """The collector is back on after init, and init's objects (modules, the client, the
+    settings) sit in the permanent generation, which no later collection traverses."""
+    report = _init()
+    assert report["collector_on"] is True
+    assert report["frozen"] > 10_000  # boto3 and botocore alone make tens of thousands
+
+
+def test_a_failed_init_still_turns_the_collector_back_on() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "INFERENCE_"))}
+    env.update(env_for(TEST_CONFIG))
+    env.update({"PYTHONPATH": str(LAMBDA_ROOT), "GUARDRAIL_VERSION": "v1"})  # not a version
+    script = (
+        "import gc\n"
+        "try:\n    import bedrock_inference.handler\n"
+        "except Exception as exc:\n    print(type(exc).__name__, gc.isenabled())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.split() == ["ConfigurationError", "True"], result.stderr
 
 
 _REQUESTS = """
