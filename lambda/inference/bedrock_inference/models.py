@@ -565,31 +565,29 @@ _MEDIA_SOURCE = Record(
         )
     },
 )
+# A block holds exactly one member, given (not null): ``{"text": "hi", "image": null}`` is refused
+# at ``image``, as the gateway's schema (``maxProperties: 1``) refuses it.
 _CONTENT_BLOCK = Record(
     ContentBlock,
     {
-        "text": Field(Nullable(Text(min_length=1, after=_visible)), default=None),
+        "text": Field(Text(min_length=1, after=_visible), default=None),
         "image": Field(
-            Nullable(
-                Record(
-                    ImageBlock,
-                    {"format": Field(Choice(*IMAGE_FORMATS)), "source": Field(_MEDIA_SOURCE)},
-                )
+            Record(
+                ImageBlock,
+                {"format": Field(Choice(*IMAGE_FORMATS)), "source": Field(_MEDIA_SOURCE)},
             ),
             default=None,
         ),
         "document": Field(
-            Nullable(
-                Record(
-                    DocumentBlock,
-                    {
-                        "format": Field(Choice(*DOCUMENT_FORMATS)),
-                        "name": Field(
-                            Text(min_length=1, max_length=200, pattern=DOCUMENT_NAME_PATTERN)
-                        ),
-                        "source": Field(_MEDIA_SOURCE),
-                    },
-                )
+            Record(
+                DocumentBlock,
+                {
+                    "format": Field(Choice(*DOCUMENT_FORMATS)),
+                    "name": Field(
+                        Text(min_length=1, max_length=200, pattern=DOCUMENT_NAME_PATTERN)
+                    ),
+                    "source": Field(_MEDIA_SOURCE),
+                },
             ),
             default=None,
         ),

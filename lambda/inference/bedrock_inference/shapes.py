@@ -161,10 +161,17 @@ _PATTERNS: dict[str, re.Pattern[str]] = {}
 
 
 def _compiled(pattern: str) -> re.Pattern[str]:
-    """Patterns compile on their first use: a shape that never sees a value costs nothing."""
+    """Patterns compile on their first use: a shape that never sees a value costs nothing.
+
+    A final ``$`` is compiled as ``\\Z``: in Python's ``re`` a ``$`` also matches before a
+    trailing newline, in JSON Schema's regular expressions (ECMA-262, which API Gateway's
+    validator follows) only at the end, so ``^a$`` must refuse ``"a\\n"`` here too."""
     found = _PATTERNS.get(pattern)
     if found is None:
-        found = _PATTERNS[pattern] = re.compile(pattern)
+        source = pattern
+        if pattern.endswith("$") and not pattern.endswith("\\$"):
+            source = pattern[:-1] + "\\Z"
+        found = _PATTERNS[pattern] = re.compile(source)
     return found
 
 
@@ -489,6 +496,8 @@ class Frozen:
 
     def __init__(self, **values: Any) -> None:
         for name in self.__slots__:
+            if name not in values:
+                raise TypeError(f"{type(self).__name__}: missing field {name!r}")
             object.__setattr__(self, name, values.pop(name))
         if values:
             raise TypeError(f"{type(self).__name__}: unknown fields {sorted(values)}")

@@ -12,11 +12,7 @@ What is checked:
 - :class:`Invalid` lists every problem in document order; :class:`Frozen` values are immutable,
   compared by value and type, unhashable;
 - each shape's JSON Schema (draft 4) rendering, and a property: whatever the function's request
-  shape accepts, the gateway's request model (``request_json_schema``) accepts too.
-
-Two tests are marked ``xfail(strict=True)``: they pin real defects (see their reasons) and turn
-into failures once the defects are fixed, so the marker gets removed with the fix.
-"""
+  shape accepts, the gateway's request model (``request_json_schema``) accepts too."""
 
 from __future__ import annotations
 
@@ -215,15 +211,6 @@ def test_text_after_hook_sees_the_string_and_does_not_replace_it() -> None:
     assert seen == ["kept"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "shapes.Text checks patterns with Python's re.search, where '$' also matches before a "
-        "trailing newline; pydantic (Rust regex), ECMA-262 (JSON Schema's dialect) and the "
-        "replaced models all refuse 'a\\n' for '^a$'. E.g. DocumentBlock name 'report\\n' is "
-        "accepted though DOCUMENT_NAME_PATTERN is meant to refuse trailing whitespace."
-    ),
-)
 def test_pattern_end_anchor_does_not_match_before_a_trailing_newline() -> None:
     assert only_message(Text(pattern=r"^a$"), "a\n") == "String should match pattern '^a$'"
 
@@ -603,6 +590,11 @@ def test_frozen_repr_names_every_field() -> None:
     assert repr(Point(x=1, y="two")) == "Point(x=1, y='two')"
 
 
+def test_frozen_refuses_a_missing_field() -> None:
+    with pytest.raises(TypeError, match=r"Point: missing field 'y'"):
+        Point(x=1)
+
+
 def test_frozen_refuses_an_unknown_keyword() -> None:
     with pytest.raises(TypeError, match=r"Point: unknown fields \['z'\]"):
         Point(x=1, y=2, z=3)
@@ -813,19 +805,6 @@ request_like = _object(
 )
 
 
-def _has_null_sibling_block(value: Any) -> bool:
-    """A content block holding one of text/image/document and another of them as null: the known
-    drift of ``test_the_gateway_accepts_a_block_with_null_siblings``."""
-    if not isinstance(value, dict):
-        return False
-    for message in value.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        for block in content if isinstance(content, list) else []:
-            if isinstance(block, dict) and len(block) > 1 and None in block.values():
-                return True
-    return False
-
-
 # Arbitrary JSON almost never fits the request, so three examples in four are request-like
 # (about 40 % of all examples are accepted by the function, measured when this was written).
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -835,24 +814,18 @@ def test_the_gateway_accepts_whatever_the_function_accepts(value: Any) -> None:
         models.CONVERSE_REQUEST.validate(value)
     except Invalid:
         return
-    if _has_null_sibling_block(value):
-        return  # the known drift, pinned by the xfail test below
     errors = [e.message for e in REQUEST_SCHEMA.iter_errors(value)]
     assert not errors, (value, errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the content block's schema has maxProperties 1, but the function (_one_kind) counts "
-        "only non-null members: {'text': 'hi', 'image': None} passes the function and is refused "
-        "by the gateway's request model (the pydantic models had the same drift)"
-    ),
-)
-def test_the_gateway_accepts_a_block_with_null_siblings() -> None:
+def test_a_null_member_beside_another_is_refused_by_the_function_and_the_gateway() -> None:
     body = {
         "model": "m",
         "messages": [{"role": "user", "content": [{"text": "hi", "image": None}]}],
     }
-    models.CONVERSE_REQUEST.validate(body)
-    REQUEST_SCHEMA.validate(body)
+    with pytest.raises(Invalid) as caught:
+        models.CONVERSE_REQUEST.validate(body)
+    assert [(p.loc, p.message) for p in caught.value.problems] == [
+        (("messages", 0, "content", 0, "image"), "Input should be an object")
+    ]
+    assert not REQUEST_SCHEMA.is_valid(body)
