@@ -120,7 +120,7 @@ class Text(Shape):
         if not isinstance(value, str):
             problems.append(Problem(loc, "Input should be a valid string"))
             return None
-        if _SURROGATE.search(value):
+        if not value.isascii() and _SURROGATE.search(value):  # isascii() reads a flag: O(1)
             problems.append(Problem(loc, _NOT_UNICODE))
             return None
         if self.min_length is not None and len(value) < self.min_length:
@@ -406,13 +406,22 @@ class Field:
         self.required = default is _MISSING and default_factory is None
 
 
+def _setter(kind: type, name: str) -> Callable[[Any, Any], None]:
+    """Sets attribute ``name`` of a ``kind`` made by ``object.__new__``: the slot's descriptor."""
+    descriptor = next((vars(klass)[name] for klass in kind.__mro__ if name in vars(klass)), None)
+    if descriptor is None or not hasattr(descriptor, "__set__"):
+        raise TypeError(f"{kind.__name__} has no slot {name!r}: a Record's kind is a Frozen")
+    setter: Callable[[Any, Any], None] = descriptor.__set__
+    return setter
+
+
 class Record(Shape):
     """A JSON object with known keys, kept as ``kind(**fields)``; any other key is refused.
 
     ``after`` runs on the built object once every field fits (a ``ValueError`` is a problem at the
     object's own location); ``schema_extra`` adds JSON Schema keywords (``minProperties``...)."""
 
-    __slots__ = ("after", "fields", "kind", "schema_extra")
+    __slots__ = ("_keys", "_plan", "after", "fields", "kind", "schema_extra")
 
     def __init__(
         self,
@@ -426,27 +435,32 @@ class Record(Shape):
         self.fields = fields
         self.after = after
         self.schema_extra = schema_extra
+        # What ``check`` walks for each request, worked out once: (JSON key, field, how to set
+        # the attribute). A slot's own descriptor sets it past Frozen's __setattr__ guard.
+        self._plan = tuple(
+            (field.alias or name, field, _setter(kind, name)) for name, field in fields.items()
+        )
+        self._keys = frozenset(key for key, _, _ in self._plan)
 
     def check(self, value: Any, loc: Loc, problems: list[Problem]) -> Any:
-        if isinstance(value, self.kind):
-            return value
         if type(value) is not dict:
+            if isinstance(value, self.kind):
+                return value
             problems.append(Problem(loc, "Input should be an object"))
             return None
         before = len(problems)
-        kept: dict[str, Any] = {}
-        known: set[str] = set()
-        for name, field in self.fields.items():
-            key = field.alias or name
-            known.add(key)
+        out: Any = object.__new__(self.kind)
+        given = 0
+        for key, field, set_attribute in self._plan:
             if key not in value:
                 if field.required:
                     problems.append(Problem((*loc, key), "Field required"))
                 elif field.default_factory is not None:
-                    kept[name] = field.default_factory()
+                    set_attribute(out, field.default_factory())
                 else:
-                    kept[name] = field.default
+                    set_attribute(out, field.default)
                 continue
+            given += 1
             raw = value[key]
             if field.before is not None:
                 try:
@@ -454,13 +468,15 @@ class Record(Shape):
                 except ValueError as exc:
                     problems.append(Problem((*loc, key), f"Value error, {exc}"))
                     continue
-            kept[name] = field.shape.check(raw, (*loc, key), problems)
-        for key in value:
-            if key not in known:
-                problems.append(Problem((*loc, key), "Extra inputs are not permitted"))
+            set_attribute(out, field.shape.check(raw, (*loc, key), problems))
+        if given != len(value):
+            problems.extend(
+                Problem((*loc, key), "Extra inputs are not permitted")
+                for key in value
+                if key not in self._keys
+            )
         if len(problems) != before:
             return None
-        out = self.kind(**kept)
         if self.after is not None:
             try:
                 self.after(out)
