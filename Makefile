@@ -27,7 +27,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 CDK := cdk --no-notices
 
-.PHONY: help setup setup-synth lock synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema dashboard-preview clean
+.PHONY: help setup setup-synth lock synth synth-pipeline report diagram bench rehearse test lint typecheck unit schema bytecode dashboard-preview clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -179,6 +179,9 @@ test: setup lint typecheck ## Everything CI runs: lint, type check, the whole te
 
 schema: $(RUNTIME_STAMP) ## Regenerate config/schema.json from the pydantic model
 	@$(PY) -m bedrock_landing_zone.config.schema > config/schema.json
+
+bytecode: $(NODE_STAMP) ## Compile lambda/*/ to the functions' runtime bytecode (CPython 3.14 via Pyodide); commit the pycs
+	@node tools/lambda_bytecode.mjs
 
 report: synth $(DEV_STAMP) $(CHECKOV_STAMP) ## Write docs/compliance.md: cdk-nag packs, checkov and cfn-lint evidence (default env)
 	@$(PY) -m bedrock_landing_zone.compliance.report cdk.out docs/compliance.md --env $(ENV)

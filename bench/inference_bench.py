@@ -6,14 +6,17 @@ Measures, and writes to ``bench/results/inference.json``:
 
 1. **Cold init**: importing ``bedrock_inference.handler`` in a fresh interpreter (median of
    ``--runs``), against a bare ``import boto3; boto3.client("bedrock-runtime", ...)`` timed in the
-   same way and interleaved with it. Goal: ratio <= 1.15. The handler is imported from a clean
-   copy of the asset with bytecode writing off, so it is compiled from source on every run, as on
-   Lambda's read-only ``/var/task``. Site-packages keep their cached bytecode, as the Lambda
-   runtime's boto3 and the Powertools layer do. Also timed: the bare baseline plus importing the
-   handler's third-party dependencies (Powertools Logger/Metrics), to show what of the
-   ratio is the dependencies' and what is this package's.
-   **First request**: init defers what not every request needs (the request validator, the
-   OpenAI translation, attachment checks), so the same fresh interpreters then time their first
+   same way and interleaved with it. Goal: ratio <= 1.15. The asset ships its modules' bytecode
+   for the runtime (``make bytecode``: checked-hash cpython-314 pycs, which Lambda's read-only
+   ``/var/task`` could never get otherwise); this Python 3.11 cannot read those, so the measured
+   copy of the asset gets checked-hash bytecode of its own, and the handler is imported with
+   bytecode writing off. Also timed, as ``from_source``: a copy without bytecode, compiled on
+   every run (an asset shipped without ``make bytecode``). Site-packages keep their cached
+   bytecode, as the Lambda runtime's boto3 and the Powertools layer do. Also timed: the bare
+   baseline plus importing the handler's third-party dependencies (Powertools Logger/Metrics),
+   to show what of the ratio is the dependencies' and what is this package's.
+   **First request**: init defers what not every request needs (the OpenAI translation,
+   attachment checks), so the same fresh interpreters then time their first
    request: the handler's on one route each (``POST /v1/converse``, ``POST /v1/chat/completions``,
    ``GET /v1/models``, its own bedrock-runtime client stubbed), the baseline's first stubbed
    ``client.converse``. The ratio of init + first request is the cold start a first caller sees.
@@ -30,8 +33,9 @@ Measures, and writes to ``bench/results/inference.json``:
    and, with valgrind, the instructions per request of each route and of the stubbed call alone
    (callgrind, all threads, less a run that only warms up): the overhead as CPU work, which a
    shared machine does not blur.
-3. **Code asset size**: ``lambda/inference/`` zipped (deflate), without ``__pycache__`` and
-   dot-folders such as the ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
+3. **Code asset size**: ``lambda/inference/`` zipped (deflate) as it ships: the sources and
+   their cpython-314 bytecode, without other bytecode and dot-folders such as the
+   ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
 """
 
 from __future__ import annotations
@@ -179,6 +183,29 @@ def _cache_dependencies(asset: Path, env: dict[str, str], scripts: list[str]) ->
         shutil.rmtree(cache)
 
 
+def _shipped_copy(tmp: Path, env: dict[str, str]) -> tuple[Path, dict[str, str]]:
+    """A second copy of the asset with its modules' bytecode where this interpreter looks for
+    it (``PYTHONPYCACHEPREFIX``'s mirror, or ``__pycache__``), checked-hash: what the Lambda
+    runtime finds in the shipped asset (``make bytecode`` writes the runtime's cpython-314 pycs,
+    which this Python 3.11 cannot read, so the bench compiles its own of the same kind)."""
+    shipped = tmp / "shipped" / "inference"
+    shutil.copytree(ASSET, shipped, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    shipped_env = {**env, "PYTHONPATH": str(shipped)}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import compileall, py_compile, sys\n"
+            "mode = py_compile.PycInvalidationMode.CHECKED_HASH\n"
+            "sys.exit(not compileall.compile_dir(sys.argv[1], quiet=1, invalidation_mode=mode))",
+            str(shipped),
+        ],
+        env=shipped_env,
+        check=True,
+    )
+    return shipped, shipped_env
+
+
 def _time_import(body: str, env: dict[str, str]) -> tuple[float, float]:
     """(seconds inside the interpreter, seconds for the whole process) of one fresh run."""
     started = time.perf_counter()
@@ -225,6 +252,9 @@ def _first_scripts() -> dict[str, str]:
 
 
 def cold_init(runs: int) -> dict[str, Any]:
+    """The handler's init and first requests as Lambda runs them (its shipped bytecode loaded,
+    ``shipped``) and compiled from source (``source``: an asset without bytecode), against the
+    bare client, interleaved."""
     scripts = _first_scripts()
     with tempfile.TemporaryDirectory() as tmp:
         asset = Path(tmp) / "inference"
@@ -238,14 +268,20 @@ def cold_init(runs: int) -> dict[str, Any]:
                 *scripts.values(),
             ],
         )
-        samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": [], "handler": []}
-        firsts: dict[str, list[tuple[float, float]]] = {name: [] for name in scripts}
+        _, shipped_env = _shipped_copy(Path(tmp), env)
+        envs = {"shipped": shipped_env, "source": env}
+        samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": []}
+        samples.update({name: [] for name in envs})
+        firsts: dict[str, list[tuple[float, float]]] = {"baseline": []}
+        firsts.update({f"{name}:{r}": [] for name in envs for r in ROUTE_PATHS})
         for _ in range(runs):  # interleaved, so drift hits all of them alike
             samples["baseline"].append(_time_import(BASELINE, env))
             samples["deps"].append(_time_import(DEPENDENCIES, env))
-            samples["handler"].append(_time_import(HANDLER, env))
-            for name, script in scripts.items():
-                firsts[name].append(_time_first(script, env))
+            firsts["baseline"].append(_time_first(scripts["baseline"], env))
+            for name, variant_env in envs.items():
+                samples[name].append(_time_import(HANDLER, variant_env))
+                for route in ROUTE_PATHS:
+                    firsts[f"{name}:{route}"].append(_time_first(scripts[route], variant_env))
 
     def med(name: str, index: int) -> float:
         return statistics.median(s[index] for s in samples[name]) * 1000
@@ -257,29 +293,36 @@ def cold_init(runs: int) -> dict[str, Any]:
         return statistics.median((s[0] + s[1]) * 1000 for s in firsts[name])
 
     baseline_total = total("baseline")
-    baseline_ms, handler_ms = med("baseline", 0), med("handler", 0)
+    baseline_ms = med("baseline", 0)
+
+    def variant(name: str) -> dict[str, Any]:
+        return {
+            "handler_import_ms": med(name, 0),
+            "handler_process_ms": med(name, 1),
+            "ratio": med(name, 0) / baseline_ms,
+            "first_request": {
+                "baseline_first_call_ms": first("baseline", 1),
+                "baseline_init_plus_first_ms": baseline_total,
+                "routes": {
+                    route: {
+                        "path": ROUTE_PATHS[route],
+                        "init_ms": first(f"{name}:{route}", 0),
+                        "first_request_ms": first(f"{name}:{route}", 1),
+                        "init_plus_first_ms": total(f"{name}:{route}"),
+                        "ratio": total(f"{name}:{route}") / baseline_total,
+                    }
+                    for route in ROUTE_PATHS
+                },
+            },
+        }
+
     result: dict[str, Any] = {
         "runs": runs,
         "baseline_import_ms": baseline_ms,
         "dependencies_import_ms": med("deps", 0),
-        "handler_import_ms": handler_ms,
         "baseline_process_ms": med("baseline", 1),
-        "handler_process_ms": med("handler", 1),
-        "ratio": handler_ms / baseline_ms,
-        "first_request": {
-            "baseline_first_call_ms": first("baseline", 1),
-            "baseline_init_plus_first_ms": baseline_total,
-            "routes": {
-                route: {
-                    "path": ROUTE_PATHS[route],
-                    "init_ms": first(route, 0),
-                    "first_request_ms": first(route, 1),
-                    "init_plus_first_ms": total(route),
-                    "ratio": total(route) / baseline_total,
-                }
-                for route in ROUTE_PATHS
-            },
-        },
+        **variant("shipped"),
+        "from_source": variant("source"),
     }
     result["ratio_dependencies_only"] = (
         result["dependencies_import_ms"] / result["baseline_import_ms"]
@@ -290,15 +333,15 @@ def cold_init(runs: int) -> dict[str, Any]:
     return result
 
 
-def _callgrind(valgrind: str, runs: dict[str, list[str]], env: dict[str, str]) -> dict[str, int]:
-    """Instructions of each ``python ARGS...`` run (callgrind, user space, all threads), all at
-    once: a count does not depend on the CPU share."""
+def _callgrind(valgrind: str, runs: dict[str, tuple[list[str], dict[str, str]]]) -> dict[str, int]:
+    """Instructions of each ``python ARGS...`` run in its environment (callgrind, user space, all
+    threads), all at once: a count does not depend on the CPU share."""
     command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
     running = {
         name: subprocess.Popen(
             [*command, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        for name, args in runs.items()
+        for name, (args, env) in runs.items()
     }
     counts: dict[str, int] = {}
     for name, process in running.items():
@@ -331,20 +374,30 @@ def cold_instructions() -> dict[str, Any] | None:
         shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
         env = {**_env(asset), "PYTHONHASHSEED": "0"}
         _cache_dependencies(asset, env, list(bodies.values()))
+        _, shipped_env = _shipped_copy(Path(tmp), env)
+        runs = {name: (body, env) for name, body in bodies.items()}
+        runs["handler_shipped"] = (HANDLER, shipped_env)
+        runs["handler_first_converse_shipped"] = (scripts["converse"], shipped_env)
         # Each run ends with os._exit: the count is init (and the first request), not the
         # interpreter's teardown, which Lambda never runs on a request's path (and which the
         # handler's frozen objects would make look cheaper than it is).
         counts = _callgrind(
             valgrind,
-            {name: ["-c", f"{body}\nimport os\nos._exit(0)"] for name, body in bodies.items()},
-            env,
+            {
+                name: (["-c", f"{body}\nimport os\nos._exit(0)"], run_env)
+                for name, (body, run_env) in runs.items()
+            },
         )
-    net = {name: counts[name] - counts["empty"] for name in bodies if name != "empty"}
+    net = {name: counts[name] - counts["empty"] for name in runs if name != "empty"}
     return {
         "instructions": counts,
-        "ratio": net["handler"] / net["baseline"],
+        "ratio": net["handler_shipped"] / net["baseline"],
         "ratio_dependencies_only": net["dependencies"] / net["baseline"],
-        "ratio_first_converse": net["handler_first_converse"] / net["baseline_first"],
+        "ratio_first_converse": net["handler_first_converse_shipped"] / net["baseline_first"],
+        "from_source": {
+            "ratio": net["handler"] / net["baseline"],
+            "ratio_first_converse": net["handler_first_converse"] / net["baseline_first"],
+        },
     }
 
 
@@ -536,8 +589,7 @@ def warm_instructions(calls: int, stub_median_ms: float) -> dict[str, Any] | Non
     env = {**os.environ, "PYTHONPATH": str(ASSET), "PYTHONHASHSEED": "0"}
     counts = _callgrind(
         valgrind,
-        {name: [__file__, "--warm-child", what, str(n)] for name, (what, n) in runs.items()},
-        env,
+        {name: ([__file__, "--warm-child", what, str(n)], env) for name, (what, n) in runs.items()},
     )
     per_call = {name: (counts[name] - counts["none"]) / calls for name in runs if name != "none"}
     stub = per_call["stub"]
@@ -625,10 +677,10 @@ def route_events() -> dict[str, dict[str, Any]]:
 
 
 def _is_build_litter(relative: Path) -> bool:
-    """Caches that tools leave in the asset folder (the construct must exclude them too)."""
-    return (
-        any(part == "__pycache__" or part.startswith(".") for part in relative.parts)
-        or relative.suffix == ".pyc"
+    """Caches that tools leave in the asset folder (the construct excludes them too); the
+    runtime's own bytecode (``make bytecode``) ships."""
+    return any(part.startswith(".") for part in relative.parts) or (
+        relative.suffix == ".pyc" and not relative.name.endswith(".cpython-314.pyc")
     )
 
 
@@ -710,6 +762,11 @@ def main(argv: list[str]) -> int:
     print(f"  bare boto3 + bedrock-runtime client : {cold['baseline_import_ms']:7.1f} ms")
     print(f"  + Powertools (dependencies only)    : {cold['dependencies_import_ms']:7.1f} ms")
     print(f"  import bedrock_inference.handler    : {cold['handler_import_ms']:7.1f} ms")
+    source = cold["from_source"]
+    print(
+        f"  the same, compiled from source      : {source['handler_import_ms']:7.1f} ms "
+        f"(ratio {source['ratio']:.2f}; an asset without its bytecode)"
+    )
     print(
         f"  ratio {cold['ratio']:.2f} (goal <= {GOAL_COLD_RATIO}: {verdict(cold['meets_goal'])}); "
         f"dependencies alone {cold['ratio_dependencies_only']:.2f}; "
@@ -732,7 +789,9 @@ def main(argv: list[str]) -> int:
         print(
             f"instructions (callgrind, less an empty interpreter): init ratio "
             f"{counted['ratio']:.3f}, dependencies alone {counted['ratio_dependencies_only']:.3f}, "
-            f"init + first converse request {counted['ratio_first_converse']:.3f}"
+            f"init + first converse request {counted['ratio_first_converse']:.3f}; from source: "
+            f"init {counted['from_source']['ratio']:.3f}, init + first converse "
+            f"{counted['from_source']['ratio_first_converse']:.3f}"
         )
     print(f"load average (1 min) before / after: {report['load_average']}")
     print(

@@ -299,7 +299,7 @@ def child_assets(marks: _Marks) -> None:
     from aws_cdk import aws_s3_assets as s3_assets
 
     sys.path.insert(0, str(ROOT))
-    from bedrock_landing_zone.base.functions import LAMBDA_ROOT, _staged
+    from bedrock_landing_zone.base.functions import _ASSET_EXCLUDE, LAMBDA_ROOT, _staged
 
     s3_assets.Asset  # noqa: B018 - the lazy module loads on first use
     with tempfile.TemporaryDirectory(prefix="bench-assets-") as out:
@@ -307,8 +307,9 @@ def child_assets(marks: _Marks) -> None:
         marks("setup")
         code = _staged(LAMBDA_ROOT / "inference", {"inference_config.json": "{}\n"})
         marks("copy")
-        exclude = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
-        s3_assets.Asset(stack, "Code", path=str(code), exclude=exclude)
+        s3_assets.Asset(
+            stack, "Code", path=str(code), exclude=_ASSET_EXCLUDE, ignore_mode=cdk.IgnoreMode.GIT
+        )
         marks("stage")
         shutil.rmtree(code.parent, ignore_errors=True)
 

@@ -24,6 +24,7 @@ from bedrock_landing_zone.base.roles import ManagedPolicyRole
 from bedrock_landing_zone.compliance import acknowledge, nag_form
 
 __all__ = [
+    "BYTECODE_TAG",
     "LAMBDA_ROOT",
     "RUNTIME",
     "VPC_NETWORK_INTERFACE_ACTIONS",
@@ -34,6 +35,17 @@ __all__ = [
 
 #: The newest Python runtime (cdk-nag's latest-runtime rules accept it).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+#: The bytecode tag of RUNTIME's interpreter (``sys.implementation.cache_tag``). Each function
+#: ships its modules' bytecode for that interpreter, which its importer loads instead of compiling
+#: the source on every cold start (Lambda's /var/task is read-only: nothing compiled there is kept).
+#: ``make bytecode`` (tools/lambda_bytecode.mjs) writes it beside each module as
+#: ``__pycache__/<module>.cpython-314.pyc``, checked-hash (Python docs, "Cached bytecode
+#: invalidation": the importer uses it only while the source's hash matches). Any other
+#: interpreter's bytecode (a local run's) stays out of the asset, so the asset is the same on every
+#: machine.
+BYTECODE_TAG = "cpython-" + RUNTIME.name.removeprefix("python").replace(".", "")
+#: What an asset leaves out, in .gitignore syntax (``IgnoreMode.GIT``, for the negation).
+_ASSET_EXCLUDE = ["*.pyc", f"!*.{BYTECODE_TAG}.pyc", ".mypy_cache/"]
 
 #: What Lambda does with the *execution role* to place a function in a VPC (Lambda Developer
 #: Guide, "Giving Lambda functions access to resources in an Amazon VPC", execution role and
@@ -115,7 +127,7 @@ class LandingZoneFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             code=lambda_.Code.from_asset(
-                str(code_dir), exclude=["**/__pycache__", "**/*.pyc", "**/.mypy_cache"]
+                str(code_dir), exclude=_ASSET_EXCLUDE, ignore_mode=cdk.IgnoreMode.GIT
             ),
             handler=handler,
             description=description[:256],
@@ -222,6 +234,17 @@ def resolve_asset(asset: str | os.PathLike[str], *, caller: Path | None = None) 
     )
 
 
+def _not_shipped(directory: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ignore: what ``_ASSET_EXCLUDE`` leaves out."""
+    del directory
+    shipped = f".{BYTECODE_TAG}.pyc"
+    return {
+        name
+        for name in names
+        if name == ".mypy_cache" or (name.endswith(".pyc") and not name.endswith(shipped))
+    }
+
+
 def _staged(code_dir: Path, files: Mapping[str, str]) -> Path:
     """A copy of ``code_dir`` plus ``files`` (name -> text), for documents that ship with the
     code instead of in environment variables (4 KB in all: Lambda quotas). The copy's content
@@ -234,9 +257,7 @@ def _staged(code_dir: Path, files: Mapping[str, str]) -> Path:
     # is only needed until then, so it goes when the process ends (no leftovers in /tmp).
     atexit.register(shutil.rmtree, staging, ignore_errors=True)
     target = staging / code_dir.name
-    shutil.copytree(
-        code_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
-    )
+    shutil.copytree(code_dir, target, ignore=_not_shipped)
     for name, text in sorted(files.items()):
         (target / name).write_text(text, encoding="utf-8")
     return target

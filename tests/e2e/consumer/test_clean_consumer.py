@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from bedrock_landing_zone.base.functions import BYTECODE_TAG
 from bedrock_landing_zone.compliance.summary import summarize
 from tests.conftest import ROOT
 from tests.docs.markdown import program
@@ -85,11 +86,23 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-#: Not part of a source distribution: environments, caches, build outputs.
-_NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv*", "node_modules", "cdk.out*", "build", "dist", "*.egg-info", "__pycache__",
+#: Not part of a source distribution: environments, caches, build outputs (but the Lambda
+#: functions' committed runtime bytecode, which ships).
+_NOT_SOURCE_NAMES = shutil.ignore_patterns(
+    ".git", ".venv*", "node_modules", "cdk.out*", "build", "dist", "*.egg-info",
     ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
 )  # fmt: skip
+
+
+def _not_source(directory: str, names: list[str]) -> set[str]:
+    ignored = set(_NOT_SOURCE_NAMES(directory, names))
+    function_package = Path(directory).parent.parent == ROOT / "lambda"  # lambda/<fn>/<pkg>/
+    for name in names:
+        if name == "__pycache__" and not function_package:
+            ignored.add(name)
+        elif name.endswith(".pyc") and not name.endswith(f".{BYTECODE_TAG}.pyc"):
+            ignored.add(name)
+    return ignored
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +110,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy of the working tree (links kept as links, as in a checkout), so the
     # build leaves nothing in the repository and no earlier build output can leak into it.
     source = tmp_path_factory.mktemp("source") / "bedrock-landing-zone"
-    shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
+    shutil.copytree(ROOT, source, symlinks=True, ignore=_not_source)
     dist = tmp_path_factory.mktemp("dist")
     # the release path: an sdist, then the wheel from it; the isolated build environment is
     # made by uv when `make setup` installed it (3.9 s instead of 8.9 s with pip, same pins)
@@ -126,6 +139,10 @@ def test_wheel_carries_stacks_runtime_code_and_py_typed_only(wheel: Path) -> Non
         expected |= {
             f"{pkg}/lambda/{runtime}/{p.name}" for p in (ROOT / "lambda" / runtime).glob("*.py")
         }
+        expected |= {  # and the runtime's bytecode of each (make bytecode)
+            f"{pkg}/lambda/{runtime}/__pycache__/{p.stem}.{BYTECODE_TAG}.pyc"
+            for p in (ROOT / "lambda" / runtime).glob("*.py")
+        }
     assert expected <= names, sorted(expected - names)
     assert {n.split("/", 1)[0] for n in names} == {
         pkg,
@@ -140,7 +157,9 @@ def test_wheel_carries_stacks_runtime_code_and_py_typed_only(wheel: Path) -> Non
         "cdk.out",
         "/.venv",
     )
-    assert [n for n in names if any(f in n for f in forbidden)] == []
+    shipped_bytecode = {n for n in names if n.endswith(f".{BYTECODE_TAG}.pyc")}
+    assert {n for n in shipped_bytecode if not n.startswith(f"{pkg}/lambda/")} == set()
+    assert [n for n in names - shipped_bytecode if any(f in n for f in forbidden)] == []
 
 
 def test_wheel_carries_the_license(wheel: Path) -> None:
@@ -243,7 +262,10 @@ def test_consumer_app_synthesizes_from_the_installed_wheel(venv: Path, tmp_path:
     assert (inference / "bedrock_inference" / "handler.py").read_bytes() == (
         ROOT / "lambda/inference/bedrock_inference/handler.py"
     ).read_bytes()
-    assert not any(inference.rglob("__pycache__")) and not any(inference.rglob(".mypy_cache"))
+    assert sorted(p.name for p in inference.rglob("*.pyc")) == sorted(  # the runtime's only
+        f"{p.stem}.{BYTECODE_TAG}.pyc" for p in (ROOT / "lambda/inference").rglob("*.py")
+    )
+    assert not any(inference.rglob(".mypy_cache"))
     summarizer = _asset(outdir, template, "summarizer.handler")
     assert sorted(p.name for p in summarizer.iterdir()) == ["summarizer.py"]
     assert (summarizer / "summarizer.py").read_bytes() == (
