@@ -210,7 +210,8 @@ class Number(Shape):
         if type(value) is not float and type(value) is not int:
             problems.append(Problem(loc, "Input should be a valid number"))
             return None
-        if not math.isfinite(value):
+        # an int is finite, and too large for math.isfinite (OverflowError past ~1e308)
+        if type(value) is float and not math.isfinite(value):
             problems.append(Problem(loc, "Input should be a finite number"))
             return None
         return _bounds(value, loc, problems, self.gt, self.ge, self.le)

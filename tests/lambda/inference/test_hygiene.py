@@ -519,3 +519,12 @@ def test_the_schema_refuses_what_the_function_refuses_by_shape(payload: dict[str
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft4Validator(request_json_schema()).validate(payload)
     assert 400 <= make_harness().call(make_event(payload)).status < 500
+
+
+@pytest.mark.parametrize("field", ["temperature", "topP", "maxTokens"])
+def test_a_number_too_large_for_a_float_is_a_400_naming_the_field(field: str) -> None:
+    """JSON has no size limit on integers and json.loads keeps a 400-digit one exact: it must not
+    reach a float conversion (OverflowError, a 500)."""
+    reply = make_harness().call(make_event({**_body("hi"), "inferenceConfig": {field: 10**400}}))
+    assert reply.status == 400, reply.body
+    assert reply.body["error"]["field"] == f"inferenceConfig.{field}"

@@ -109,6 +109,14 @@ def test_number_refuses_non_finite_floats(value: float) -> None:
     assert only_message(Number(ge=0, le=1), value) == "Input should be a finite number"
 
 
+def test_number_takes_an_integer_too_large_for_a_float_by_its_bounds() -> None:
+    """json.loads makes an int of a 400-digit literal; comparing it needs no float (which would
+    overflow), and the bound names the problem."""
+    huge = 10**400
+    assert Number().validate(huge) == huge
+    assert only_message(Number(le=1), huge) == "Input should be less than or equal to 1"
+
+
 @pytest.mark.parametrize("value", [1, 0, "true", None, 1.0])
 def test_boolean_refuses_what_is_no_json_boolean(value: Any) -> None:
     assert only_message(Boolean(), value) == "Input should be a valid boolean"
