@@ -2,10 +2,10 @@
 
 An on-demand init imports neither the OpenAI translation, nor the attachment checks, nor the SSM
 team directory of a function with a fixed team map (nor pydantic, ever); the first request that
-needs one of them pays for it. Init runs with the collector paused and freezes what it made. An init that no request waits for (SnapStart,
-provisioned concurrency) prepares all of them, so the snapshot holds them. Each case runs in a
-fresh interpreter, as a Lambda init does. Timings are the benchmark's business
-(``bench/inference_bench.py``), not these tests'.
+needs one of them pays for it. An init that no request waits for (SnapStart, provisioned
+concurrency) prepares all of them, so the snapshot holds them. Init runs with the collector
+paused and freezes what it made. Each case runs in a fresh interpreter, as a Lambda init does.
+Timings are the benchmark's business (``bench/inference_bench.py``), not these tests'.
 """
 
 from __future__ import annotations
