@@ -4,9 +4,10 @@
 //
 //   node tools/lambda_bytecode.mjs        (`make bytecode`)
 //
-// Lambda unpacks a function's code into /var/task, read-only ("Defined runtime environment
-// variables", LAMBDA_TASK_ROOT): the runtime can neither find bytecode nor write any, so every
-// cold start compiles every module it imports. The runtime is python3.14
+// Lambda unpacks a function's code into /var/task (LAMBDA_TASK_ROOT, "Defined runtime
+// environment variables"); an execution environment's one writable directory is /tmp ("Security
+// Overview of AWS Lambda", "Lambda isolation technologies") and each new one starts again from
+// the code: without bytecode in the code, every cold start compiles every module it imports. The runtime is python3.14
 // (bedrock_landing_zone/base/functions.py), and only CPython 3.14 writes bytecode 3.14 reads: the
 // `pyodide` package (pinned in package.json) is CPython 3.14 compiled to WebAssembly, run here
 // by Node.js, offline. Each module becomes lambda/<function>/<package>/__pycache__/

@@ -37,7 +37,9 @@ __all__ = [
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 #: The bytecode tag of RUNTIME's interpreter (``sys.implementation.cache_tag``). Each function
 #: ships its modules' bytecode for that interpreter, which its importer loads instead of compiling
-#: the source on every cold start (Lambda's /var/task is read-only: nothing compiled there is kept).
+#: the source on every cold start: an execution environment's one writable directory is /tmp
+#: ("Security Overview of AWS Lambda", "Lambda isolation technologies"), and every new environment
+#: starts again from the function's code, so bytecode the runtime compiles is never kept.
 #: ``make bytecode`` (tools/lambda_bytecode.mjs) writes it beside each module as
 #: ``__pycache__/<module>.cpython-314.pyc``, checked-hash (Python docs, "Cached bytecode
 #: invalidation": the importer uses it only while the source's hash matches). Any other

@@ -164,8 +164,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     """Patterns compile on their first use: a shape that never sees a value costs nothing.
 
     A final ``$`` is compiled as ``\\Z``: in Python's ``re`` a ``$`` also matches before a
-    trailing newline, in JSON Schema's regular expressions (ECMA-262, which API Gateway's
-    validator follows) only at the end, so ``^a$`` must refuse ``"a\\n"`` here too."""
+    trailing newline, in the ECMA-262 dialect that JSON Schema draft 4 names for ``pattern``
+    only at the end, so ``^a$`` refuses ``"a\\n"`` here as the schema does."""
     found = _PATTERNS.get(pattern)
     if found is None:
         source = pattern
