@@ -70,6 +70,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def _passes(check: Callable[[Any], object], value: Any, loc: Loc, problems: list[Problem]) -> bool:
+    """Run an ``after`` check; a ``ValueError``'s text becomes the problem, as pydantic words a
+    validator's ("Value error, ...")."""
+    try:
+        check(value)
+    except ValueError as exc:
+        problems.append(Problem(loc, f"Value error, {exc}"))
+        return False
+    return True
+
+
 class Shape:
     """What a JSON value must look like. ``check`` returns the value to keep (a record becomes
     its class) or appends to ``problems`` and returns None.
@@ -136,12 +147,8 @@ class Text(Shape):
         if self.pattern is not None and not _compiled(self.pattern).search(value):
             problems.append(Problem(loc, f"String should match pattern '{self.pattern}'"))
             return None
-        if self.after is not None:
-            try:
-                self.after(value)
-            except ValueError as exc:
-                problems.append(Problem(loc, f"Value error, {exc}"))
-                return None
+        if self.after is not None and not _passes(self.after, value, loc, problems):
+            return None
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -478,12 +485,8 @@ class Record(Shape):
             )
         if len(problems) != before:
             return None
-        if self.after is not None:
-            try:
-                self.after(out)
-            except ValueError as exc:
-                problems.append(Problem(loc, f"Value error, {exc}"))
-                return None
+        if self.after is not None and not _passes(self.after, out, loc, problems):
+            return None
         return out
 
     def json_schema(self) -> dict[str, Any]:
