@@ -309,6 +309,14 @@ class Nullable(Shape):
         return {"anyOf": [self.inner.json_schema(), {"type": "null"}]}
 
 
+def _too_few(kind: str, least: int | None, count: int, loc: Loc, problems: list[Problem]) -> bool:
+    if least is None or count >= least:
+        return False
+    message = f"{kind} should have at least {_plural(least, 'item')} after validation, not {count}"
+    problems.append(Problem(loc, message))
+    return True
+
+
 class ListOf(Shape):
     """A JSON array; kept as a tuple (settings, immutable) or a list (a request's parts)."""
 
@@ -329,14 +337,7 @@ class ListOf(Shape):
         out = [self.item.check(item, (*loc, index), problems) for index, item in enumerate(value)]
         if len(problems) != before:
             return None
-        if self.min_items is not None and len(out) < self.min_items:
-            problems.append(
-                Problem(
-                    loc,
-                    f"List should have at least {_plural(self.min_items, 'item')} after "
-                    f"validation, not {len(out)}",
-                )
-            )
+        if _too_few("List", self.min_items, len(out), loc, problems):
             return None
         return tuple(out) if self.as_tuple else out
 
@@ -368,19 +369,16 @@ class MapOf(Shape):
             out[checked_key] = self.value.check(item, (*loc, key), problems)
         if len(problems) != before:
             return None
-        if self.min_items is not None and len(out) < self.min_items:
-            problems.append(
-                Problem(
-                    loc,
-                    f"Dictionary should have at least {_plural(self.min_items, 'item')} after "
-                    f"validation, not {len(out)}",
-                )
-            )
+        if _too_few("Dictionary", self.min_items, len(out), loc, problems):
             return None
         return out
 
     def json_schema(self) -> dict[str, Any]:
-        return {"additionalProperties": self.value.json_schema(), "type": "object"}
+        # Draft 4 cannot constrain a map's keys beyond patterns (propertyNames is draft 6).
+        out: dict[str, Any] = {"additionalProperties": self.value.json_schema(), "type": "object"}
+        if self.min_items is not None:
+            out["minProperties"] = self.min_items
+        return out
 
 
 _MISSING: Any = object()

@@ -640,6 +640,10 @@ def test_frozen_refuses_an_unknown_keyword() -> None:
             {"items": {"type": "string"}, "type": "array", "minItems": 1},
         ),
         (MapOf(Text(), Integer()), {"additionalProperties": {"type": "integer"}, "type": "object"}),
+        (
+            MapOf(Text(), Integer(), min_items=1),
+            {"additionalProperties": {"type": "integer"}, "type": "object", "minProperties": 1},
+        ),
     ],
 )
 def test_json_schema_of_each_shape(shape: Shape, schema: dict[str, Any]) -> None:
