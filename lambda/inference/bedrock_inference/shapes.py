@@ -422,7 +422,8 @@ def _setter(kind: type, name: str) -> Callable[[Any, Any], None]:
 
 
 class Record(Shape):
-    """A JSON object with known keys, kept as ``kind(**fields)``; any other key is refused.
+    """A JSON object with known keys, kept as a ``kind`` (a :class:`Frozen` with one slot per
+    field); any other key is refused.
 
     ``after`` runs on the built object once every field fits (a ``ValueError`` is a problem at the
     object's own location); ``schema_extra`` adds JSON Schema keywords (``minProperties``...)."""
@@ -437,6 +438,9 @@ class Record(Shape):
         after: Callable[[Any], object] | None = None,
         schema_extra: Mapping[str, Any] | None = None,
     ) -> None:
+        unset = set(getattr(kind, "__slots__", ())) - set(fields)
+        if unset:
+            raise TypeError(f"{kind.__name__}: no field sets {sorted(unset)}")
         self.kind = kind
         self.fields = fields
         self.after = after

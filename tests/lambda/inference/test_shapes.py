@@ -342,6 +342,13 @@ def test_record_builds_its_kind() -> None:
     assert (out.x, out.y) == (1, 2)
 
 
+def test_a_record_must_set_every_slot_of_its_kind_and_nothing_else() -> None:
+    with pytest.raises(TypeError, match=r"Point: no field sets \['y'\]"):
+        Record(Point, {"x": Field(Integer())})
+    with pytest.raises(TypeError, match="Point has no slot 'z'"):
+        Record(Point, {"x": Field(Integer()), "y": Field(Integer()), "z": Field(Integer())})
+
+
 def test_record_names_every_missing_field() -> None:
     assert problems_of(POINT, {}) == [(("x",), "Field required"), (("y",), "Field required")]
 
