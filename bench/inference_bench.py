@@ -66,6 +66,9 @@ REGION = "us-east-1"
 #: (X-Ray Developer Guide, "Tracing header": Root, Parent, Sampled); a made-up id.
 XRAY_TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
+#: The bytecode the asset ships (bedrock_landing_zone/base/functions.py BYTECODE_TAG, not
+#: imported here: that module starts the jsii runtime).
+SHIPPED_BYTECODE = ".cpython-314.pyc"
 GOAL_COLD_RATIO = 1.15
 GOAL_WARM_MS = 0.3
 GOAL_ZIP_KIB = 256
@@ -183,13 +186,22 @@ def _cache_dependencies(asset: Path, env: dict[str, str], scripts: list[str]) ->
         shutil.rmtree(cache)
 
 
-def _shipped_copy(tmp: Path, env: dict[str, str]) -> tuple[Path, dict[str, str]]:
-    """A second copy of the asset with its modules' bytecode where this interpreter looks for
-    it (``PYTHONPYCACHEPREFIX``'s mirror, or ``__pycache__``), checked-hash: what the Lambda
-    runtime finds in the shipped asset (``make bytecode`` writes the runtime's cpython-314 pycs,
-    which this Python 3.11 cannot read, so the bench compiles its own of the same kind)."""
-    shipped = tmp / "shipped" / "inference"
-    shutil.copytree(ASSET, shipped, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+def _asset_copies(
+    tmp: Path, scripts: list[str], extra_env: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The environments of two fresh copies of the asset, after ``_cache_dependencies`` ran
+    ``scripts``: ``source``, with no bytecode of its own (compiled on every run, as an asset
+    shipped without ``make bytecode``), and ``shipped``, with its modules' bytecode where this
+    interpreter looks for it (``PYTHONPYCACHEPREFIX``'s mirror, or ``__pycache__``),
+    checked-hash: what the Lambda runtime finds in the shipped asset (``make bytecode`` writes
+    the runtime's cpython-314 pycs, which this Python 3.11 cannot read, so the bench compiles its
+    own of the same kind)."""
+    not_copied = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+    asset, shipped = tmp / "inference", tmp / "shipped" / "inference"
+    shutil.copytree(ASSET, asset, ignore=not_copied)
+    env = {**_env(asset), **(extra_env or {})}
+    _cache_dependencies(asset, env, scripts)
+    shutil.copytree(ASSET, shipped, ignore=not_copied)
     shipped_env = {**env, "PYTHONPATH": str(shipped)}
     subprocess.run(
         [
@@ -203,7 +215,7 @@ def _shipped_copy(tmp: Path, env: dict[str, str]) -> tuple[Path, dict[str, str]]
         env=shipped_env,
         check=True,
     )
-    return shipped, shipped_env
+    return env, shipped_env
 
 
 def _time_import(body: str, env: dict[str, str]) -> tuple[float, float]:
@@ -257,18 +269,13 @@ def cold_init(runs: int) -> dict[str, Any]:
     bare client, interleaved."""
     scripts = _first_scripts()
     with tempfile.TemporaryDirectory() as tmp:
-        asset = Path(tmp) / "inference"
-        shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-        env = _env(asset)
-        _cache_dependencies(
-            asset,
-            env,
+        env, shipped_env = _asset_copies(
+            Path(tmp),
             [
                 *(_TIMED.format(body=b) for b in (BASELINE, DEPENDENCIES, HANDLER)),
                 *scripts.values(),
             ],
         )
-        _, shipped_env = _shipped_copy(Path(tmp), env)
         envs = {"shipped": shipped_env, "source": env}
         samples: dict[str, list[tuple[float, float]]] = {"baseline": [], "deps": []}
         samples.update({name: [] for name in envs})
@@ -370,11 +377,7 @@ def cold_instructions() -> dict[str, Any] | None:
         "handler_first_converse": scripts["converse"],
     }
     with tempfile.TemporaryDirectory() as tmp:
-        asset = Path(tmp) / "inference"
-        shutil.copytree(ASSET, asset, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-        env = {**_env(asset), "PYTHONHASHSEED": "0"}
-        _cache_dependencies(asset, env, list(bodies.values()))
-        _, shipped_env = _shipped_copy(Path(tmp), env)
+        env, shipped_env = _asset_copies(Path(tmp), list(bodies.values()), {"PYTHONHASHSEED": "0"})
         runs = {name: (body, env) for name, body in bodies.items()}
         runs["handler_shipped"] = (HANDLER, shipped_env)
         runs["handler_first_converse_shipped"] = (scripts["converse"], shipped_env)
@@ -680,7 +683,7 @@ def _is_build_litter(relative: Path) -> bool:
     """Caches that tools leave in the asset folder (the construct excludes them too); the
     runtime's own bytecode (``make bytecode``) ships."""
     return any(part.startswith(".") for part in relative.parts) or (
-        relative.suffix == ".pyc" and not relative.name.endswith(".cpython-314.pyc")
+        relative.suffix == ".pyc" and not relative.name.endswith(SHIPPED_BYTECODE)
     )
 
 

@@ -82,7 +82,6 @@ from bedrock_inference.models import (
     ConverseRequest,
     ConverseResponse,
     ModelConfig,
-    RequestInvalidShape,
     Settings,
     is_blank,
     parse_request,
@@ -217,10 +216,7 @@ class InferenceService:
         alias = body.get("model")
         if isinstance(alias, str) and alias in self.config.models:
             trace.requested_alias = alias  # a configured alias: safe as a metric dimension
-        try:
-            request = parse_request(body)
-        except RequestInvalidShape as exc:
-            raise RequestInvalid(exc.message, field=exc.field) from None
+        request = parse_request(body)
 
         allowed = caller.models
         if request.model not in allowed:

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from bedrock_inference.errors import RequestInvalid
 from bedrock_inference.shapes import (
     Boolean,
     Choice,
@@ -644,23 +645,15 @@ CONVERSE_REQUEST = Record(
 )
 
 
-class RequestInvalidShape(ValueError):
-    """A body that does not fit :class:`ConverseRequest`: the first problem and where it is."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 def parse_request(body: Mapping[str, Any]) -> ConverseRequest:
-    """The request, or :class:`RequestInvalidShape` naming the first problem's path."""
+    """The request, or :class:`~bedrock_inference.errors.RequestInvalid` naming the first
+    problem and its path."""
     try:
         request: ConverseRequest = CONVERSE_REQUEST.validate(body)
     except Invalid as exc:
         first = exc.problems[0]
         message = first.message.removeprefix("Value error, ")
-        raise RequestInvalidShape(message, format_loc(first.loc) or "body") from None
+        raise RequestInvalid(message, field=format_loc(first.loc) or "body") from None
     return request
 
 

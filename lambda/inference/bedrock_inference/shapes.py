@@ -47,8 +47,11 @@ class Invalid(ValueError):
     """A value does not fit its shape; ``problems`` lists every reason, in document order."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(f"{format_loc(p.loc) or '.'}: {p.message}" for p in problems))
+        super().__init__(problems)
         self.problems = problems
+
+    def __str__(self) -> str:  # written when shown: a request's 400 uses the first problem only
+        return "; ".join(f"{format_loc(p.loc) or '.'}: {p.message}" for p in self.problems)
 
 
 def format_loc(loc: Loc) -> str:
