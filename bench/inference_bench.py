@@ -25,14 +25,17 @@ Measures, and writes to ``bench/results/inference.json``:
    on a shared machine does not blur as it blurs wall time (``--no-instructions`` skips them).
 2. **Warm overhead per request, per route**: ``lambda_handler`` on a valid request of each
    model route (``POST /v1/converse``, and the same request as an OpenAI chat completion on
-   ``POST /v1/chat/completions``) against a ``botocore.stub.Stubber`` client, minus the same
-   stubbed ``client.converse`` call alone (medians over ``--requests``, the routes and the stub
-   timed in turn so that drift hits them alike; logs and EMF written to ``/dev/null``).
-   Goal: <= 0.3 ms for each route (issue 17). Also measured: the hand-off of a call that does
-   nothing to the watchdog's worker thread and back (thread scheduling, not this code's work),
-   and, with valgrind, the instructions per request of each route and of the stubbed call alone
-   (callgrind, all threads, less a run that only warms up): the overhead as CPU work, which a
-   shared machine does not blur.
+   ``POST /v1/chat/completions``), its clients made with its own botocore ``Config`` and stubbed
+   (``botocore.stub.Stubber``), minus a stubbed ``client.converse`` call alone on a client with
+   boto3's defaults (medians over ``--requests``, the routes and the stub timed in turn so that
+   drift hits them alike; logs and EMF written to ``/dev/null``). Goal: <= 0.3 ms for each route
+   (issue 17). The handler runs on the main thread, as in Lambda, so its Converse call is
+   bounded by the deadline's alarm (``bedrock_client._Alarm``). Also measured: the alarm alone
+   (its checks and two ``setitimer`` calls); what a call made off the main thread pays instead,
+   the hand-off of a call that does nothing to the watchdog's worker thread and back (thread
+   scheduling, not this code's work); and, with valgrind, the instructions per request of each
+   route and of the stubbed call alone (callgrind, all threads, less a run that only warms up):
+   the overhead as CPU work, which a shared machine does not blur.
 3. **Code asset size**: ``lambda/inference/`` zipped (deflate) as it ships: the sources and
    their cpython-314 bytecode, without other bytecode and dot-folders such as the
    ``.mypy_cache`` that ``make typecheck`` leaves there. Goal: <= 256 KiB.
@@ -405,8 +408,10 @@ def cold_instructions() -> dict[str, Any] | None:
 
 
 class _Warm:
-    """A warm container in this process: the handler with its bedrock-runtime client stubbed
-    (``botocore.stub.Stubber``), and the same stubbed client for the bare call."""
+    """A warm container in this process: the handler with its bedrock-runtime clients stubbed
+    (``botocore.stub.Stubber``), each made with the handler's own botocore ``Config`` as in
+    production, and a stubbed client with boto3's defaults for the bare call (the baseline: what
+    calling Converse yourself costs)."""
 
     def __init__(self) -> None:
         from bedrock_inference.local import (
@@ -437,18 +442,33 @@ class _Warm:
         self.client = boto3.client("bedrock-runtime", region_name=REGION)
         self.stubber = Stubber(self.client)
         self.stubber.activate()
-        client = self.client
-        handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=lambda _c: client)
+        self.handler_stubbers: list[Stubber] = []
+        self.answer = converse_answer()
+
+        def client_factory(config: Any) -> Any:
+            client = boto3.client("bedrock-runtime", region_name=REGION, config=config)
+            stubber = Stubber(client)
+            stubber.activate()
+            stubber.add_response("converse", self.answer)  # made for a call about to be made
+            self.handler_stubbers.append(stubber)
+            return client
+
+        handler.SERVICE = handler.build_service(handler.SETTINGS, client_factory=client_factory)
         self.handler = handler
         self.new_context = LocalContext
         self.context = LocalContext(60_000)
-        self.answer = converse_answer()
         self.events = route_events()
 
     def prime(self) -> None:
-        """Queue the stubbed answer of the next call and make its Lambda context (outside the
-        timed part: in Lambda the runtime makes the context, not the handler)."""
-        self.stubber.add_response("converse", self.answer)
+        """Queue the stubbed answer of the next call on every client that has none queued, and
+        make the next Lambda context (outside the timed part: in Lambda the runtime makes the
+        context, not the handler)."""
+        for stubber in (self.stubber, *self.handler_stubbers):
+            try:
+                stubber.assert_no_pending_responses()
+            except AssertionError:
+                continue  # one answer queued at most
+            stubber.add_response("converse", self.answer)
         self.context = self.new_context(60_000)
 
     def request(self, event: dict[str, Any]) -> None:
@@ -582,8 +602,8 @@ def warm_child(what: str, calls: int) -> None:
 def warm_instructions(calls: int, stub_median_ms: float) -> dict[str, Any] | None:
     """Instructions per warm request (callgrind, all threads): each route's requests and the
     bare stubbed call, less a run that only warms up. What the handler adds as CPU work, which
-    a shared machine does not blur; it leaves out what costs time without instructions (the
-    hand-off to the watchdog's worker thread and back, caches). None without valgrind."""
+    a shared machine does not blur; it leaves out what costs time without instructions
+    (system calls, caches). None without valgrind."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
@@ -611,11 +631,34 @@ def warm_instructions(calls: int, stub_median_ms: float) -> dict[str, Any] | Non
     }
 
 
+def _median_and_p90(samples: list[float]) -> dict[str, float]:
+    return {
+        "median_ms": statistics.median(samples),
+        "p90_ms": statistics.quantiles(samples, n=10)[-1],
+    }
+
+
+def deadline_alarm(calls: int = 5000) -> dict[str, float]:
+    """Wall time of what bounds a Converse call made on the main thread (``bedrock_client``:
+    the alarm's checks, arming it and disarming it): part of the warm overhead above."""
+    from bedrock_inference.bedrock_client import _ALARM
+
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter_ns()
+        assert _ALARM.available()
+        _ALARM.arm(30)
+        _ALARM.disarm()
+        samples.append((time.perf_counter_ns() - started) / 1e6)
+    return _median_and_p90(samples)
+
+
 def watchdog_handoff(calls: int = 5000) -> dict[str, float]:
     """Wall time to hand a call that does nothing to the watchdog's worker thread and get its
-    answer back (``bedrock_client``: every Converse call runs on that thread so that the
-    caller can stop waiting at the deadline): the share of the warm overhead that is thread
-    scheduling rather than this code's work."""
+    answer back (``bedrock_client``: a Converse call made off the main thread runs on that
+    thread so that the caller can stop waiting at the deadline): what such a call pays instead
+    of the alarm, thread scheduling rather than this code's work. Not part of the figures
+    above (Lambda calls the handler on the main thread)."""
     from bedrock_inference.bedrock_client import _RUNNER
 
     _RUNNER.prestart()
@@ -624,10 +667,7 @@ def watchdog_handoff(calls: int = 5000) -> dict[str, float]:
         started = time.perf_counter_ns()
         _RUNNER.submit(lambda: None).wait(5)
         samples.append((time.perf_counter_ns() - started) / 1e6)
-    return {
-        "median_ms": statistics.median(samples),
-        "p90_ms": statistics.quantiles(samples, n=10)[-1],
-    }
+    return _median_and_p90(samples)
 
 
 #: The stubbed Converse answer (``bedrock_inference.local.converse_answer()``).
@@ -741,6 +781,7 @@ def main(argv: list[str]) -> int:
     if not args.no_instructions:
         cold["instructions"] = cold_instructions()
     warm = warm_overhead_in_processes(args.requests, processes=3)
+    warm["deadline_alarm"] = deadline_alarm()
     warm["watchdog_handoff"] = watchdog_handoff()
     if not args.no_instructions:
         warm["instructions"] = warm_instructions(60, warm["stub_converse_median_ms"])
@@ -808,9 +849,11 @@ def main(argv: list[str]) -> int:
             f"{figures['overhead_ms']:.3f} ms (goal <= {GOAL_WARM_MS} ms: "
             f"{verdict(figures['meets_goal'])})"
         )
-    handoff = warm["watchdog_handoff"]
+    alarm, handoff = warm["deadline_alarm"], warm["watchdog_handoff"]
     print(
-        f"  of which the hand-off to the watchdog thread and back: {handoff['median_ms']:.3f} ms "
+        f"  of which the deadline's alarm (checks, setitimer twice): {alarm['median_ms']:.4f} ms "
+        f"(median, p90 {alarm['p90_ms']:.4f} ms); off the main thread, the hand-off to the "
+        f"watchdog thread and back instead: {handoff['median_ms']:.3f} ms "
         f"(median, p90 {handoff['p90_ms']:.3f} ms)"
     )
     counted = warm.get("instructions")

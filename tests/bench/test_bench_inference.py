@@ -57,6 +57,18 @@ def test_the_hand_off_and_the_instruction_counts_are_reported_when_measured() ->
         )
     )
     assert "watchdog's worker thread and back (a call that does nothing), median | 0.021 ms" in text
+    with_alarm = "\n".join(
+        render_inference(
+            _results(
+                deadline_alarm={"median_ms": 0.0021, "p90_ms": 0.003},
+                watchdog_handoff={"median_ms": 0.021, "p90_ms": 0.03},
+            )
+        )
+    )
+    assert "of which the deadline's alarm on the main thread" in with_alarm
+    assert "median | 0.0021 ms |" in with_alarm
+    assert "| a call off the main thread pays the watchdog's hand-off instead" in with_alarm
+    assert "of which the hand-off" not in with_alarm
     assert (
         "`/v1/converse` | 1.11 M per request over the stubbed call's 1.09 M: 0.254 ms at its rate "
         "| <= 0.3 ms: meets goal |"

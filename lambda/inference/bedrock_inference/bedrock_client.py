@@ -15,11 +15,25 @@ the back-off, capped at the computed back-off plus 5 s
 **Deadline.** :meth:`BedrockRuntime.converse` takes a deadline (the model's share of the request's
 time budget, decided by ``logic``) and never returns after it:
 
-1. *Watchdog.* The botocore call runs on a worker thread; the caller waits until the deadline at
-   most, then abandons the call (``TIMEOUT``, ``AttemptDeadlineExceeded``). That bounds the
-   connect, every retry and back-off sleep and the *whole* body read, which botocore's
-   ``read_timeout`` does not: it bounds each socket read, so a body trickled one chunk every 2 s
-   never trips a 25 s read timeout.
+1. *Alarm or watchdog.* The whole botocore call is bounded: the connect, every retry and back-off
+   sleep and the *whole* body read, which botocore's ``read_timeout`` does not bound (it bounds
+   each socket read, so a body trickled one chunk every 2 s never trips a 25 s read timeout). At
+   the deadline the call is abandoned (``TIMEOUT``, ``AttemptDeadlineExceeded``).
+
+   - On the main thread, where Lambda's Python runtime calls the handler (the runtime interface
+     client's ``bootstrap.run`` loop calls it directly), the call runs on the caller's thread under
+     a one-shot ``ITIMER_REAL`` timer (:class:`_Alarm`). Its ``SIGALRM`` handler raises
+     :class:`_DeadlineAlarm` out of whatever the call is blocked in: Python's docs ("signal":
+     handlers run in the main thread; a system call interrupted by a signal whose handler raises
+     fails with that exception, PEP 475), so a socket connect, read or a back-off sleep ends at
+     once, and urllib3 closes a connection that did not end cleanly instead of reusing it. This
+     costs two ``setitimer`` calls per call, where handing the call to a worker thread costs two
+     thread wake-ups (0.1-0.2 ms of a warm request, ``bench/inference_bench.py``). One limit: a
+     name lookup (``getaddrinfo``) is not interrupted, so a hung DNS answer ends the call only
+     when the resolver gives up.
+   - Anywhere else (another thread: the local server, a thread pool; or ``SIGALRM`` or the timer
+     already in use, or a platform without ``setitimer``) the call runs on a worker thread and the
+     caller waits until the deadline at most (*watchdog*).
 2. *Retries inside the share.* Before every retry (botocore's ``needs-retry`` event, handled here
    ahead of botocore's own handler) the time left is checked. A retry is refused, and the last
    error returned at once so that the fallback can start, only when less than
@@ -52,6 +66,7 @@ import enum
 import logging
 import math
 import queue
+import signal
 import threading
 import time
 from collections import OrderedDict
@@ -261,6 +276,56 @@ class _Job:
         return self.finished or self._signal.acquire(timeout=timeout)
 
 
+class _DeadlineAlarm(BaseException):
+    """Raised by ``SIGALRM`` on the main thread at a call's deadline. A ``BaseException``, so that
+    no ``except Exception`` in botocore or urllib3 turns it into another error on its way out."""
+
+
+class _Alarm:
+    """The deadline of a call made on the main thread: a one-shot ``ITIMER_REAL`` timer whose
+    ``SIGALRM`` handler raises :class:`_DeadlineAlarm` while a call is armed (and ignores a
+    signal that comes after, or from elsewhere, when none is).
+
+    Used only where it cannot disturb anyone: on the main thread (Python runs signal handlers
+    there only), with ``SIGALRM`` at its default or already this handler (installed on first
+    use), and no ``ITIMER_REAL`` timer running, e.g. a test runner's per-test timeout.
+    """
+
+    def __init__(self) -> None:
+        self._armed = False
+        self._supported = hasattr(signal, "setitimer") and hasattr(signal, "SIGALRM")
+        self._handler = self._on_alarm  # one bound method: what getsignal() gives back
+
+    def available(self) -> bool:
+        """Whether a call on this thread can be bounded by the alarm (installs the handler)."""
+        if not self._supported or threading.current_thread() is not threading.main_thread():
+            return False
+        handler = signal.getsignal(signal.SIGALRM)
+        if handler is not self._handler:
+            if handler is not signal.SIG_DFL:
+                return False  # someone else's
+            signal.signal(signal.SIGALRM, self._handler)
+        return signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+    def arm(self, seconds: float) -> None:
+        self._armed = True
+        # setitimer(0) would disarm instead: a deadline already passed fires at once
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-6))
+
+    def disarm(self) -> None:
+        self._armed = False  # first: a signal from here on is ignored
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _on_alarm(self, _signum: int, _frame: object) -> None:
+        if self._armed:
+            self._armed = False
+            raise _DeadlineAlarm
+
+
+_ALARM = _Alarm()
+"""One per process: there is one ``ITIMER_REAL`` timer per process."""
+
+
 class _Runner:
     """Daemon worker threads for blocking calls, reused while idle (a few are kept).
 
@@ -327,12 +392,24 @@ def boto3_client_factory(region: str) -> ClientFactory:
 
 
 def make_config(*, max_attempts: int, connect_timeout_s: float, read_timeout_s: float) -> Config:
+    """The client's botocore ``Config``.
+
+    ``parameter_validation=False``: botocore's own check of every call's parameters against the
+    service model ("You can disable parameter validation for performance reasons", botocore's
+    Config reference) is a quarter of the CPU a warm request spends in botocore, and it checks
+    what ``models`` and ``logic`` already guarantee: the handler builds Converse's parameters
+    from a request its shapes accepted. The test suite keeps the check: the property tests run
+    botocore's validator over the parameters of every generated request, and the other tests'
+    clients validate as botocore does by default. Bedrock still validates on its side
+    (``ValidationException``, classified ``INVALID_REQUEST`` like a ``ParamValidationError``).
+    """
     return Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
         tcp_keepalive=True,
         user_agent_extra="bedrock-landing-zone-inference",
+        parameter_validation=False,
     )
 
 
@@ -368,12 +445,15 @@ class BedrockRuntime:
         self._clock = clock
         self._clients: OrderedDict[tuple[float, float], Any] = OrderedDict()
         self._runner = _RUNNER
+        self._alarm = _ALARM
         self._local = threading.local()
 
     def warm(self) -> None:
-        """Create the default client and a worker thread now (at init, outside any request)."""
+        """Create the default client now (at init, outside any request), and install the alarm's
+        handler or, where the alarm cannot be used, start a worker thread."""
         self._client(self._connect_timeout, self._read_timeout)
-        self._runner.prestart()
+        if not self._alarm.available():
+            self._runner.prestart()
 
     def timeouts_for(self, budget_s: float) -> tuple[float, float]:
         """(connect, read) socket timeouts for a call that has ``budget_s`` seconds."""
@@ -390,18 +470,28 @@ class BedrockRuntime:
             raise BedrockCallFailed(FailureKind.TIMEOUT, NOT_STARTED, "no time left to call")
         client = self._client(*self.timeouts_for(remaining))
         call = _Call(deadline)
+        if self._alarm.available():
+            return self._converse_here(client, params, call)
         job = self._runner.submit(lambda: self._invoke(client, params, call))
         if not job.wait(max(0.0, deadline - self._clock())):
             call.abandoned = True
             if not job.finished:
-                if call.waiting and call.last is not None:
-                    raise call.last  # cut during a back-off: the last attempt's error stands
-                raise BedrockCallFailed(
-                    FailureKind.TIMEOUT, ATTEMPT_DEADLINE, "no answer within the time budget"
-                )
+                raise _abandoned(call)
         if job.error is not None:
             raise classify_exception(job.error)
         return job.value  # type: ignore[no-any-return]
+
+    def _converse_here(self, client: Any, params: Mapping[str, Any], call: _Call) -> dict[str, Any]:
+        """On the main thread: the call runs here, and the alarm ends it at its deadline."""
+        try:
+            self._alarm.arm(call.deadline - self._clock())
+            try:
+                return self._invoke(client, params, call)
+            finally:
+                self._alarm.disarm()
+        except _DeadlineAlarm:
+            call.abandoned = True
+            raise _abandoned(call) from None
 
     # --- on the worker thread ------------------------------------------------------------------
     def _invoke(self, client: Any, params: Mapping[str, Any], call: _Call) -> dict[str, Any]:
@@ -469,6 +559,16 @@ class BedrockRuntime:
         else:
             self._clients.move_to_end(key)
         return client
+
+
+def _abandoned(call: _Call) -> BedrockCallFailed:
+    """The error of a call abandoned at its deadline: the last attempt's when it was cut during a
+    back-off (that error stands), else a timeout."""
+    if call.waiting and call.last is not None:
+        return call.last
+    return BedrockCallFailed(
+        FailureKind.TIMEOUT, ATTEMPT_DEADLINE, "no answer within the time budget"
+    )
 
 
 def _attempt_failure(response: Any, caught_exception: Any) -> BedrockCallFailed | None:

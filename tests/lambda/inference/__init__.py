@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import botocore.session
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from bedrock_inference.local import (
     SAMPLE_CONFIG,
@@ -30,6 +32,7 @@ from bedrock_inference.models import Settings, load_settings
 from bedrock_inference.telemetry import logger
 from botocore.config import Config
 from botocore.stub import Stubber
+from botocore.validate import ParamValidator
 
 EVENTS = Path(__file__).parent / "events"
 NAMESPACE = "BedrockLandingZone/Inference"
@@ -195,8 +198,21 @@ class Harness:
 
 def options(config: Config) -> dict[str, Any]:
     """The botocore Config options the runtime sets (botocore-stubs do not declare them)."""
-    names = ("connect_timeout", "read_timeout", "retries")
+    names = ("connect_timeout", "read_timeout", "retries", "parameter_validation")
     return {name: getattr(config, name) for name in names}
+
+
+@functools.cache
+def _converse_input() -> Any:
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    return model.operation_model("Converse").input_shape
+
+
+def converse_param_problems(params: dict[str, Any]) -> str:
+    """What botocore's own parameter validation says of Converse ``params`` ("" when nothing):
+    the check the runtime's clients switch off (``make_config``), run by the tests instead."""
+    report = ParamValidator().validate(params, _converse_input())
+    return report.generate_report() if report.has_errors() else ""
 
 
 def settings_for(config: dict[str, Any] | None = None) -> Settings:

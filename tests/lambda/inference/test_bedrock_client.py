@@ -35,7 +35,7 @@ from botocore.exceptions import (
 )
 from urllib3.exceptions import ProtocolError
 
-from . import FakeClock, options
+from . import FakeClock, converse_param_problems, options
 
 PARAMS = {
     "modelId": "amazon.nova-lite-v1:0",
@@ -50,7 +50,16 @@ def test_config_is_explicit() -> None:
         "retries": {"mode": "standard", "max_attempts": 4},
         "connect_timeout": 2,
         "read_timeout": 50,
+        "parameter_validation": False,  # what the tests check instead: converse_param_problems
     }
+
+
+def test_the_suites_parameter_check_finds_what_botocore_would_refuse() -> None:
+    assert not converse_param_problems(PARAMS)
+    bad = {"messages": PARAMS["messages"], "inferenceConfig": {"maxTokens": "512"}}
+    problems = converse_param_problems(bad)
+    assert "inferenceConfig.maxTokens" in problems
+    assert 'Missing required parameter in input: "modelId"' in problems
 
 
 def _runtime(
@@ -187,19 +196,35 @@ class _BlockingClient:
         return converse_answer("second call")
 
 
-def test_the_watchdog_ends_a_call_at_its_deadline_and_the_next_call_is_not_held_up() -> None:
+@pytest.mark.parametrize("where", ["main thread: alarm", "another thread: watchdog"])
+def test_a_call_ends_at_its_deadline_and_the_next_call_is_not_held_up(where: str) -> None:
     client = _BlockingClient()
     runtime = _runtime(lambda _c: client, time.monotonic)
-    started = time.monotonic()
-    with pytest.raises(BedrockCallFailed) as info:
-        runtime.converse(PARAMS, deadline=started + 1.2)
-    elapsed = time.monotonic() - started
-    assert (info.value.kind, info.value.code) == (FailureKind.TIMEOUT, ATTEMPT_DEADLINE)
-    assert 1.15 <= elapsed < 1.6
-    # the first call's thread is still stuck: the second call gets another one
-    answer = runtime.converse(PARAMS, deadline=time.monotonic() + 2)
-    assert answer["output"]["message"]["content"][0]["text"] == "second call"
+    outcome: list[tuple[BaseException | None, float, Any]] = []
+
+    def calls() -> None:
+        started = time.monotonic()
+        try:
+            runtime.converse(PARAMS, deadline=started + 1.2)
+            first: BaseException | None = None
+        except BedrockCallFailed as exc:
+            first = exc
+        elapsed = time.monotonic() - started
+        # the watchdog's first worker is still stuck: the second call gets another one
+        outcome.append((first, elapsed, runtime.converse(PARAMS, deadline=time.monotonic() + 2)))
+
+    if where.startswith("main"):
+        calls()
+    else:
+        caller = threading.Thread(target=calls)
+        caller.start()
+        caller.join()
     client.release.set()
+    ((first, elapsed, answer),) = outcome
+    assert isinstance(first, BedrockCallFailed)
+    assert (first.kind, first.code) == (FailureKind.TIMEOUT, ATTEMPT_DEADLINE)
+    assert 1.15 <= elapsed < 1.6
+    assert answer["output"]["message"]["content"][0]["text"] == "second call"
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from . import (
     FakeContext,
     body,
     capture,
+    converse_param_problems,
     make_event,
     make_harness,
 )
@@ -1183,6 +1184,8 @@ def test_valid_chats_reach_bedrock_once_within_the_caps(request: dict[str, Any])
         raw = handler.handle(make_event(request, path=CHAT), FakeContext(), _service(client))
     assert raw["statusCode"] == 200, raw
     (params,) = client.calls
+    # what botocore's parameter validation, off in the function's clients, would check
+    assert not converse_param_problems(params)
     assert params["inferenceConfig"]["maxTokens"] <= CAPS[request["model"]]
     assert params["guardrailConfig"]["trace"] == "disabled"
     assert set(params["requestMetadata"]) == {"team", "caller", "requestId"}

@@ -28,6 +28,7 @@ from . import (
     FakeClock,
     FakeContext,
     capture,
+    converse_param_problems,
     load_event,
     make_event,
     settings_for,
@@ -434,6 +435,8 @@ def test_valid_requests_reach_bedrock_within_the_caps(request: dict[str, Any]) -
         raw = handler.handle(make_event(request), FakeContext(), _service(client))
     assert raw["statusCode"] == 200, raw
     (params,) = client.calls
+    # what botocore's parameter validation, off in the function's clients, would check
+    assert not converse_param_problems(params)
     assert params["inferenceConfig"]["maxTokens"] <= CAPS[request["model"]]
     assert params["guardrailConfig"]["trace"] == "disabled"
     assert set(params["requestMetadata"]) == {"team", "caller", "requestId"}
