@@ -48,30 +48,13 @@ _SCRIPT = __name__ == "__main__"
 if _SCRIPT:
     gc.disable()
 
-#: How many threads V8 may use for its background jobs in the jsii kernel (Node.js CLI docs,
-#: `--v8-pool-size=num`: "Set V8's thread pool size which will be used to allocate background
-#: jobs"; one of the options NODE_OPTIONS accepts). Node.js starts four. In a synth they do
-#: concurrent garbage-collector marking and optimizing compiles of the CloudFormation validation
-#: engine's WebAssembly, most of which the short-lived kernel never gets to use. With one thread,
-#: in interleaved runs on two cores, a synth of the default environment took 0.5-0.9 s less wall
-#: time and 0.9-1.9 s less CPU time (`cdk synth` and `python app.py`, 6-7 rounds each); the
-#: kernel's main thread does the same work, the templates are the same.
-KERNEL_V8_POOL_SIZE = 1
-
-
-def limit_kernel_threads(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
-    """Start the jsii kernel with ``KERNEL_V8_POOL_SIZE`` V8 background threads: adds
-    ``--v8-pool-size`` to ``NODE_OPTIONS``, which jsii's kernel (Node.js) reads from the
-    environment it inherits. Leaves a pool size set there already alone (returns False)."""
-    options = environ.get("NODE_OPTIONS", "")
-    if "--v8-pool-size" in options:
-        return False
-    environ["NODE_OPTIONS"] = f"{options} --v8-pool-size={KERNEL_V8_POOL_SIZE}".strip()
-    return True
-
+# Imported before aws_cdk, whose import starts the jsii kernel (Node.js): run as a script, the
+# app gives that kernel one V8 background thread (bedrock_landing_zone.delivery.kernel). The
+# package imports its modules on first use, so this loads this one alone.
+from bedrock_landing_zone.delivery import kernel as jsii_kernel  # noqa: E402
 
 if _SCRIPT:
-    limit_kernel_threads()
+    jsii_kernel.limit_kernel_threads()
 
 
 def _accept(argname: str, value: object, expected_type: object) -> None:

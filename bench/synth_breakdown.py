@@ -211,6 +211,10 @@ def child_full(marks: _Marks, modules: Sequence[str]) -> None:
     import jsii  # noqa: F401
 
     marks.count_jsii_requests()
+    sys.path.insert(0, str(ROOT))
+    from bedrock_landing_zone.delivery import kernel
+
+    kernel.limit_kernel_threads()  # as app.py does when run as a script, before aws_cdk
     marks("jsii")
     import aws_cdk as cdk
 
@@ -221,7 +225,6 @@ def child_full(marks: _Marks, modules: Sequence[str]) -> None:
     for module in modules:
         importlib.import_module(module)
     marks("cdk_modules")
-    sys.path.insert(0, str(ROOT))
     app: Any = importlib.import_module("app")
     app.skip_jsii_argument_checks()  # as app.py does when run as a script
     gc.freeze()

@@ -24,17 +24,13 @@ import pytest
 import yaml
 from aws_cdk import aws_kms as kms
 
-from app import (
-    KERNEL_V8_POOL_SIZE,
-    clear_stale_outputs,
-    exit_without_waiting_for_node,
-    limit_kernel_threads,
-)
+from app import clear_stale_outputs, exit_without_waiting_for_node
 from bedrock_landing_zone.config import (
     LandingZoneConfig,
     availability_zone_context,
     parse_config,
 )
+from bedrock_landing_zone.delivery.kernel import KERNEL_V8_POOL_SIZE, limit_kernel_threads
 from bedrock_landing_zone.network.private_network import PrivateNetwork
 from bedrock_landing_zone.pictures.assembly import find_templates
 from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
@@ -358,25 +354,50 @@ print("type hints resolved:", len(resolved))
     assert "type hints resolved: 0" in result.stdout.splitlines()
 
 
+#: Runs app.py as `python app.py --help` would (as a script: argparse ends it, its kernel runs on),
+#: keeping what it defines in ``app`` (a dict).
+_AS_A_SCRIPT = f"""
+import sys
+sys.argv = ["app.py", "--help"]
+app = {{"__name__": "__main__", "__file__": {str(ROOT / "app.py")!r}}}
+try:
+    exec(compile(open(app["__file__"], encoding="utf-8").read(), app["__file__"], "exec"), app)
+except SystemExit:
+    pass
+exit_without_waiting_for_node = app["exit_without_waiting_for_node"]
+"""
+_IMPORTED = """
+import app
+exit_without_waiting_for_node = app.exit_without_waiting_for_node
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_under_the_cli_the_app_exits_without_waiting_for_nodejs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("started", [_IMPORTED, _AS_A_SCRIPT], ids=["imported", "script"])
+def test_under_the_cli_the_app_exits_without_waiting_for_nodejs(
+    tmp_path: Path, started: str
+) -> None:
     """exit_without_waiting_for_node: the exit handlers run, the process ends with status 0
     before the jsii kernel has stopped, and the kernel then stops on its own; nothing is left
-    behind (jsii's runtime files, the kernel's process)."""
-    code = """
+    behind (jsii's runtime files, the kernel's process). With app.py imported, or run as a script
+    (the kernel started with its options)."""
+    code = (
+        started
+        + """
 import atexit, os, sys
 import aws_cdk as cdk
 import jsii
-import app
 cdk.Duration.minutes(1)  # the kernel runs
 kernel = jsii.kernel.provider._process._process
 runtime = [a for a in open(f"/proc/{kernel.pid}/cmdline").read().split("\\0") if a][-1]
 print("kernel", kernel.pid, os.path.dirname(os.path.dirname(runtime)), flush=True)
 atexit.register(lambda: print("exit handlers ran"))
-app.exit_without_waiting_for_node()
+os.environ["CDK_OUTDIR"] = "cdk.out"  # as under the CLI
+exit_without_waiting_for_node()
 print("not reached")
 """
-    result = _run_script(code, tmp_path, CDK_OUTDIR=str(tmp_path / "cdk.out"))
+    )
+    result = _run_script(code, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "exit handlers ran" in lines
