@@ -109,18 +109,33 @@ def skip_jsii_argument_checks() -> bool:
 
 if _SCRIPT:
     skip_jsii_argument_checks()
+    # Node.js starts and loads the CDK's and cdk-nag's assemblies while this thread imports the
+    # pure-Python modules below (the config's, then the CDK bindings the stacks use).
+    jsii_kernel.import_in_background("aws_cdk", "cdk_nag")
 
+from bedrock_landing_zone.config import (  # noqa: E402
+    ConfigError,
+    LandingZoneConfig,
+    availability_zone_context,
+    load_config,
+)
+
+# isort: split
 import aws_cdk as cdk  # noqa: E402
 import jsii  # noqa: E402
 
-from bedrock_landing_zone import (  # noqa: E402
-    ConfigError,
-    LandingZoneConfig,
-    add_compliance_packs,
-    add_landing_zone,
-    load_config,
+# The CDK bindings the stacks use (no request to the kernel), before anything waits for cdk_nag.
+from aws_cdk import (  # noqa: E402, F401
+    aws_apigateway,
+    aws_cloudwatch,
+    aws_ec2,
+    aws_iam,
+    aws_lambda,
+    aws_logs,
+    aws_s3,
 )
-from bedrock_landing_zone.config import availability_zone_context  # noqa: E402
+
+from bedrock_landing_zone import add_compliance_packs, add_landing_zone  # noqa: E402
 from bedrock_landing_zone.governance.organization_policies import write_scp_files  # noqa: E402
 
 # The pipeline's modules (CDK Pipelines, CodeBuild) are imported by `-c pipeline=...` only: an

@@ -476,6 +476,34 @@ def test_run_as_a_script_the_app_starts_the_kernel_with_one_v8_thread_pool(
     )
 
 
+def test_kernel_requests_from_two_threads_go_one_at_a_time(tmp_path: Path) -> None:
+    """import_in_background: once it has run, two threads may call into the CDK at once (app.py
+    imports in its main thread while the background one loads assemblies); each request gets
+    its own reply."""
+    code = """
+import threading
+from bedrock_landing_zone.delivery import kernel
+loading = kernel.import_in_background("aws_cdk", "cdk_nag")
+import aws_cdk as cdk
+loading.join()
+import cdk_nag
+wrong = []
+def calls(offset):
+    for n in range(300):
+        if cdk.Duration.minutes(n + offset).to_seconds() != (n + offset) * 60:
+            wrong.append(n)
+threads = [threading.Thread(target=calls, args=(offset,)) for offset in (0, 1000)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("loaded:", loading.name, not loading.is_alive(), "wrong:", len(wrong))
+"""
+    result = _run_script(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "loaded: cdk-imports True wrong: 0" in result.stdout.splitlines()
+
+
 def test_without_the_cli_the_app_exits_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
     """`python app.py` (and a profiler running it) gets the normal exit: jsii waits for its
     kernel, and whoever ran the app regains control."""
