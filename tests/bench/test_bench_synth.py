@@ -153,3 +153,21 @@ def test_the_suite_section_reads_pytests_durations_report() -> None:
         (32.46, "call tests/rehearsal/test_lifecycle.py::test_rehearsal_deploys"),
         (10.25, "setup tests/e2e/consumer/test_clean_consumer.py::test_consumer"),
     ]
+
+
+def test_the_ratio_against_a_baseline_with_the_apps_node_option_is_reported_beside_it() -> None:
+    from bench.run import TUNED_BASELINE_APP, SynthResult, render_synth
+
+    assert TUNED_BASELINE_APP.startswith(
+        "from bedrock_landing_zone.delivery.kernel import limit_kernel_threads\n"
+        "limit_kernel_threads()\nimport aws_cdk"
+    )  # the option is set in the app, before aws_cdk starts the kernel, as app.py does
+    result = SynthResult(
+        3, [6.0] * 3, [4.5] * 3, [9.0] * 3, [6.0] * 3, [1.0] * 3, None, None, [4.1] * 3, [5.0] * 3
+    )
+    text = "\n".join(render_synth(result))
+    assert "**Ratio 1.33** (goal <= 1.5: meets goal)." in text
+    assert "| One SSM parameter, its jsii kernel with the landing zone's Node.js option" in text
+    assert "**ratio 1.46** wall (goal <= 1.5: meets goal), 1.80 in CPU time." in text
+    plain = SynthResult(3, [6.0] * 3, [4.5] * 3, [9.0] * 3, [6.0] * 3, [1.0] * 3)
+    assert "landing zone's Node.js option" not in "\n".join(render_synth(plain))
