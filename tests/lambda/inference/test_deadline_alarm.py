@@ -30,8 +30,7 @@ from bedrock_inference.bedrock_client import (
 )
 from botocore.config import Config
 
-from .fake_bedrock import FakeBedrock, answer, error, hang, trickle, unaccepting_endpoint
-from .test_faults import ENV
+from .fake_bedrock import ENV, FakeBedrock, answer, error, hang, trickle, unaccepting_endpoint
 
 MODEL = "fake.model-v1"
 PARAMS = {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "hi"}]}]}

@@ -46,6 +46,7 @@ from botocore.config import Config
 
 from . import NAMESPACE, TEST_CONFIG, body, capture, make_event, settings_for
 from .fake_bedrock import (
+    ENV,
     Behaviour,
     FakeBedrock,
     answer,
@@ -80,17 +81,6 @@ CONFIG["retry"] = {
     "deadline_margin_s": MARGIN_S,
 }
 CONFIG["breaker"] = {"failure_threshold": 50, "cooldown_s": 30}
-
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "NO_PROXY": "127.0.0.1,localhost",
-    "no_proxy": "127.0.0.1,localhost",
-}
 
 
 @dataclass(frozen=True)
