@@ -111,7 +111,9 @@ $(NODE_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error > /dev/null
 	@touch $@
 
-$(CHECKOV_STAMP): requirements-checkov.lock requirements-checkov.txt | $(INSTALLER_STAMP)
+# Then PLY's parse tables for checkov's JSONPath parsers, which otherwise build them on every
+# parse (tools/checkov_parse_tables.py: about half of checkov's CPU; the same results).
+$(CHECKOV_STAMP): requirements-checkov.lock requirements-checkov.txt tools/checkov_parse_tables.py | $(INSTALLER_STAMP)
 	@$(call check_lock,requirements-checkov.lock)
 	@echo "setup: $$(cat $(INSTALLER_STAMP)) installs checkov into its own $(CHECKOV_VENV) (uv ~10 s, pip ~2 min)"
 	@if [ "$$(cat $(INSTALLER_STAMP))" = uv ]; then \
@@ -120,6 +122,7 @@ $(CHECKOV_STAMP): requirements-checkov.lock requirements-checkov.txt | $(INSTALL
 		test -x $(CHECKOV_VENV)/bin/pip || $(PYTHON) -m venv $(CHECKOV_VENV); \
 	fi
 	@$(call install_lock,$(CHECKOV_VENV)/bin/python,requirements-checkov.lock)
+	@$(CHECKOV_VENV)/bin/python tools/checkov_parse_tables.py
 	@touch $@
 
 # The Python install and npm ci run side by side (sub-make with -j).
