@@ -83,7 +83,7 @@ class Rehearsal:
 
     def transform(self, source: Path, name: str) -> Assembly:
         assembly = self.lifecycle.transform(source, name)
-        check_moto_coverage(assembly)
+        check_moto_coverage(assembly, self.moto_server.modelled())
         return assembly
 
     def run(self) -> None:
@@ -102,8 +102,9 @@ class Rehearsal:
             self.moto_server.stop()
 
     def _run(self, clock: Clock, moto: Moto) -> None:
-        self.moto_server.wait_ready(TIMEOUTS["moto"])
-        synth_initial, synth_update, changed_config = self.lifecycle.synthesize()
+        synth_initial, synth_update, changed_config = self.lifecycle.synthesize(
+            meanwhile=lambda: self.moto_server.wait_ready(TIMEOUTS["moto"])
+        )
         clock.step(f"synthesized: as configured, and with {self.change.describe()}")
 
         initial = self.transform(synth_initial, "assembly-initial")
@@ -140,7 +141,7 @@ class Rehearsal:
         check_max_output_tokens(moto, initial, self.change, updated=False)
 
         clock.step(f"cdk deploy --all (update: {self.change.describe()})")
-        for line in diff_resources(initial, updated):
+        for line in diff_resources(initial, updated, self.moto_server.modelled()):
             clock.info(line)
         self.lifecycle.update(updated)
         changed = {s for s in updated.order if initial.templates.get(s) != updated.templates[s]}

@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import hashlib
 import io
 import json
-import os
 import time
-import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ from botocore.exceptions import ClientError
 from bedrock_landing_zone.config import load_config
 from rehearsal import Clock, RehearsalError
 from rehearsal.lifecycle import ENV_NAME, Assembly, ConfigChange, physical_ids
-from rehearsal.server import ACCOUNT, NODE_BIN, Moto
+from rehearsal.moto_main import model_map
+from rehearsal.server import ACCOUNT, ROOT, Moto
 from rehearsal.survivors import (
     MOTO_RECREATES,
     SURVIVOR_PROBES,
@@ -67,13 +67,11 @@ MOTO_INTRINSICS = frozenset(
 
 
 @functools.cache
-def moto_models() -> dict[str, Any]:
-    """moto's CloudFormation models by resource type (imported late: it takes seconds)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from moto.cloudformation.parsing import get_model_map  # noqa: PLC0415
-
-    return dict(get_model_map())
+def moto_models() -> dict[str, bool]:
+    """moto's CloudFormation models: resource type -> whether moto applies an update to it
+    (``rehearsal/moto_main.py``'s ``model_map``, imported in this process: seconds). The
+    rehearsal itself reads the running server's (``MotoServer.modelled``)."""
+    return model_map()
 
 
 def _intrinsics(node: Any) -> Iterator[str]:
@@ -87,9 +85,12 @@ def _intrinsics(node: Any) -> Iterator[str]:
             yield from _intrinsics(value)
 
 
-def check_moto_coverage(assembly: Assembly) -> None:
-    """Fail unless moto models every resource type and intrinsic left after the transformation."""
-    modelled = set(moto_models()) | {WAIT_CONDITION_HANDLE}
+def check_moto_coverage(assembly: Assembly, models: Mapping[str, bool] | None = None) -> None:
+    """Fail unless moto models every resource type and intrinsic left after the transformation.
+
+    ``models``: the resource types moto models, as the running server lists them
+    (``MotoServer.modelled``); default: ``moto_models()``."""
+    modelled = set(moto_models() if models is None else models) | {WAIT_CONDITION_HANDLE}
     examples: dict[tuple[str, str], str] = {}
     for stack, lid, r in assembly.resources():
         resource_type = str(r.get("Type"))
@@ -109,9 +110,12 @@ def check_moto_coverage(assembly: Assembly) -> None:
         )
 
 
-def diff_resources(before: Assembly, after: Assembly) -> list[str]:
-    """Human-readable resource changes between two assemblies (with moto's update support)."""
-    models = moto_models()
+def diff_resources(
+    before: Assembly, after: Assembly, models: Mapping[str, bool] | None = None
+) -> list[str]:
+    """Human-readable resource changes between two assemblies (with moto's update support:
+    ``models`` as in ``check_moto_coverage``)."""
+    models = moto_models() if models is None else models
     lines = []
     for stack in after.order:
         old = before.templates.get(stack, {}).get("Resources", {})
@@ -122,9 +126,7 @@ def diff_resources(before: Assembly, after: Assembly) -> list[str]:
             elif lid not in old:
                 lines.append(f"{stack}: {lid} added ({new[lid]['Type']})")
             elif old[lid] != new[lid]:
-                model = models.get(new[lid]["Type"])
-                method = getattr(model, "update_from_cloudformation_json", None)
-                applied = method is not None and not getattr(method, "__isabstractmethod__", 0)
+                applied = models.get(new[lid]["Type"], False)
                 note = "moto applies it" if applied else "moto accepts it but does not apply it"
                 lines.append(f"{stack}: {lid} modified ({new[lid]['Type']}: {note})")
     return lines
@@ -163,6 +165,38 @@ def check_statuses(
 LOGGING_BUCKET = "/InvocationLogging/Bucket/Resource"
 LOGGING_LOG_GROUP = "/InvocationLogging/LogGroup/Resource"
 LOGGING_ROLE = "/InvocationLogging/DeliveryRole/Resource"
+#: The module whose ``logging_configuration`` builds the payload the custom resource sends.
+INVOCATION_LOGGING = ROOT / "bedrock_landing_zone" / "audit" / "invocation_logging.py"
+
+
+def pure_function(module_file: Path, name: str) -> Callable[..., Any]:
+    """Function ``name`` of ``module_file``, run from the module's own source without importing
+    the module: its definition is compiled together with the module's top-level constants
+    (``NAME = <literal>``), and nothing else of the module runs.
+
+    For a pure function in a module that imports the CDK: importing
+    ``bedrock_landing_zone.audit.invocation_logging`` starts the jsii kernel (Node.js loading
+    aws-cdk-lib), about 1 s of CPU for one dictionary. A name the function uses beyond those
+    constants and builtins raises ``NameError`` when it is called, naming it."""
+    tree = ast.parse(module_file.read_text(encoding="utf-8"), str(module_file))
+    kept: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            kept.append(node)
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            try:
+                ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError):
+                continue
+            kept.append(node)
+    if not any(isinstance(n, ast.FunctionDef) for n in kept):
+        raise RehearsalError(f"{module_file}: no top-level function {name}")
+    namespace: dict[str, Any] = {"__name__": f"rehearsal.pure.{module_file.stem}"}
+    future = ast.parse("from __future__ import annotations").body
+    source = ast.Module(body=[*future, *kept], type_ignores=[])
+    exec(compile(source, str(module_file), "exec"), namespace)  # noqa: S102 - the project's code
+    function: Callable[..., Any] = namespace[name]
+    return function
 
 
 def check_invocation_logging(
@@ -173,10 +207,7 @@ def check_invocation_logging(
     if not config.invocation_logging.enabled:
         clock.info("invocation logging is disabled in the config: nothing to check")
         return
-    os.environ.setdefault("JSII_NODE", str(NODE_BIN / "node"))
-    # imported late: it starts the CDK (jsii) runtime
-    from bedrock_landing_zone.audit.invocation_logging import logging_configuration  # noqa: PLC0415
-
+    logging_configuration = pure_function(INVOCATION_LOGGING, "logging_configuration")
     cloudformation = moto("cloudformation")
     resolved = {}
     for key, suffix in (

