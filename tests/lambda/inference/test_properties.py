@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import json
 from typing import Any
 
@@ -70,10 +71,12 @@ class CountingClient:
         return converse_answer("ok")
 
 
+SETTINGS = settings_for()  # immutable (frozen records): parsed once, not once per example
+
+
 def _service(client: CountingClient) -> Any:
-    return handler.build_service(
-        settings_for(), client_factory=lambda _config: client, clock=FakeClock()
-    )
+    """A fresh service per example (its breakers and telemetry start anew), on shared settings."""
+    return handler.build_service(SETTINGS, client_factory=lambda _config: client, clock=FakeClock())
 
 
 # --- valid bodies ---------------------------------------------------------------------------------
@@ -81,48 +84,64 @@ def _service(client: CountingClient) -> Any:
 chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 text = st.text(chars, min_size=1, max_size=40).filter(lambda s: not is_blank(s))
 
+# Every strategy the generators draw from is built once, here, rather than on each draw inside
+# the @composite functions (hypothesis validates each new strategy object on its first draw:
+# rebuilding them took a third of the generation time). The draws, and their order, are unchanged:
+# a given seed generates the very same examples as when the strategies were built in place.
+booleans = st.booleans()
+images = st.sampled_from([("png", png(3, 4)), ("jpeg", jpeg())])
+aliases = st.sampled_from(ALLOWED)
+message_counts = st.integers(1, LIMITS["max_messages"])
+unit_floats = st.floats(0, 1)
+stop_sequences = st.lists(
+    st.text(chars, min_size=1, max_size=LIMITS["max_stop_sequence_chars"]),
+    max_size=LIMITS["max_stop_sequences"],
+)
+max_tokens = {alias: st.integers(1, CAPS[alias]) for alias in ALLOWED}
+
 
 @st.composite
 def contents(draw: st.DrawFn, role: str) -> Any:
     """A plain string, or content blocks (attachments in user messages only)."""
-    if draw(st.booleans()):
+    if draw(booleans):
         return draw(text)
     blocks: list[dict[str, Any]] = [{"text": draw(text)}]
-    if role == "user" and draw(st.booleans()):
-        blocks.append(image_block(*draw(st.sampled_from([("png", png(3, 4)), ("jpeg", jpeg())]))))
-    if role == "user" and draw(st.booleans()):
+    if role == "user" and draw(booleans):
+        blocks.append(image_block(*draw(images)))
+    if role == "user" and draw(booleans):
         blocks.append(document_block("pdf", PDF))
     return draw(st.permutations(blocks))
 
 
+role_contents = {role: contents(role) for role in ("user", "assistant")}
+
+
 @st.composite
 def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
-    alias = draw(st.sampled_from(ALLOWED))
-    count = draw(st.integers(1, LIMITS["max_messages"]))
+    alias = draw(aliases)
+    count = draw(message_counts)
     roles = ["user" if i % 2 == 0 else "assistant" for i in range(count)]
     out: dict[str, Any] = {
         "model": alias,
-        "messages": [{"role": role, "content": draw(contents(role))} for role in roles],
+        "messages": [{"role": role, "content": draw(role_contents[role])} for role in roles],
     }
-    if draw(st.booleans()):
+    if draw(booleans):
         out["system"] = draw(text)
-    if draw(st.booleans()):
+    if draw(booleans):
         params: dict[str, Any] = {}
-        if draw(st.booleans()):
-            params["maxTokens"] = draw(st.integers(1, CAPS[alias]))
-        if draw(st.booleans()):
-            params["temperature"] = draw(st.floats(0, 1))
-        if draw(st.booleans()):
-            params["topP"] = draw(st.floats(0, 1))
-        if draw(st.booleans()):
-            params["stopSequences"] = draw(
-                st.lists(
-                    st.text(chars, min_size=1, max_size=LIMITS["max_stop_sequence_chars"]),
-                    max_size=LIMITS["max_stop_sequences"],
-                )
-            )
+        if draw(booleans):
+            params["maxTokens"] = draw(max_tokens[alias])
+        if draw(booleans):
+            params["temperature"] = draw(unit_floats)
+        if draw(booleans):
+            params["topP"] = draw(unit_floats)
+        if draw(booleans):
+            params["stopSequences"] = draw(stop_sequences)
         out["inferenceConfig"] = params
     return out
+
+
+valid_body = valid_bodies()
 
 
 # --- one invalidating mutation of a valid body ----------------------------------------------------
@@ -138,89 +157,103 @@ json_values = st.recursive(
 )
 
 
+@functools.cache  # one strategy per kind, not a new one per draw
 def not_a(kind: type | tuple[type, ...]) -> st.SearchStrategy[Any]:
     # bool is an int for isinstance; strict validation rejects it anyway
     return json_values.filter(lambda v: not isinstance(v, kind) or isinstance(v, bool))
 
 
+mutation_kinds = st.integers(0, 20)
+required_keys = st.sampled_from(["model", "messages"])
+unknown_models = st.text(max_size=70).filter(lambda s: s not in ALLOWED)
+not_lists: st.SearchStrategy[Any] = not_a(list).filter(lambda v: v != []) | st.just([])
+unknown_roles = st.text(max_size=12).filter(lambda s: s not in {"user", "assistant"})
+whitespace = st.text(alphabet=" \t\n\r", max_size=5)
+key_places = st.sampled_from(["top", "message", "params"])
+unknown_keys = st.text(min_size=1, max_size=10).filter(lambda k: k not in KNOWN_KEYS)
+too_many_messages = st.integers(LIMITS["max_messages"] + 1, LIMITS["max_messages"] + 10)
+bad_systems = st.text(alphabet=" \n", max_size=3) | st.just("s" * (LIMITS["max_system_chars"] + 1))
+bad_max_tokens = {
+    alias: st.integers(CAPS[alias] + 1) | st.integers(max_value=0) for alias in ALLOWED
+}
+unit_keys = st.sampled_from(["temperature", "topP"])
+bad_units = (
+    st.floats(min_value=1.0001)
+    | st.floats(max_value=-0.0001)
+    | not_a((int, float)).filter(lambda v: v is not None)
+)
+bad_stop_sequences = (
+    st.lists(
+        st.text(min_size=1, max_size=3),
+        min_size=LIMITS["max_stop_sequences"] + 1,
+        max_size=8,
+    )
+    | st.lists(st.text(min_size=LIMITS["max_stop_sequence_chars"] + 1), min_size=1, max_size=2)
+    | st.just([""])
+)
+non_null_not_dicts = not_a(dict).filter(lambda v: v is not None)
+non_null_not_strs = not_a(str).filter(lambda v: v is not None)
+blanks = st.text(alphabet=INVISIBLE, min_size=1, max_size=6)
+nul_places = st.sampled_from(["content", "system", "model", "stop"])
+nul_tails = st.text(max_size=3)
+
+
 @st.composite
 def invalid_bodies(draw: st.DrawFn) -> dict[str, Any]:
-    b = copy.deepcopy(draw(valid_bodies()))
+    b = copy.deepcopy(draw(valid_body))
     msgs = b["messages"]
     i = draw(st.integers(0, len(msgs) - 1))
-    kind = draw(st.integers(0, 20))
+    kind = draw(mutation_kinds)
     if kind == 0:
-        del b[draw(st.sampled_from(["model", "messages"]))]
+        del b[draw(required_keys)]
     elif kind == 1:
-        b["model"] = draw(st.text(max_size=70).filter(lambda s: s not in ALLOWED))
+        b["model"] = draw(unknown_models)
     elif kind == 2:
         b["model"] = draw(not_a(str))
     elif kind == 3:
-        b["messages"] = draw(not_a(list).filter(lambda v: v != []) | st.just([]))
+        b["messages"] = draw(not_lists)
     elif kind == 4:
-        msgs[i]["role"] = draw(
-            st.text(max_size=12).filter(lambda s: s not in {"user", "assistant"})
-        )
+        msgs[i]["role"] = draw(unknown_roles)
     elif kind == 5:  # break alternation
         msgs[i]["role"] = "assistant" if msgs[i]["role"] == "user" else "user"
     elif kind == 6:
         msgs[i]["content"] = draw(not_a(str))
     elif kind == 7:
-        msgs[i]["content"] = draw(st.text(alphabet=" \t\n\r", max_size=5))
+        msgs[i]["content"] = draw(whitespace)
     elif kind == 8:
-        where = draw(st.sampled_from(["top", "message", "params"]))
-        key = draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in KNOWN_KEYS))
+        where = draw(key_places)
+        key = draw(unknown_keys)
         target = b if where == "top" else msgs[i] if where == "message" else None
         if target is None:
             target = b.setdefault("inferenceConfig", {})
         target[key] = draw(json_values)
     elif kind == 9:  # too many messages
-        extra = draw(st.integers(LIMITS["max_messages"] + 1, LIMITS["max_messages"] + 10))
+        extra = draw(too_many_messages)
         b["messages"] = [
             {"role": "user" if n % 2 == 0 else "assistant", "content": "x"} for n in range(extra)
         ]
     elif kind == 10:
         msgs[i]["content"] = "y" * (LIMITS["max_total_chars"] + 1)
     elif kind == 11:
-        b["system"] = draw(
-            st.text(alphabet=" \n", max_size=3) | st.just("s" * (LIMITS["max_system_chars"] + 1))
-        )
+        b["system"] = draw(bad_systems)
     elif kind == 12:
-        b["inferenceConfig"] = {
-            "maxTokens": draw(st.integers(CAPS[b["model"]] + 1) | st.integers(max_value=0))
-        }
+        b["inferenceConfig"] = {"maxTokens": draw(bad_max_tokens[b["model"]])}
     elif kind == 13:
-        key = draw(st.sampled_from(["temperature", "topP"]))
-        value = draw(
-            st.floats(min_value=1.0001)
-            | st.floats(max_value=-0.0001)
-            | not_a((int, float)).filter(lambda v: v is not None)
-        )
+        key = draw(unit_keys)
+        value = draw(bad_units)
         b["inferenceConfig"] = {key: value}
     elif kind == 14:
-        b["inferenceConfig"] = {
-            "stopSequences": draw(
-                st.lists(
-                    st.text(min_size=1, max_size=3),
-                    min_size=LIMITS["max_stop_sequences"] + 1,
-                    max_size=8,
-                )
-                | st.lists(
-                    st.text(min_size=LIMITS["max_stop_sequence_chars"] + 1), min_size=1, max_size=2
-                )
-                | st.just([""])
-            )
-        }
+        b["inferenceConfig"] = {"stopSequences": draw(bad_stop_sequences)}
     elif kind == 15:
-        b["inferenceConfig"] = draw(not_a(dict).filter(lambda v: v is not None))
+        b["inferenceConfig"] = draw(non_null_not_dicts)
     elif kind == 16:
-        b["system"] = draw(not_a(str).filter(lambda v: v is not None))
+        b["system"] = draw(non_null_not_strs)
     elif kind == 18:  # blank after Unicode normalisation, as a string or a text block
-        blank = draw(st.text(alphabet=INVISIBLE, min_size=1, max_size=6))
-        msgs[i]["content"] = blank if draw(st.booleans()) else [{"text": blank}]
+        blank = draw(blanks)
+        msgs[i]["content"] = blank if draw(booleans) else [{"text": blank}]
     elif kind == 19:  # a NUL character somewhere (json.dumps escapes it as \u0000)
-        where = draw(st.sampled_from(["content", "system", "model", "stop"]))
-        nul = draw(text) + "\x00" + draw(st.text(max_size=3))
+        where = draw(nul_places)
+        nul = draw(text) + "\x00" + draw(nul_tails)
         if where == "content":
             msgs[i]["content"] = nul
         elif where == "system":
@@ -284,46 +317,54 @@ bad_blocks = st.one_of(
 ROUTE = "/v1/converse"
 
 
+invalid_body = invalid_bodies()
+event_choices = st.integers(0, 9)
+text_bodies = st.text(min_size=1, max_size=200)
+not_requests = json_values.filter(
+    lambda v: not (isinstance(v, dict) and {"model", "messages"} <= set(v))
+)
+base64_texts = st.text(max_size=80) | st.binary(max_size=80).map(
+    lambda b: base64.b64encode(b).decode()
+)
+wrong_methods = st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "post"])
+other_paths = st.text(max_size=30).filter(lambda p: p.rstrip("/") != ROUTE)
+odd_arns = (
+    st.text(max_size=120)
+    | st.just(SEARCH_ARN.replace("team-search", "team-unknown"))
+    | st.just("arn:aws:iam::123456789012:user/bedrock-lz-default-team-search")
+    | st.just(SEARCH_ARN.rsplit("/", 1)[0])
+)
+damages = st.sampled_from(["no-context", "context", "identity", "body-type"])
+not_objects = json_values.filter(lambda v: not isinstance(v, dict))
+
+
 @st.composite
 def hostile_events(draw: st.DrawFn) -> Any:
-    choice = draw(st.integers(0, 9))
+    choice = draw(event_choices)
     if choice == 0:  # a broken body in a good event
-        return make_event(draw(invalid_bodies()))
+        return make_event(draw(invalid_body))
     if choice == 1:  # arbitrary text as the body
-        return make_event(raw_body=draw(st.text(min_size=1, max_size=200)))
+        return make_event(raw_body=draw(text_bodies))
     if choice == 2:  # arbitrary JSON that is not a request
-        value = draw(
-            json_values.filter(
-                lambda v: not (isinstance(v, dict) and {"model", "messages"} <= set(v))
-            )
-        )
+        value = draw(not_requests)
         return make_event(raw_body=json.dumps(value))
     if choice == 3:  # base64 flag with arbitrary (often invalid) content
-        event = make_event(draw(invalid_bodies()))
-        raw = draw(
-            st.text(max_size=80)
-            | st.binary(max_size=80).map(lambda b: base64.b64encode(b).decode())
-            | st.just(base64.b64encode(event["body"].encode()).decode())
-        )
+        event = make_event(draw(invalid_body))
+        raw = draw(base64_texts | st.just(base64.b64encode(event["body"].encode()).decode()))
         event["isBase64Encoded"], event["body"] = True, raw
         return event
     if choice == 4:  # wrong method on the route
-        method = draw(st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "post"]))
-        return make_event(draw(valid_bodies()), method=method)
+        method = draw(wrong_methods)
+        return make_event(draw(valid_body), method=method)
     if choice == 5:  # another path
-        path = draw(st.text(max_size=30).filter(lambda p: p.rstrip("/") != ROUTE))
-        return make_event(draw(valid_bodies()), path=path)
+        path = draw(other_paths)
+        return make_event(draw(valid_body), path=path)
     if choice == 6:  # unknown or odd callers
-        arn = draw(
-            st.text(max_size=120)
-            | st.just(SEARCH_ARN.replace("team-search", "team-unknown"))
-            | st.just("arn:aws:iam::123456789012:user/bedrock-lz-default-team-search")
-            | st.just(SEARCH_ARN.rsplit("/", 1)[0])
-        )
-        return make_event(draw(valid_bodies()), user_arn=arn)
+        arn = draw(odd_arns)
+        return make_event(draw(valid_body), user_arn=arn)
     if choice == 7:  # structural damage to the event
-        event = make_event(draw(valid_bodies()))
-        damage = draw(st.sampled_from(["no-context", "context", "identity", "body-type"]))
+        event = make_event(draw(valid_body))
+        damage = draw(damages)
         if damage == "no-context":
             del event["requestContext"]
         elif damage == "context":
@@ -331,11 +372,11 @@ def hostile_events(draw: st.DrawFn) -> Any:
         elif damage == "identity":
             event["requestContext"]["identity"] = draw(not_a(dict))
         else:
-            event["body"] = draw(not_a(str).filter(lambda v: v is not None))
+            event["body"] = draw(non_null_not_strs)
         return event
     if choice == 8:  # oversized bodies
         return make_event(raw_body='{"model": "' + "m" * LIMITS["max_body_bytes"] + '"}')
-    return draw(json_values.filter(lambda v: not isinstance(v, dict)))  # not even an object
+    return draw(not_objects)  # not even an object
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -357,7 +398,7 @@ def test_hostile_requests_always_get_a_4xx_json_answer(event: Any) -> None:
 # --- hostile bodies -------------------------------------------------------------------------------
 def _with_duplicate(b: dict[str, Any], draw: st.DrawFn) -> str:
     """``b`` as JSON text with one key written twice (the first value differs)."""
-    where = draw(st.sampled_from(["top", "message", "params"]))
+    where = draw(key_places)
     decoy = json.dumps(draw(json_values))
     if where == "top" or (where == "params" and "inferenceConfig" not in b):
         key = draw(st.sampled_from(sorted(b)))
@@ -374,39 +415,42 @@ def _with_duplicate(b: dict[str, Any], draw: st.DrawFn) -> str:
     return json.dumps({**b, "messages": placeholder}).replace('"@@"', inner)
 
 
+body_kinds = st.integers(0, 6)
+not_json_media_types = st.sampled_from(
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "application/json; charset=utf-16",
+        "multipart/form-data",
+    ]
+) | st.text(max_size=20).filter(lambda t: "json" not in t.lower())
+depths = st.integers(1, 3000)
+anything = st.text(st.characters(), min_size=1, max_size=200)  # surrogates and NUL included
+no_or_text_media_type = st.none() | st.just("text/plain")
+
+
 @st.composite
 def hostile_bodies(draw: st.DrawFn) -> tuple[str, str | None]:
     """(raw body, Content-Type header or None)."""
-    kind = draw(st.integers(0, 6))
+    kind = draw(body_kinds)
     if kind == 0:
-        return json.dumps(draw(invalid_bodies())), "application/json"
+        return json.dumps(draw(invalid_body)), "application/json"
     if kind == 1:
-        return _with_duplicate(draw(valid_bodies()), draw), "application/json"
+        return _with_duplicate(draw(valid_body), draw), "application/json"
     if kind == 2:  # a valid body declared as something else than JSON
-        media_type = draw(
-            st.sampled_from(
-                [
-                    "text/plain",
-                    "application/x-www-form-urlencoded",
-                    "application/xml",
-                    "application/json; charset=utf-16",
-                    "multipart/form-data",
-                ]
-            )
-            | st.text(max_size=20).filter(lambda t: "json" not in t.lower())
-        )
-        return json.dumps(draw(valid_bodies())), media_type
+        media_type = draw(not_json_media_types)
+        return json.dumps(draw(valid_body)), media_type
     if kind == 3:  # valid JSON cut short
-        whole = json.dumps(draw(valid_bodies()))
+        whole = json.dumps(draw(valid_body))
         return whole[: draw(st.integers(1, len(whole) - 1))], "application/json"
     if kind == 4:  # an escaped NUL spliced into a valid body's first string value
-        whole = json.dumps(draw(valid_bodies()))
+        whole = json.dumps(draw(valid_body))
         return whole.replace('": "', '": "\\u0000', 1), None
     if kind == 5:  # deep or odd JSON
-        depth = draw(st.integers(1, 3000))
+        depth = draw(depths)
         return "[" * depth + "]" * draw(st.integers(0, depth)), "application/json"
-    anything = st.text(st.characters(), min_size=1, max_size=200)  # surrogates and NUL included
-    return draw(anything), draw(st.none() | st.just("text/plain"))
+    return draw(anything), draw(no_or_text_media_type)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -427,7 +471,7 @@ def test_hostile_bodies_always_get_a_4xx_json_answer(hostile: tuple[str, str | N
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(request=valid_bodies())
+@given(request=valid_body)
 def test_valid_requests_reach_bedrock_within_the_caps(request: dict[str, Any]) -> None:
     SCHEMA.validate(request)  # API Gateway's model accepts whatever the function accepts
     client = CountingClient()
