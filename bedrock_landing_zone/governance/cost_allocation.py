@@ -28,6 +28,8 @@ class CostAllocation(Construct):
 
     Attributes:
         profiles: alias -> ``CfnApplicationInferenceProfile``.
+        profile_arns: alias -> the profile's ARN (its ``attr_inference_profile_arn`` token, read
+            once: every read is a round trip to the CDK's Node.js process).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class CostAllocation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.profiles: dict[str, bedrock.CfnApplicationInferenceProfile] = {}
+        self.profile_arns: dict[str, str] = {}
         for alias, model in model_access.models.items():
             if not model.guardrail:
                 continue  # called directly (no guardrail): no profile, no budget tag
@@ -57,9 +60,11 @@ class CostAllocation(Construct):
                 ),
             )
             # above the environment-wide tags (priority 100), so the team's cost centre wins
-            cdk.Tags.of(profile).add("Team", team.name, priority=200)
-            cdk.Tags.of(profile).add("CostCenter", cost_center, priority=200)
+            tags = cdk.Tags.of(profile)
+            tags.add("Team", team.name, priority=200)
+            tags.add("CostCenter", cost_center, priority=200)
             self.profiles[alias] = profile
+            self.profile_arns[alias] = profile.attr_inference_profile_arn
             model_access.add_application_inference_profile(
-                alias, profile.attr_inference_profile_arn, team=team.name
+                alias, self.profile_arns[alias], team=team.name
             )

@@ -153,6 +153,9 @@ class ModelAccess(Construct):
         self._application_profiles: dict[str, dict[str, list[str]]] = {}
         self._stack_env: tuple[str, str, str] | None = None
         self._key_arn: str | None = None
+        self._shown_partition: str | None = None
+        #: ``managed_policy`` arguments -> the statements made for them (see there)
+        self._policy_statements: dict[tuple[Any, ...], list[iam.PolicyStatement]] = {}
 
     # ----- ARNs -------------------------------------------------------------------------------
 
@@ -163,6 +166,13 @@ class ModelAccess(Construct):
             stack = cdk.Stack.of(self)
             self._stack_env = (stack.partition, stack.region, stack.account)
         return self._stack_env
+
+    def arn(self, service: str, resource: str, resource_name: str) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>/<resource_name>`` in this
+        construct's stack: what ``cdk.Stack.format_arn`` returns for these components (the same
+        string, the stack's tokens included), without a round trip to the CDK per ARN."""
+        partition, region, account = self._env()
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}/{resource_name}"
 
     def foundation_model_arn(self, model_id: str, region: str | None = None) -> str:
         partition, stack_region, _ = self._env()
@@ -192,6 +202,7 @@ class ModelAccess(Construct):
         self._application_profiles.setdefault(self._model(alias).alias, {}).setdefault(
             team, []
         ).append(arn)
+        self._policy_statements.clear()  # statements made before do not name it
 
     # ----- statements -------------------------------------------------------------------------
 
@@ -466,17 +477,30 @@ class ModelAccess(Construct):
         """A customer-managed policy with the grant, for human or federated roles (created in
         ``scope``, default: this construct)."""
         aliases = list(aliases) if aliases is not None else None
+        # Policies made with the same arguments (a team's policy and its boundary) share their
+        # statement objects: a policy freezes its statements when synthesized and copies them
+        # when it merges some, so sharing changes no document, and saves the round trips.
+        key = (
+            tuple(aliases) if aliases is not None else None,
+            team,
+            guardrail_versions,
+            tuple(sorted(profiles_tagged.items())) if profiles_tagged else None,
+        )
+        statements = self._policy_statements.get(key)
+        if statements is None:
+            statements = self.statements(
+                aliases,
+                team=team,
+                guardrail_versions=guardrail_versions,
+                profiles_tagged=profiles_tagged,
+            )
+            self._policy_statements[key] = statements
         policy = iam.ManagedPolicy(
             scope or self,
             construct_id,
             description=description
             or "Invoke allow-listed Bedrock models through the landing zone guardrail",
-            statements=self.statements(
-                aliases,
-                team=team,
-                guardrail_versions=guardrail_versions,
-                profiles_tagged=profiles_tagged,
-            ),
+            statements=statements,
         )
         self.acknowledge_wildcards(policy, aliases, tagged=bool(profiles_tagged))
         return policy
@@ -490,8 +514,11 @@ class ModelAccess(Construct):
     ) -> None:
         """Acknowledge the only wildcards the grant has: cross-region destination models, and
         (``tagged``) the application inference profiles admitted by their tags."""
-        partition = self._env()[0]
-        shown = "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
+        if self._shown_partition is None:
+            partition = self._env()[0]
+            unresolved = cdk.Token.is_unresolved(partition)
+            self._shown_partition = "<AWS::Partition>" if unresolved else partition
+        shown = self._shown_partition
         selected = (
             [self._model(a) for a in aliases] if aliases is not None else self.models.values()
         )

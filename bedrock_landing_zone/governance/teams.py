@@ -73,17 +73,21 @@ def shared_parameter_names(env_name: str) -> dict[str, str]:
 def discovery_statement(scope: Construct, env_name: str) -> iam.PolicyStatement:
     """Read where the inference API is, nothing else in SSM."""
     stack = cdk.Stack.of(scope)
-    return iam.PolicyStatement(
-        sid="ReadTheInferenceApiLocation",
-        actions=["ssm:GetParameter"],
-        resources=[
+    return _discovery_statement(
+        [
             stack.format_arn(
                 service="ssm",
                 resource="parameter",
                 resource_name=f"bedrock-lz/{env_name}/inference/{name}",
             )
             for name in ("api-url", "api-id")
-        ],
+        ]
+    )
+
+
+def _discovery_statement(resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ReadTheInferenceApiLocation", actions=["ssm:GetParameter"], resources=resources
     )
 
 
@@ -128,14 +132,15 @@ class TeamAccess(Construct):
         self.model_access = ModelAccess(
             self, "ModelAccess", models=models, guardrail=guardrail, guardrail_key=key
         )
-        self.profiles = CostAllocation(
+        cost_allocation = CostAllocation(
             self,
             "CostAllocation",
             env_name=env_name,
             team=team,
             cost_center=cost_center,
             model_access=self.model_access,
-        ).profiles
+        )
+        self.profiles = cost_allocation.profiles
         self.policy = self.model_access.managed_policy(
             "Policy",
             aliases=[m.alias for m in models],
@@ -150,9 +155,17 @@ class TeamAccess(Construct):
             description=f"Team {team.name} role boundary: its models with the guardrail only",
             guardrail_versions="published",
         )
-        stack = cdk.Stack.of(self)
+        # one statement object for both documents, its ARNs made here (each ``format_arn`` and
+        # ``Stack.of`` is a round trip to the CDK); the documents are the same as with one
+        # ``discovery_statement`` each
+        discovery = _discovery_statement(
+            [
+                self.model_access.arn("ssm", "parameter", f"bedrock-lz/{env_name}/inference/{name}")
+                for name in ("api-url", "api-id")
+            ]
+        )
         for policy in (self.policy, self.boundary):
-            policy.add_statements(discovery_statement(self, env_name))
+            policy.add_statements(discovery)
         principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]
         self.role = ManagedPolicyRole(
             self,
@@ -171,9 +184,7 @@ class TeamAccess(Construct):
                 sid="CallTheLandingZoneInferenceApi",
                 actions=["execute-api:Invoke"],
                 resources=[
-                    stack.format_arn(
-                        service="execute-api", resource=api_id, resource_name=f"prod/{route}"
-                    )
+                    self.model_access.arn("execute-api", api_id, f"prod/{route}")
                     for route in INFERENCE_API_ROUTES
                 ],
             )
@@ -195,10 +206,7 @@ class TeamAccess(Construct):
         entry = {
             "team": team.name,
             "role_arn": self.role.role_arn,
-            "models": {
-                alias: profile.attr_inference_profile_arn
-                for alias, profile in self.profiles.items()
-            },
+            "models": dict(cost_allocation.profile_arns),
         }
         ssm.StringParameter(
             self,

@@ -1119,12 +1119,15 @@ class TeamObservability(Construct):
                 height=2,
             )
         )
+        # the graph and the alarm read the same metric objects (a metric is an immutable value;
+        # each one made is a round trip to the CDK's Node.js process)
+        server = per_model("ServerErrors")
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Requests", left=per_model("Invocations"), width=6),
             cloudwatch.GraphWidget(
                 title="Client and server errors",
                 left=per_model("ClientErrors"),
-                right=per_model("ServerErrors"),
+                right=server,
                 width=6,
             ),
             cloudwatch.GraphWidget(
@@ -1141,7 +1144,6 @@ class TeamObservability(Construct):
         # models gets one alarm per block of 10 models (each notifies, as the single alarm of a
         # smaller team does) and a composite of them under the single alarm's name
         name = f"bedrock-lz-{env_name}-team-{team}-server-errors"
-        server = per_model("ServerErrors")
         blocks = [
             server[i : i + METRICS_PER_MATH_ALARM]
             for i in range(0, len(server), METRICS_PER_MATH_ALARM)
