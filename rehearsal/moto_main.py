@@ -1,7 +1,7 @@
 """``python -P rehearsal/moto_main.py MODELS_FILE [moto_server options]``: moto's server, for the
 rehearsal (``rehearsal/server.py`` starts it in place of the ``moto_server`` script).
 
-Two differences from ``moto_server``, neither changing what moto answers:
+Three differences from ``moto_server``, none changing what moto answers:
 
 1. Before it serves, it imports moto's CloudFormation model map (every resource type moto can
    deploy) and writes it to ``MODELS_FILE`` as JSON (``model_map``: type -> whether moto
@@ -15,6 +15,12 @@ Two differences from ``moto_server``, neither changing what moto answers:
    template that is valid JSON (every template the CDK writes) is read by ``json.loads``, which
    gives the same dictionary (JSON is YAML's subset as PyYAML reads it: the same strings, numbers,
    booleans and nulls); anything else still goes to PyYAML with moto's loader.
+
+3. moto 5.2.5 lists its own package's folders (``os.listdir`` and an ``isdir`` per entry, some
+   170 system calls) twice per request, to ask whether the Host header names a service
+   (``backends.list_of_moto_modules`` in ``DomainDispatcherApplication.get_backend_for_host``):
+   about 1 ms of CPU each time, over 1 s per rehearsal. Here the list is made once
+   (``cache_module_list``); the installed package does not change while the server runs.
 
 Standard library and moto only, and run with ``-P`` (the script's folder is not put on
 ``sys.path``), so that none of the rehearsal's own modules shadows a top-level one.
@@ -64,8 +70,19 @@ def model_map() -> dict[str, bool]:
     return applies
 
 
+def cache_module_list() -> tuple[str, ...]:
+    """Make ``moto.backends.list_of_moto_modules`` answer from a list made once."""
+    from moto import backends  # noqa: PLC0415
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    return modules
+
+
 def prepare(models_file: Path) -> dict[str, bool]:
-    """Import moto's CloudFormation modules, read templates JSON-first, write the model map."""
+    """Import moto's CloudFormation modules, read templates JSON-first, list moto's service
+    folders once, write the model map."""
+    cache_module_list()
     models = model_map()
     from moto.cloudformation import models as cloudformation_models  # noqa: PLC0415
     from moto.cloudformation import responses  # noqa: PLC0415

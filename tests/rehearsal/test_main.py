@@ -26,7 +26,7 @@ from rehearsal.lifecycle import (
     replay,
     stated_defaults,
 )
-from rehearsal.moto_main import _JsonFirstYaml
+from rehearsal.moto_main import _JsonFirstYaml, cache_module_list
 from rehearsal.server import ROOT, cli_environment
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
@@ -210,3 +210,16 @@ def test_pure_function_runs_a_function_without_importing_its_module(tmp_path: Pa
         pure_function(module, "uses_other")()
     with pytest.raises(RehearsalError, match="no top-level function missing"):
         pure_function(module, "missing")
+
+
+def test_moto_main_lists_motos_service_folders_once() -> None:
+    from moto import backends
+
+    original = backends.list_of_moto_modules
+    listed = list(original())
+    try:
+        assert cache_module_list() == tuple(listed)
+        assert "cloudformation" in backends.list_of_moto_modules()
+        assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+    finally:
+        backends.list_of_moto_modules = original
