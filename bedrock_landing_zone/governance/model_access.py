@@ -473,9 +473,11 @@ class ModelAccess(Construct):
         guardrail_versions: GuardrailVersions = "exact",
         profiles_tagged: Mapping[str, str] | None = None,
         scope: Construct | None = None,
+        extra_statements: Sequence[iam.PolicyStatement] = (),
     ) -> iam.ManagedPolicy:
         """A customer-managed policy with the grant, for human or federated roles (created in
-        ``scope``, default: this construct)."""
+        ``scope``, default: this construct); ``extra_statements`` follow the grant's (the same
+        document as adding them afterwards, without a round trip to the CDK each)."""
         aliases = list(aliases) if aliases is not None else None
         # Policies made with the same arguments (a team's policy and its boundary) share their
         # statement objects: a policy freezes its statements when synthesized and copies them
@@ -500,7 +502,7 @@ class ModelAccess(Construct):
             construct_id,
             description=description
             or "Invoke allow-listed Bedrock models through the landing zone guardrail",
-            statements=statements,
+            statements=[*statements, *extra_statements],
         )
         self.acknowledge_wildcards(policy, aliases, tagged=bool(profiles_tagged))
         return policy

@@ -141,12 +141,22 @@ class TeamAccess(Construct):
             model_access=self.model_access,
         )
         self.profiles = cost_allocation.profiles
+        # one statement object for both documents, its ARNs made here (each ``format_arn`` and
+        # ``Stack.of`` is a round trip to the CDK); the documents are the same as with one
+        # ``discovery_statement`` added to each
+        discovery = _discovery_statement(
+            [
+                self.model_access.arn("ssm", "parameter", f"bedrock-lz/{env_name}/inference/{name}")
+                for name in ("api-url", "api-id")
+            ]
+        )
         self.policy = self.model_access.managed_policy(
             "Policy",
             aliases=[m.alias for m in models],
             team=team.name,
             description=f"Team {team.name}: invoke {', '.join(team.models)} with the guardrail",
             guardrail_versions="published",
+            extra_statements=[discovery],
         )
         self.boundary = self.model_access.managed_policy(
             "Boundary",
@@ -154,18 +164,8 @@ class TeamAccess(Construct):
             team=team.name,
             description=f"Team {team.name} role boundary: its models with the guardrail only",
             guardrail_versions="published",
+            extra_statements=[discovery],
         )
-        # one statement object for both documents, its ARNs made here (each ``format_arn`` and
-        # ``Stack.of`` is a round trip to the CDK); the documents are the same as with one
-        # ``discovery_statement`` each
-        discovery = _discovery_statement(
-            [
-                self.model_access.arn("ssm", "parameter", f"bedrock-lz/{env_name}/inference/{name}")
-                for name in ("api-url", "api-id")
-            ]
-        )
-        for policy in (self.policy, self.boundary):
-            policy.add_statements(discovery)
         principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in team.assumed_by]
         self.role = ManagedPolicyRole(
             self,
@@ -191,11 +191,12 @@ class TeamAccess(Construct):
             self.role.add_to_principal_policy(call_api)
             self.boundary.add_statements(call_api)
         names = team_parameter_names(env_name, team.name)
+        role_arn = self.role.role_arn
         ssm.StringParameter(
             self,
             "RoleArnParameter",
             parameter_name=names["role_arn"],
-            string_value=self.role.role_arn,
+            string_value=role_arn,
         )
         ssm.StringParameter(
             self,
@@ -205,7 +206,7 @@ class TeamAccess(Construct):
         )
         entry = {
             "team": team.name,
-            "role_arn": self.role.role_arn,
+            "role_arn": role_arn,
             "models": dict(cost_allocation.profile_arns),
         }
         ssm.StringParameter(
