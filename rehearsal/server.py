@@ -85,8 +85,8 @@ def _start(args: Sequence[str], *, env: Mapping[str, str], cwd: Path, output: An
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, killed as a whole
-        # preexec_fn is only safe while this process has a single thread (the CDK runtime,
-        # imported for one check, starts one); later runs rely on timeouts and finally/atexit
+        # preexec_fn is only safe while this process has a single thread (the rehearsal starts
+        # none, but an imported library might); without it, timeouts and finally/atexit remain
         preexec_fn=_die_with_parent if threading.active_count() == 1 else None,  # noqa: PLW1509
     )
     _LIVE.add(proc)
