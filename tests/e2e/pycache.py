@@ -1,0 +1,42 @@
+"""Bytecode for Python files that a test's subprocess reaches by another path than usual.
+
+With ``PYTHONPYCACHEPREFIX`` (the Makefile and tests/conftest.py set it), Python reads and writes
+the bytecode of ``/a/b/m.py`` at ``PREFIX/a/b/m.<tag>.pyc``: a parallel tree, named by the path
+the module was imported from, links not resolved (Python docs, ``sys.pycache_prefix``; CPython
+issue 90135: "Python takes the absolute path to the .py file, [...] strip[s] off the leading
+slash, and [...] joins the path with the prefix"). So the same aws-cdk-lib reached through a
+repository copy's ``.venv`` link, or installed again into a fresh venv, was compiled again by
+every such test in every session (~5 s CPU per synth, 33 MB of bytecode each time).
+
+``share_bytecode(alias, target)`` links the alias's place in that tree to the target's, so both
+paths use one cache. Nothing else changes: Python still checks each cached file against its
+source's modification time and size before using it, and recompiles when they differ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def cache_dir(prefix: str, source_dir: Path) -> Path:
+    """Where Python with this pycache ``prefix`` keeps the bytecode of ``source_dir``'s modules
+    (``source_dir`` as the subprocess names it: absolute, links unresolved)."""
+    return Path(prefix, *source_dir.absolute().parts[1:])
+
+
+def share_bytecode(alias: Path, target: Path, env: Mapping[str, str]) -> bool:
+    """Python run with ``env`` caches the bytecode of the modules under the directory ``alias``
+    where it caches those under ``target`` (the same files by another path, or files that
+    replace them there). False (nothing done) without an absolute pycache prefix in ``env``,
+    or off POSIX."""
+    prefix = env.get("PYTHONPYCACHEPREFIX", "")
+    if os.name != "posix" or not Path(prefix).is_absolute():
+        return False
+    link, shared = cache_dir(prefix, alias), cache_dir(prefix, target)
+    shared.mkdir(parents=True, exist_ok=True)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not (link.is_symlink() and link.resolve() == shared.resolve()):
+        link.symlink_to(shared, target_is_directory=True)
+    return True
