@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import functools
 import hashlib
@@ -24,11 +23,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bedrock_landing_zone.audit.logging_payload import logging_configuration
 from bedrock_landing_zone.config import load_config
 from rehearsal import Clock, RehearsalError
 from rehearsal.lifecycle import ENV_NAME, Assembly, ConfigChange, physical_ids
 from rehearsal.moto_main import model_map
-from rehearsal.server import ACCOUNT, ROOT, Moto
+from rehearsal.server import ACCOUNT, Moto
 from rehearsal.survivors import (
     MOTO_RECREATES,
     SURVIVOR_PROBES,
@@ -165,38 +165,6 @@ def check_statuses(
 LOGGING_BUCKET = "/InvocationLogging/Bucket/Resource"
 LOGGING_LOG_GROUP = "/InvocationLogging/LogGroup/Resource"
 LOGGING_ROLE = "/InvocationLogging/DeliveryRole/Resource"
-#: The module whose ``logging_configuration`` builds the payload the custom resource sends.
-INVOCATION_LOGGING = ROOT / "bedrock_landing_zone" / "audit" / "invocation_logging.py"
-
-
-def pure_function(module_file: Path, name: str) -> Callable[..., Any]:
-    """Function ``name`` of ``module_file``, run from the module's own source without importing
-    the module: its definition is compiled together with the module's top-level constants
-    (``NAME = <literal>``), and nothing else of the module runs.
-
-    For a pure function in a module that imports the CDK: importing
-    ``bedrock_landing_zone.audit.invocation_logging`` starts the jsii kernel (Node.js loading
-    aws-cdk-lib), about 1 s of CPU for one dictionary. A name the function uses beyond those
-    constants and builtins raises ``NameError`` when it is called, naming it."""
-    tree = ast.parse(module_file.read_text(encoding="utf-8"), str(module_file))
-    kept: list[ast.stmt] = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            kept.append(node)
-        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
-            try:
-                ast.literal_eval(node.value)
-            except (ValueError, TypeError, SyntaxError):
-                continue
-            kept.append(node)
-    if not any(isinstance(n, ast.FunctionDef) for n in kept):
-        raise RehearsalError(f"{module_file}: no top-level function {name}")
-    namespace: dict[str, Any] = {"__name__": f"rehearsal.pure.{module_file.stem}"}
-    future = ast.parse("from __future__ import annotations").body
-    source = ast.Module(body=[*future, *kept], type_ignores=[])
-    exec(compile(source, str(module_file), "exec"), namespace)  # noqa: S102 - the project's code
-    function: Callable[..., Any] = namespace[name]
-    return function
 
 
 def check_invocation_logging(
@@ -207,7 +175,6 @@ def check_invocation_logging(
     if not config.invocation_logging.enabled:
         clock.info("invocation logging is disabled in the config: nothing to check")
         return
-    logging_configuration = pure_function(INVOCATION_LOGGING, "logging_configuration")
     cloudformation = moto("cloudformation")
     resolved = {}
     for key, suffix in (

@@ -10,8 +10,6 @@ Layout (documented in README):
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,6 +17,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from bedrock_landing_zone.audit.logging_payload import (
+    LARGE_DATA_PREFIX,
+    LOG_PREFIX,
+    logging_configuration,
+)
 from bedrock_landing_zone.base.log_groups import retained_log_group
 from bedrock_landing_zone.base.roles import ManagedPolicyRole
 from bedrock_landing_zone.compliance import (
@@ -30,37 +33,7 @@ from bedrock_landing_zone.config import InvocationLoggingConfig
 
 __all__ = ["LARGE_DATA_PREFIX", "LOG_PREFIX", "InvocationLogging", "logging_configuration"]
 
-LOG_PREFIX = "invocation-logs"
-LARGE_DATA_PREFIX = "large-data"
 _SINGLETON_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-
-
-def logging_configuration(
-    *,
-    config: InvocationLoggingConfig,
-    bucket_name: str,
-    log_group_name: str,
-    role_arn: str,
-) -> dict[str, Any]:
-    """The ``loggingConfig`` sent to ``PutModelInvocationLoggingConfiguration``.
-
-    Pure function: the custom resource sends exactly this, and the moto round-trip test checks it.
-    """
-    return {
-        "cloudWatchConfig": {
-            "logGroupName": log_group_name,
-            "roleArn": role_arn,
-            "largeDataDeliveryS3Config": {
-                "bucketName": bucket_name,
-                "keyPrefix": LARGE_DATA_PREFIX,
-            },
-        },
-        "s3Config": {"bucketName": bucket_name, "keyPrefix": LOG_PREFIX},
-        "textDataDeliveryEnabled": config.text,
-        "imageDataDeliveryEnabled": config.image,
-        "embeddingDataDeliveryEnabled": config.embedding,
-        "videoDataDeliveryEnabled": config.video,
-    }
 
 
 #: The CDK feature flag under which S3 server access logging uses a bucket policy, not an ACL.
