@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import Block, blocks
-from tests.e2e.pycache import share_bytecode
+from tests.e2e.pycache import NODE_COMPILE_CACHE, share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +80,9 @@ def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(tmp_path: Path
         CDK_DISABLE_CLI_TELEMETRY="true",
         CDK_DISABLE_VERSION_CHECK="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
+        # nine CLI starts (two synths, one diff per stack): ~0.2 s CPU of each was compiling
+        # the CLI's JavaScript again (tests/e2e/pycache.py)
+        NODE_COMPILE_CACHE=str(NODE_COMPILE_CACHE),
     )
     # both synths run the app as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's
     # bytecode from the project's cache, not compiled again for this path (~5 s CPU;
