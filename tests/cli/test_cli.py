@@ -373,6 +373,23 @@ def test_cli_does_not_import_the_cdk() -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
+def test_help_imports_neither_boto3_nor_the_configuration_models() -> None:
+    """`bedrock-lz --help` (and every command but doctor) starts without boto3, botocore or
+    pydantic: ~0.4 s of each start."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from bedrock_landing_zone.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "heavy = ('boto3', 'botocore', 'pydantic', 'aws_cdk', 'jsii')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 def test_python_dash_m_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bedrock_landing_zone", "--help"],
