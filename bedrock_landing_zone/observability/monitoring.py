@@ -406,6 +406,17 @@ def any_of_rule_length(alarm_names: Sequence[str]) -> int:
     return len("(" + " OR ".join(clauses) + ")")
 
 
+def literal_alarm_name(alarm: cloudwatch.IAlarm) -> str:
+    """The name an alarm of this module was given: its CloudFormation ``AlarmName``. The L2's
+    ``alarm_name`` is a token (``${Token[...]}``, 19 characters, whatever the name), so a rule
+    measured with it is measured short."""
+    resource = alarm.node.default_child
+    name = getattr(resource, "alarm_name", None)  # CfnAlarm, CfnCompositeAlarm
+    if not isinstance(name, str) or cdk.Token.is_unresolved(name):
+        raise ValueError(f"alarm {alarm.node.path} has no literal name to measure its rule with")
+    return name
+
+
 def _check_rule(alarm_name: str, members: Sequence[str], knob: str) -> None:
     """Refuse a composite rule CloudWatch would refuse, naming the knob that drives it."""
     length = any_of_rule_length(members)
@@ -504,7 +515,7 @@ class ModelGroupObservability(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         name = f"{prefix}-models-{group.name}-degraded"
-        members = [c.alarm_name for c in model_composites]
+        members = [literal_alarm_name(c) for c in model_composites]
         _check_rule(name, members, "`observability.models_per_dashboard` (models per group)")
         self.composite = cloudwatch.CompositeAlarm(
             self,
@@ -631,7 +642,9 @@ class LandingZoneObservability(Construct):
             for kind, alarm in alarms.alarms.items():
                 self.alarms[f"{model.alias}-{kind}"] = alarm
             name = f"{prefix}-{model.alias}-model-degraded"
-            _check_rule(name, [a.alarm_name for a in alarms.alarms.values()], "the model's alarms")
+            _check_rule(
+                name, [literal_alarm_name(a) for a in alarms.alarms.values()], "the model's alarms"
+            )
             composite = cloudwatch.CompositeAlarm(
                 self,
                 f"{label}Degraded",
@@ -682,7 +695,7 @@ class LandingZoneObservability(Construct):
         root = f"{prefix}-inference-degraded"
         _check_rule(
             root,
-            [a.alarm_name for a in degraded],
+            [literal_alarm_name(a) for a in degraded],
             "`observability.models_per_dashboard` (fewer, larger model groups)",
         )
         self.composite = cloudwatch.CompositeAlarm(

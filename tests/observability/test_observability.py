@@ -144,6 +144,46 @@ def test_composite_rules_are_measured_with_the_longest_arns_and_refused_past_the
         _check_rule("too-long", ["x" * 200] * 40, "knob")
 
 
+def test_rules_are_measured_with_the_alarms_real_names_not_their_tokens() -> None:
+    """An alarm's ``alarm_name`` is a token (19 characters, whatever the name): the composite
+    rules are measured with the names the alarms were given (``literal_alarm_name``)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    from bedrock_landing_zone.observability.monitoring import literal_alarm_name
+
+    stack = cdk.Stack(cdk.App(), "Names")
+    name = "bedrock-lz-default-claude-haiku-model-degraded-" + "x" * 60
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Alarm",
+        alarm_name=name + "-alarm",
+        metric=cloudwatch.Metric(namespace="AWS/Bedrock", metric_name="Invocations"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    composite = cloudwatch.CompositeAlarm(
+        stack,
+        "Composite",
+        composite_alarm_name=name,
+        alarm_rule=cloudwatch.AlarmRule.from_alarm(alarm, cloudwatch.AlarmState.ALARM),
+    )
+    assert cdk.Token.is_unresolved(composite.alarm_name)  # what was measured before
+    assert literal_alarm_name(composite) == name
+    assert literal_alarm_name(alarm) == name + "-alarm"
+    assert any_of_rule_length([literal_alarm_name(composite)] * 60) > 10_240  # refused
+    assert any_of_rule_length([composite.alarm_name] * 60) < 10_240  # the tokens passed
+    unnamed = cloudwatch.Alarm(
+        stack,
+        "Unnamed",
+        metric=cloudwatch.Metric(namespace="AWS/Bedrock", metric_name="Invocations"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    with pytest.raises(ValueError, match="no literal name"):
+        literal_alarm_name(unnamed)
+
+
 def test_model_groups_are_providers_cut_into_chunks_and_appending_renames_none() -> None:
     models = [_model(f"a{i}", f"amazon.m{i}-v1:0") for i in range(5)]
     models.insert(2, _model("claude", "us.anthropic.claude-v1:0"))
