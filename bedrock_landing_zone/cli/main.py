@@ -56,24 +56,16 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 def credential_errors() -> tuple[type[Exception], ...]:
     """Errors meaning "no usable credentials": a clear message and exit status 2, not a
     traceback (botocore is imported by the commands that call AWS only)."""
-    from botocore.exceptions import (  # noqa: PLC0415
-        CredentialRetrievalError,
-        NoCredentialsError,
-        PartialCredentialsError,
-        ProfileNotFound,
-        SSOTokenLoadError,
-        TokenRetrievalError,
-        UnauthorizedSSOTokenError,
-    )
+    from botocore import exceptions  # noqa: PLC0415
 
     return (
-        NoCredentialsError,
-        PartialCredentialsError,
-        ProfileNotFound,
-        SSOTokenLoadError,
-        TokenRetrievalError,
-        UnauthorizedSSOTokenError,
-        CredentialRetrievalError,
+        exceptions.NoCredentialsError,
+        exceptions.PartialCredentialsError,
+        exceptions.ProfileNotFound,
+        exceptions.SSOTokenLoadError,
+        exceptions.TokenRetrievalError,
+        exceptions.UnauthorizedSSOTokenError,
+        exceptions.CredentialRetrievalError,
     )
 
 
