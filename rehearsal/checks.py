@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import io
 import json
@@ -27,7 +26,6 @@ from bedrock_landing_zone.audit.logging_payload import logging_configuration
 from bedrock_landing_zone.config import load_config
 from rehearsal import Clock, RehearsalError
 from rehearsal.lifecycle import ENV_NAME, Assembly, ConfigChange, physical_ids
-from rehearsal.moto_main import model_map
 from rehearsal.server import ACCOUNT, Moto
 from rehearsal.survivors import (
     MOTO_RECREATES,
@@ -66,14 +64,6 @@ MOTO_INTRINSICS = frozenset(
 # --- what moto can deploy --------------------------------------------------------------------
 
 
-@functools.cache
-def moto_models() -> dict[str, bool]:
-    """moto's CloudFormation models: resource type -> whether moto applies an update to it
-    (``rehearsal/moto_main.py``'s ``model_map``, imported in this process: seconds). The
-    rehearsal itself reads the running server's (``MotoServer.modelled``)."""
-    return model_map()
-
-
 def _intrinsics(node: Any) -> Iterator[str]:
     if isinstance(node, list):
         for item in node:
@@ -85,12 +75,12 @@ def _intrinsics(node: Any) -> Iterator[str]:
             yield from _intrinsics(value)
 
 
-def check_moto_coverage(assembly: Assembly, models: Mapping[str, bool] | None = None) -> None:
+def check_moto_coverage(assembly: Assembly, models: Mapping[str, bool]) -> None:
     """Fail unless moto models every resource type and intrinsic left after the transformation.
 
     ``models``: the resource types moto models, as the running server lists them
-    (``MotoServer.modelled``); default: ``moto_models()``."""
-    modelled = set(moto_models() if models is None else models) | {WAIT_CONDITION_HANDLE}
+    (``MotoServer.modelled``, ``rehearsal/moto_main.py``'s ``model_map``)."""
+    modelled = set(models) | {WAIT_CONDITION_HANDLE}
     examples: dict[tuple[str, str], str] = {}
     for stack, lid, r in assembly.resources():
         resource_type = str(r.get("Type"))
@@ -110,12 +100,9 @@ def check_moto_coverage(assembly: Assembly, models: Mapping[str, bool] | None = 
         )
 
 
-def diff_resources(
-    before: Assembly, after: Assembly, models: Mapping[str, bool] | None = None
-) -> list[str]:
+def diff_resources(before: Assembly, after: Assembly, models: Mapping[str, bool]) -> list[str]:
     """Human-readable resource changes between two assemblies (with moto's update support:
     ``models`` as in ``check_moto_coverage``)."""
-    models = moto_models() if models is None else models
     lines = []
     for stack in after.order:
         old = before.templates.get(stack, {}).get("Resources", {})

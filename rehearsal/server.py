@@ -136,6 +136,7 @@ class MotoServer:
         self.log = log
         self.models_file = log.with_name("moto-models.json")
         self._proc: subprocess.Popen[str] | None = None
+        self._modelled: dict[str, bool] | None = None
 
     def start(self, env: Mapping[str, str]) -> None:
         args = [str(PYTHON), "-P", str(MOTO_MAIN), str(self.models_file)]
@@ -146,9 +147,11 @@ class MotoServer:
     def modelled(self) -> dict[str, bool]:
         """The resource types the running server's CloudFormation models, each with whether moto
         applies an update to it (``moto_main.model_map``; after ``wait_ready``: the server
-        writes them before it serves)."""
-        models = json.loads(self.models_file.read_text(encoding="utf-8"))
-        return {str(k): bool(v) for k, v in models.items()}
+        writes them before it serves), read once."""
+        if self._modelled is None:
+            models = json.loads(self.models_file.read_text(encoding="utf-8"))
+            self._modelled = {str(k): bool(v) for k, v in models.items()}
+        return self._modelled
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

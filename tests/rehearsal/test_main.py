@@ -27,7 +27,7 @@ from rehearsal.lifecycle import (
     replay,
     stated_defaults,
 )
-from rehearsal.moto_main import _JsonFirstYaml, cache_module_list
+from rehearsal.moto_main import _JsonFirstYaml, cache_module_list, model_map
 from rehearsal.server import ROOT, cli_environment
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
 
@@ -43,7 +43,7 @@ def test_coverage_accepts_what_moto_models_and_names_what_it_does_not() -> None:
             "W": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
         }
     }
-    check_moto_coverage(assembly({"s": ok}))
+    check_moto_coverage(assembly({"s": ok}), model_map())
     bad = {
         "Resources": {
             "A": {"Type": "AWS::Made::Up"},
@@ -53,7 +53,7 @@ def test_coverage_accepts_what_moto_models_and_names_what_it_does_not() -> None:
         "Rules": {"R": {"Assertions": [{"Assert": {"Fn::Contains": [[], "x"]}}]}},
     }
     with pytest.raises(RehearsalError) as info:
-        check_moto_coverage(assembly({"s": bad}))
+        check_moto_coverage(assembly({"s": bad}), model_map())
     message = str(info.value)
     for needle in ("AWS::Made::Up", "Custom::Thing", "intrinsic Fn::Cidr", "REPLACEMENTS"):
         assert needle in message
