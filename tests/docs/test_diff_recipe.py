@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import Block, blocks
-from tests.e2e.pycache import NODE_COMPILE_CACHE, share_bytecode
+from tests.pycache import NODE_COMPILE_CACHE, share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -81,12 +81,12 @@ def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(tmp_path: Path
         CDK_DISABLE_VERSION_CHECK="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
         # nine CLI starts (two synths, one diff per stack): ~0.2 s CPU of each was compiling
-        # the CLI's JavaScript again (tests/e2e/pycache.py)
+        # the CLI's JavaScript again (tests/pycache.py)
         NODE_COMPILE_CACHE=str(NODE_COMPILE_CACHE),
     )
     # both synths run the app as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's
     # bytecode from the project's cache, not compiled again for this path (~5 s CPU;
-    # tests/e2e/pycache.py)
+    # tests/pycache.py)
     share_bytecode(repo.resolve() / ".venv", ROOT / ".venv", env)
     # the recipe as written, its "change" comment replaced by the change, in one shell
     before, after = _CHANGE.split(_recipe().code)

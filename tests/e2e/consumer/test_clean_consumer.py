@@ -38,7 +38,7 @@ from bedrock_landing_zone.base.functions import BYTECODE_TAG
 from bedrock_landing_zone.compliance.summary import summarize
 from tests.conftest import ROOT
 from tests.docs.markdown import program
-from tests.e2e.pycache import share_bytecode
+from tests.pycache import share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -225,7 +225,7 @@ STABLE_VENV = Path(tempfile.gettempdir()) / "bedrock-lz-consumer-venv"
 
 def _share_dependency_bytecode(venv: Path, env: dict[str, str]) -> None:
     """Each session's venv is new, so its path is, and with it the place of its bytecode in the
-    pycache prefix (tests/e2e/pycache.py): every session compiled what it imports of aws-cdk-lib,
+    pycache prefix (tests/pycache.py): every session compiled what it imports of aws-cdk-lib,
     boto3, jsii... again (~5 s CPU, 33 MB). uv hard-links the same dependency files from its
     cache into each venv (same modification time and size: what Python checks a cached file
     against), so their bytecode is shared across sessions, as if the venv were always at
