@@ -122,19 +122,35 @@ def test_a_pipeline_stage_account_gets_its_own_answer() -> None:
     }
 
 
-def test_app_py_refuses_a_malformed_context_argument(tmp_path: Path) -> None:
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands for Node.js")
+@pytest.mark.parametrize(
+    ("arguments", "status", "answer"),
+    [
+        (["-c", "env"], 2, "-c 'env': write KEY=VALUE, e.g. -c env=default"),
+        (["-c", "=default"], 2, "-c '=default': write KEY=VALUE"),
+        (["--help"], 0, "usage: app.py [-h] [-c KEY=VALUE] [-o OUTPUT]"),
+    ],
+    ids=["no-equals", "no-key", "help"],
+)
+def test_app_py_answers_bad_arguments_and_help_before_nodejs_starts(
+    tmp_path: Path, arguments: list[str], status: int, answer: str
+) -> None:
+    """`python app.py` checks its arguments before it imports the CDK (whose import starts the
+    jsii kernel, ~2 s of CPU): a typo or `--help` answers at once, and no Node.js ran."""
+    script, record = _recording_node(tmp_path)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "-c", "env"],
+        [sys.executable, str(ROOT / "app.py"), *arguments],
         cwd=tmp_path,
-        env=_clean_env(tmp_path),
+        env={**_clean_env(tmp_path), "JSII_NODE": str(script)},
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
-    assert result.returncode == 2
-    assert "write KEY=VALUE" in result.stderr
+    assert result.returncode == status, result.stderr
+    assert answer in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+    assert not record.exists(), record.read_text(encoding="utf-8")  # no kernel was started
 
 
 @pytest.mark.slow
@@ -356,11 +372,11 @@ print("type hints resolved:", len(resolved))
     assert "type hints resolved: 0" in result.stdout.splitlines()
 
 
-#: Runs app.py as `python app.py --help` would (as a script: argparse ends it, its kernel runs on),
-#: keeping what it defines in ``app`` (a dict).
+#: Runs app.py as `python app.py -c env=no-such-env` would (as a script: its kernel starts, the
+#: missing config ends it, its kernel runs on), keeping what it defines in ``app`` (a dict).
 _AS_A_SCRIPT = f"""
 import sys
-sys.argv = ["app.py", "--help"]
+sys.argv = ["app.py", "-c", "env=no-such-env"]
 app = {{"__name__": "__main__", "__file__": {str(ROOT / "app.py")!r}}}
 try:
     exec(compile(open(app["__file__"], encoding="utf-8").read(), app["__file__"], "exec"), app)
@@ -451,11 +467,12 @@ def _recording_node(tmp_path: Path) -> tuple[Path, Path]:
 def test_run_as_a_script_the_app_starts_the_kernel_with_one_v8_thread_pool(
     tmp_path: Path,
 ) -> None:
-    """app.py run as a script (here `python app.py --help`: the kernel starts when app.py
-    imports aws_cdk) gives the jsii kernel the pool size in NODE_OPTIONS, keeping the user's."""
+    """app.py run as a script (here with an environment that has no config: the kernel starts
+    when app.py imports aws_cdk, before the config is read) gives the jsii kernel the pool size in
+    NODE_OPTIONS, keeping the user's."""
     script, record = _recording_node(tmp_path)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "--help"],
+        [sys.executable, str(ROOT / "app.py"), "-c", "env=no-such-env"],
         cwd=tmp_path,
         env={
             **_clean_env(tmp_path),
@@ -467,8 +484,8 @@ def test_run_as_a_script_the_app_starts_the_kernel_with_one_v8_thread_pool(
         check=False,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr
-    assert "usage: app.py" in result.stdout
+    assert result.returncode == 2, result.stderr
+    assert "error: -c env=no-such-env: no file " in result.stderr  # after the kernel started
     options = [
         line for line in record.read_text(encoding="utf-8").splitlines() if "NODE_OPTIONS" in line
     ]
