@@ -210,7 +210,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     print(f"[{time.monotonic() - started:5.1f} s] venv + install")
     _share_dependency_bytecode(venv, env)
     where = _run(
-        [python, "-c", "import bedrock_landing_zone.base.functions as f; print(f.LAMBDA_ROOT)"],
+        # from base.assets, where base.functions and the CLI take it: no aws_cdk import, so no
+        # jsii kernel (Node.js and the CDK's assemblies: ~1.6 s CPU) for a path check
+        [python, "-c", "import bedrock_landing_zone.base.assets as a; print(a.LAMBDA_ROOT)"],
         cwd=venv.parent,
         env=env,
         timeout=120,
