@@ -89,7 +89,11 @@ class ScaleResult:
 
 
 def measure_size(models: int, teams: int, outdir: Path | None = None) -> ScaleResult:
-    """Synthesize one generated environment (packs + preflight) and measure it."""
+    """Synthesize one generated environment (packs + preflight) into ``outdir`` and measure it;
+    without ``outdir``, into a temporary directory removed afterwards (~13 MB at 50 x 100)."""
+    if outdir is None:
+        with tempfile.TemporaryDirectory(prefix=f"scale-{models}x{teams}-") as tmp:
+            return measure_size(models, teams, Path(tmp))
     import aws_cdk as cdk  # noqa: F401  (jsii start-up is part of the measured time)
 
     from bedrock_landing_zone.compliance import add_compliance_packs
@@ -101,7 +105,7 @@ def measure_size(models: int, teams: int, outdir: Path | None = None) -> ScaleRe
     config = parse_config(
         generated_config_data(models, teams), source=f"generated {models}x{teams}"
     )
-    out = outdir or Path(tempfile.mkdtemp(prefix=f"scale-{models}x{teams}-"))
+    out = outdir
     started = time.perf_counter()
     try:
         app = cdk_app(config.name, out)
