@@ -156,6 +156,15 @@ def synths(tmp_path_factory: pytest.TempPathFactory) -> Synths:
     return Synths(tmp_path_factory.mktemp("cdk-out"))
 
 
+@pytest.fixture(scope="session")
+def node_compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Node.js's compile cache (``NODE_COMPILE_CACHE``) for the CDK CLI's starts in this session,
+    shared by its workers (tests/pycache.py)."""
+    from tests.pycache import node_compile_cache
+
+    return node_compile_cache(tmp_path_factory.getbasetemp())
+
+
 #: The test pipeline: the example pipeline plus a non-production stage in the production wave.
 PIPELINE_FILE = "config/pipelines/test.yaml"
 

@@ -16,18 +16,28 @@ source's modification time and size before using it, and recompiles when they di
 the CDK CLI compiles its JavaScript anew, unless the variable names a directory where Node.js
 (22.1 and later; older ones ignore it) keeps V8's code cache of every module it compiles
 (Node.js docs, "Module compile cache": "a quiet optimization that is not required for the
-application to be functional"; an entry is used only for the same module source).
+application to be functional"; an entry is used only for the same module source). The cache is
+one per test session (``node_compile_cache``), not kept across sessions: a synth's jsii kernel
+inherits the variable and loads the CDK's JavaScript from a fresh temporary directory each time,
+so every synth added ~850 entries (~13 MB) that no later run could use, and a shared directory
+only grew (660 MB here after a day). Within a session the CLI's starts still share it.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-#: Node.js's compile cache for the CDK CLI's starts (``NODE_COMPILE_CACHE``), across sessions.
-NODE_COMPILE_CACHE = Path(tempfile.gettempdir()) / "bedrock-lz-node-compile-cache"
+
+def node_compile_cache(basetemp: Path) -> Path:
+    """The session's ``NODE_COMPILE_CACHE`` directory, given pytest's ``getbasetemp()``: under
+    pytest-xdist a worker's basetemp is a folder of the session's, so its workers share one;
+    pytest removes it with the session's temporary files (it keeps the last three sessions')."""
+    session = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    cache = session / "node-compile-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def cache_dir(prefix: str, source_dir: Path) -> Path:

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import CONFIG_DIR, ROOT
 from tests.docs.markdown import Block, blocks
-from tests.pycache import NODE_COMPILE_CACHE, share_bytecode
+from tests.pycache import share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,9 @@ def test_the_recipe_splits_before_and_after_the_change() -> None:
     assert "--template" in after and "cdk.out/" not in after.split("--template", 1)[1]
 
 
-def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(tmp_path: Path) -> None:
+def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(
+    tmp_path: Path, node_compile_cache: Path
+) -> None:
     cdk_cli = ROOT / "node_modules" / ".bin" / "cdk"
     assert cdk_cli.exists(), "run `make setup` (npm ci installs the pinned CDK CLI)"
     repo = tmp_path / "repo"
@@ -82,7 +84,7 @@ def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(tmp_path: Path
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
         # nine CLI starts (two synths, one diff per stack): ~0.2 s CPU of each was compiling
         # the CLI's JavaScript again (tests/pycache.py)
-        NODE_COMPILE_CACHE=str(NODE_COMPILE_CACHE),
+        NODE_COMPILE_CACHE=str(node_compile_cache),
     )
     # both synths run the app as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's
     # bytecode from the project's cache, not compiled again for this path (~5 s CPU;

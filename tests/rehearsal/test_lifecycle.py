@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.pycache import NODE_COMPILE_CACHE
-
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -24,7 +22,7 @@ CDK = ROOT / "node_modules" / ".bin" / "cdk"
 @pytest.mark.skipif(
     not CDK.exists(), reason="node_modules is missing: `make setup` installs the CDK CLI"
 )
-def test_rehearsal_deploys_updates_and_destroys_on_moto() -> None:
+def test_rehearsal_deploys_updates_and_destroys_on_moto(node_compile_cache: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "rehearsal"],
         cwd=ROOT,
@@ -32,9 +30,9 @@ def test_rehearsal_deploys_updates_and_destroys_on_moto() -> None:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        # Node.js's compile cache (tests/pycache.py) for the rehearsal's six CDK CLI starts
-        # (and the synths' jsii kernels): each start compiled the CLI's JavaScript anew, ~0.35 s
-        env={**os.environ, "NODE_COMPILE_CACHE": str(NODE_COMPILE_CACHE)},
+        # the session's Node.js compile cache (tests/pycache.py) for the rehearsal's six CDK CLI
+        # starts: each start compiled the CLI's JavaScript anew, ~0.35 s
+        env={**os.environ, "NODE_COMPILE_CACHE": str(node_compile_cache)},
     )
     try:
         out, _ = proc.communicate(timeout=600)
