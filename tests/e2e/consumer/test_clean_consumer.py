@@ -30,6 +30,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from bedrock_landing_zone.compliance.summary import summarize
 from bedrock_landing_zone.delivery.kernel import limit_kernel_threads
 from tests.conftest import ROOT
 from tests.docs.markdown import program
-from tests.pycache import share_bytecode
+from tests.pycache import cache_dir, share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +71,22 @@ def _run(args: list[str | Path], *, cwd: Path, env: dict[str, str], timeout: int
     return result.stdout
 
 
+#: The consumer's bytecode, shared across sessions where it can be (``_share_dependency_bytecode``)
+PYCACHE = Path(tempfile.gettempdir()) / "bedrock-lz-consumer-pycache"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _session_bytecode_removed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Bytecode of what lives under this session's temporary directory (the wheel's own modules
+    in the fresh venv, the apps) is of no use to a later session, whose paths differ: removed
+    after the module (~1.7 MB a session, which had piled up). The shared dependencies' bytecode
+    stays (only links to it sit in this subtree)."""
+    yield
+    basetemp = tmp_path_factory.getbasetemp()
+    session = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    shutil.rmtree(cache_dir(str(PYCACHE), session), ignore_errors=True)
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without anything that points back at this repository or AWS."""
     dropped = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "CDK_CONTEXT_JSON", "CDK_OUTDIR"}
@@ -79,7 +96,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
         PYTHONNOUSERSITE="1",
         # bytecode as an installed wheel has it (installers compile it), kept out of every
         # source tree: the fresh venv's aws_cdk is compiled once, not at each interpreter start
-        PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "bedrock-lz-consumer-pycache"),
+        PYTHONPYCACHEPREFIX=str(PYCACHE),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         AWS_EC2_METADATA_DISABLED="true",
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
