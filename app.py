@@ -199,10 +199,9 @@ CLI_DEFAULT_CONTEXT: dict[str, Any] = {
 }
 
 
-def standalone_app(argv: list[str] | argparse.Namespace) -> cdk.App:
+def standalone_app(args: argparse.Namespace) -> cdk.App:
     """An App with the context `cdk synth` would give it, for `python app.py` without the CLI
-    (``argv``: the arguments, or ``standalone_arguments``' answer for them)."""
-    args = argv if isinstance(argv, argparse.Namespace) else standalone_arguments(argv)
+    (``args``: ``standalone_arguments``' answer)."""
     context: dict[str, Any] = dict(CLI_DEFAULT_CONTEXT)
     context.update(json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {}))
     committed = ROOT / "cdk.context.json"
@@ -272,10 +271,10 @@ def shown(path: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     if run_by_cli():
         app = cdk.App()
-    elif argv is None:
-        app = standalone_app(_ARGUMENTS or standalone_arguments(sys.argv[1:]))
+    elif argv is None and _ARGUMENTS is not None:  # checked before Node.js started
+        app = standalone_app(_ARGUMENTS)
     else:
-        app = standalone_app(argv)
+        app = standalone_app(standalone_arguments(sys.argv[1:] if argv is None else argv))
     env = app.node.try_get_context("env") or "default"
     pipeline_file = app.node.try_get_context("pipeline")
     try:
