@@ -30,12 +30,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+def session_temp(basetemp: Path) -> Path:
+    """The test session's temporary directory, given pytest's ``getbasetemp()``: under
+    pytest-xdist a worker's basetemp is a folder of the session's, shared by its workers."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+
+
 def node_compile_cache(basetemp: Path) -> Path:
-    """The session's ``NODE_COMPILE_CACHE`` directory, given pytest's ``getbasetemp()``: under
-    pytest-xdist a worker's basetemp is a folder of the session's, so its workers share one;
+    """The session's ``NODE_COMPILE_CACHE`` directory (``session_temp``), shared by its workers;
     pytest removes it with the session's temporary files (it keeps the last three sessions')."""
-    session = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
-    cache = session / "node-compile-cache"
+    cache = session_temp(basetemp) / "node-compile-cache"
     cache.mkdir(exist_ok=True)
     return cache
 

@@ -41,7 +41,7 @@ from bedrock_landing_zone.compliance.summary import summarize
 from bedrock_landing_zone.delivery.kernel import limit_kernel_threads
 from tests.conftest import ROOT
 from tests.docs.markdown import program
-from tests.pycache import cache_dir, share_bytecode
+from tests.pycache import cache_dir, session_temp, share_bytecode
 
 pytestmark = pytest.mark.slow
 
@@ -82,8 +82,7 @@ def _session_bytecode_removed(tmp_path_factory: pytest.TempPathFactory) -> Itera
     after the module (~1.7 MB a session, which had piled up). The shared dependencies' bytecode
     stays (only links to it sit in this subtree)."""
     yield
-    basetemp = tmp_path_factory.getbasetemp()
-    session = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    session = session_temp(tmp_path_factory.getbasetemp())
     shutil.rmtree(cache_dir(str(PYCACHE), session), ignore_errors=True)
 
 
