@@ -16,6 +16,7 @@ from bedrock_landing_zone.cli import main as cli
 from bedrock_landing_zone.cli.doctor import CheckResult, Status
 from bedrock_landing_zone.config import LandingZoneConfig
 from tests.conftest import CONFIG_DIR, ROOT, Synth
+from tests.imports import packages_loaded
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -365,29 +366,21 @@ def test_invoke_without_the_runtime_exits_2(
 
 
 def test_cli_does_not_import_the_cdk() -> None:
-    code = (
-        "import sys, bedrock_landing_zone.cli.main, bedrock_landing_zone.cli.doctor\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii'))\n"
-        "assert not loaded, loaded\n"
-    )
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    code = "import bedrock_landing_zone.cli.main, bedrock_landing_zone.cli.doctor"
+    assert packages_loaded(code, ("aws_cdk", "jsii")) == []
 
 
 def test_help_imports_neither_boto3_nor_the_configuration_models() -> None:
     """`bedrock-lz --help` (and every command but doctor) starts without boto3, botocore or
     pydantic: ~0.4 s of each start."""
     code = (
-        "import sys, contextlib, io\n"
+        "import contextlib, io\n"
         "from bedrock_landing_zone.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         "    main(['--help'])\n"
-        "heavy = ('boto3', 'botocore', 'pydantic', 'aws_cdk', 'jsii')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[]", done.stdout
+    heavy = ("boto3", "botocore", "pydantic", "aws_cdk", "jsii")
+    assert packages_loaded(code, heavy) == []
 
 
 def test_python_dash_m_runs() -> None:

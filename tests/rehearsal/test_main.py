@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from rehearsal.lifecycle import (
 from rehearsal.moto_main import _JsonFirstYaml, cache_module_list, model_map
 from rehearsal.server import ROOT, cli_environment
 from rehearsal.transform import PUBLIC_PARAMETER_PREFIX, TransformReport
+from tests.imports import packages_loaded
 
 
 def assembly(templates: dict[str, dict[str, Any]]) -> Assembly:
@@ -201,14 +200,9 @@ def test_moto_main_reads_json_templates_as_pyyaml_does() -> None:
 def test_the_checks_load_without_the_cdk() -> None:
     """The rehearsal's process builds the expected logging payload from the CDK-free
     ``logging_payload`` module: importing the checks starts no jsii kernel (about 1 s of CPU)."""
-    code = (
-        "import sys, rehearsal.checks, rehearsal.lifecycle\n"
-        "print(sorted(m for m in ('aws_cdk', 'jsii') if m in sys.modules))"
+    assert (
+        packages_loaded("import rehearsal.checks, rehearsal.lifecycle", ("aws_cdk", "jsii")) == []
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]", result.stdout
 
 
 def test_moto_main_lists_motos_service_folders_once() -> None:
