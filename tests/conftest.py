@@ -418,3 +418,33 @@ def pytest_configure(config: pytest.Config) -> None:
         # the controller hands groups out in the workers' collection order (heavy first,
         # above), not re-sorted by their number of tests
         config.option.loadscopereorder = False
+
+
+#: The test file whose first test last froze the heap (``pytest_runtest_setup``).
+_FROZEN_AT: list[Path] = []
+#: Allocations between young-generation collections (Python's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before the first test of each file: collect, then freeze what survives.
+
+    A worker holds a large heap that lives until it exits: aws-cdk-lib's and the other
+    libraries' Python bindings (some 130,000 objects), the session's synths and the tools'
+    parsed output. With Python's default thresholds, every full collection walked all of it
+    again (~0.2 s each; 14.5 s of the two workers' CPU per session, 11.4 s of it in 52 full
+    collections). ``gc.freeze()`` moves the survivors to a generation the collector never
+    visits (Python's docs: for a heap that lives as long as the process); the previous file's
+    module fixtures are torn down by then, so what is frozen is what the rest of the session
+    keeps. A larger young generation (``GC_YOUNG_THRESHOLD``) lets most of a test's
+    short-lived objects die by reference counting before a collection promotes them. Measured:
+    5.8 s of collection per session instead of 14.5 s. Each test still runs with the collector
+    on: a cycle it leaves is collected at the latest before the next file."""
+    import gc
+
+    if not _FROZEN_AT or _FROZEN_AT[-1] != item.path:
+        _FROZEN_AT[:] = [item.path]
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        gc.collect()
+        gc.freeze()

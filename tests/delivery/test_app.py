@@ -38,6 +38,7 @@ from tests.conftest import (
     CDK_CONTEXT,
     CLI_CONTEXT,
     CONFIG_DIR,
+    GC_YOUNG_THRESHOLD,
     NODE,
     ROOT,
     Synth,
@@ -549,3 +550,13 @@ def test_the_suites_jsii_kernel_runs_the_nodejs_that_setup_installs() -> None:
     cdk.Duration.minutes(1)  # the kernel runs
     kernel = jsii.kernel.provider._process._process  # type: ignore[attr-defined]
     assert kernel.args[0] == (CALLERS_JSII_NODE or str(NODE))
+
+
+def test_the_suites_long_lived_heap_is_frozen_before_each_file() -> None:
+    """conftest's ``pytest_runtest_setup``: a full collection no longer walks the bindings and
+    the session's synths again and again (bench/results.md, section 2)."""
+    import gc
+
+    assert gc.isenabled()  # tests run with the collector on
+    assert gc.get_freeze_count() > 100_000  # aws_cdk's bindings alone are some 130,000 objects
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
