@@ -310,16 +310,8 @@ def test_a_probe_that_needs_a_physical_id_refuses_an_empty_one() -> None:
 # --- the claims about moto itself, against moto ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def session() -> boto3.session.Session:
-    """One boto3 session for the module: its loader parses each service's model once (a
-    fresh session per test parsed them again, ~0.1 s each); every test still gets a fresh
-    ``mock_aws`` and its own clients (``moto``)."""
-    return boto3.session.Session(region_name=REGION)
-
-
 @pytest.fixture
-def moto(session: boto3.session.Session) -> Iterator[Callable[[str], Any]]:
+def moto(moto_session: boto3.session.Session) -> Iterator[Callable[[str], Any]]:
     with warnings.catch_warnings(), mock_aws():
         warnings.simplefilter("ignore")
         clients: dict[str, Any] = {}
@@ -327,7 +319,7 @@ def moto(session: boto3.session.Session) -> Iterator[Callable[[str], Any]]:
         def client(service: str) -> Any:
             # one client per service (setdefault would create a new one at every call, ~20 ms)
             if service not in clients:
-                clients[service] = session.client(service)  # type: ignore[call-overload]
+                clients[service] = moto_session.client(service)  # type: ignore[call-overload]
             return clients[service]
 
         yield client

@@ -481,20 +481,6 @@ def test_the_table_replaces_only_what_moto_cannot_deploy() -> None:
         assert adaptation.resource_type in models
 
 
-@pytest.fixture(scope="module")
-def boto_session() -> Any:
-    """One boto3 session for the module's probes: its loader parses CloudFormation's service
-    model and the endpoint data once. ``boto3.client`` inside ``mock_aws`` made a new default
-    session, which parsed them again, at every probe (~0.1 s each); each probe still gets a
-    fresh ``mock_aws`` and its own client. moto is imported first: a botocore session takes
-    moto's request hook (``mock_aws`` answers through it) from the handlers registered when
-    the session is made, and moto registers it when imported."""
-    import boto3
-    import moto  # noqa: F401
-
-    return boto3.session.Session(region_name="us-east-1")
-
-
 def _skipped_by_moto(session: Any, resource_type: str) -> bool:
     """Deploy one resource of ``resource_type`` to moto's CloudFormation: is it created?"""
     from moto import mock_aws
@@ -519,9 +505,9 @@ def _skipped_by_moto(session: Any, resource_type: str) -> bool:
     [r for r in REPLACEMENTS if r.replaced_by == WAIT_CONDITION_HANDLE],
     ids=lambda r: r.resource_type,
 )
-def test_moto_really_cannot_create_each_replaced_type(boto_session: Any, row: Replacement) -> None:
+def test_moto_really_cannot_create_each_replaced_type(moto_session: Any, row: Replacement) -> None:
     """Tried against moto: a type it could create must not be replaced (lower the count)."""
-    assert _skipped_by_moto(boto_session, row.resource_type), (
+    assert _skipped_by_moto(moto_session, row.resource_type), (
         f"moto 5.2.5 creates {row.resource_type}: drop its row from REPLACEMENTS"
     )
 
