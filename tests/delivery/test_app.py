@@ -41,7 +41,9 @@ from tests.conftest import (
     GC_YOUNG_THRESHOLD,
     NODE,
     ROOT,
+    VALIDATED_IN_SESSION,
     Synth,
+    cdk_app,
 )
 from tests.pycache import share_bytecode
 
@@ -171,7 +173,8 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "-o", str(outdir)],
         cwd=tmp_path,  # cdk.json is found beside app.py, not in the working directory
-        env=_clean_env(tmp_path),
+        # the templates are compared with the session's, which it validated (tests/conftest.py)
+        env={**_clean_env(tmp_path), **VALIDATED_IN_SESSION},
         capture_output=True,
         text=True,
         check=False,
@@ -194,6 +197,68 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
     assert [path for path in stale if path.exists() and path.name != "scp"] == []
     # what `make dashboard-preview` renders: this environment's dashboards only
     assert sorted(p.name for p in find_templates(outdir)) == ours
+
+
+def plant_and_synth(outdir: str) -> None:
+    """Synthesize into ``outdir`` an app with exactly the context `cdk synth -c env=default`
+    gives (``cdk_app``) and two planted faults, each in its own stack: a schema error (a queue's
+    VisibilityTimeout above CloudFormation's maximum of 43,200 s, AWS::SQS::Queue) and an error
+    annotation."""
+    app = cdk_app("default", outdir)
+    queue = {"VisibilityTimeout": 43201}
+    cdk.CfnResource(cdk.Stack(app, "Schema"), "Queue", type="AWS::SQS::Queue", properties=queue)
+    cdk.Annotations.of(cdk.Stack(app, "Annotated")).add_error("planted")
+    app.synth()
+
+
+def _planted_findings(outdir: Path) -> dict[str, list[str]]:
+    report = json.loads((outdir / "validation-report.json").read_text(encoding="utf-8"))
+    return {
+        plugin["pluginName"]: [v["description"] for v in plugin["violations"]]
+        for plugin in report["pluginReports"]
+        if plugin["violations"]
+    }
+
+
+SCHEMA_ERROR = "VisibilityTimeout: 43201 is greater than the maximum of 43200"
+
+
+def test_the_suites_synths_fail_on_a_schema_error_and_on_an_error_annotation(
+    tmp_path: Path,
+) -> None:
+    """Why a subprocess that synthesizes the session's templates again may skip CDK's built-in
+    CloudFormation validation (``VALIDATED_IN_SESSION``): the session's apps run it, and
+    cdk.json makes its findings errors ("@aws-cdk/core:validateAgainstDefaultRules"). An error
+    annotation, what the CLI's `--validation` checks, fails the app's own synth too
+    ("@aws-cdk/core:annotationsInValidationReport")."""
+    assert os.environ.get("CDK_VALIDATION") != "false"
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        plant_and_synth(str(tmp_path))
+    assert _planted_findings(tmp_path) == {
+        "CloudFormation Validate": [SCHEMA_ERROR],
+        "Construct Annotations": ["planted"],
+    }
+
+
+@pytest.mark.slow
+def test_validated_in_session_turns_off_the_schema_check_only(tmp_path: Path) -> None:
+    """What ``VALIDATED_IN_SESSION`` (CDK_VALIDATION=false) turns off, in a new process (the
+    jsii kernel reads it at its start): the built-in CloudFormation validation, and nothing
+    else; an error annotation still fails synth."""
+    module = plant_and_synth.__module__
+    program = f"import {module}; {module}.plant_and_synth({str(tmp_path)!r})"
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env={**_clean_env(tmp_path), **VALIDATED_IN_SESSION},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "ValidationFailed" in result.stderr
+    assert _planted_findings(tmp_path) == {"Construct Annotations": ["planted"]}
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, ROOT
+from tests.conftest import CONFIG_DIR, ROOT, VALIDATED_IN_SESSION
 from tests.docs.markdown import Block, blocks
 from tests.pycache import share_bytecode
 
@@ -86,6 +86,9 @@ def test_diff_against_a_baseline_outside_cdk_out_shows_the_change(
         # the CLI's JavaScript again (tests/pycache.py)
         NODE_COMPILE_CACHE=str(node_compile_cache),
     )
+    # both synths' templates are the default environment's under another name: validated by
+    # the session's own synth (tests/conftest.py), ~3.8 s of CPU each here
+    env.update(VALIDATED_IN_SESSION)
     # both synths run the app as repo/.venv/bin/python (cdk.json's launcher): aws-cdk-lib's
     # bytecode from the project's cache, not compiled again for this path (~5 s CPU;
     # tests/pycache.py)

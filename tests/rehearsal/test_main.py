@@ -189,6 +189,19 @@ def test_cli_runs_cache_bytecode_in_the_prefix_or_write_none(
     assert cli_environment(5000, "eu-central-1", tmp_path)["PYTHONDONTWRITEBYTECODE"] == "1"
 
 
+def test_of_the_callers_cdk_variables_only_cdk_validation_reaches_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CDK_VALIDATION", "false")
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111111111111")
+    monkeypatch.setenv("CDK_DEPLOY_REGION", "eu-west-1")
+    env = cli_environment(5000, "eu-central-1", tmp_path)
+    assert env["CDK_VALIDATION"] == "false"
+    assert "CDK_DEFAULT_ACCOUNT" not in env and "CDK_DEPLOY_REGION" not in env
+    monkeypatch.delenv("CDK_VALIDATION")
+    assert "CDK_VALIDATION" not in cli_environment(5000, "eu-central-1", tmp_path)
+
+
 def test_moto_main_reads_json_templates_as_pyyaml_does() -> None:
     shim = _JsonFirstYaml(yaml)
     template = json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket"}}, "N": [1, 2.5, True]})
