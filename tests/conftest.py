@@ -66,16 +66,18 @@ CLI_CONTEXT: dict[str, Any] = {
 }
 
 #: The environment of a subprocess that synthesizes again what this session synthesizes
-#: in-process, with the same app and context (`python app.py`, README's diff recipe, the
-#: rehearsal). aws-cdk-lib's AppProps.builtinCloudFormationValidation docs: "Set
-#: CDK_VALIDATION=false in your environment" turns off CDK's built-in CloudFormation validation;
-#: the CLI reads the same variable for `--no-validation` and forwards it to the app. The session's
-#: synths ran that validation, as an error (cdk.json: "@aws-cdk/core:validateAgainstDefaultRules"),
-#: and an error annotation, what the CLI's `--validation` checks, fails the app's own synth
-#: whatever the variable says ("@aws-cdk/core:annotationsInValidationReport"); two tests in
-#: tests/delivery/test_app.py prove both. The validation's WebAssembly engine is built in each
-#: Node.js process: `cdk synth` of the default environment took 10.1 s of CPU with it and 6.3 s
-#: without, here. Tests about lookups and credentials keep the CLI's defaults.
+#: in-process, with the same app and context (`python app.py`, the CLI's synth of the
+#: existing-VPC example, README's diff recipe, the rehearsal). aws-cdk-lib's
+#: AppProps.builtinCloudFormationValidation docs: "Set CDK_VALIDATION=false in your environment"
+#: turns off CDK's built-in CloudFormation validation. The session's synths ran it, as an error
+#: (cdk.json: "@aws-cdk/core:validateAgainstDefaultRules"), and an error annotation fails the
+#: app's own synth whatever the variable says ("@aws-cdk/core:annotationsInValidationReport");
+#: two tests in tests/delivery/test_app.py prove both. The CDK CLI reads the same variable for
+#: `--no-validation` ("After synthesis, validate stacks with the validateOnSynth attribute set",
+#: its help), which changes nothing for a `cdk synth` of every stack: it checks the metadata of
+#: the stacks it synthesizes either way, and its lookups do not depend on it; it forwards the
+#: variable to the app. The validation's WebAssembly engine is built in each Node.js process:
+#: `cdk synth` of the default environment took 10.1 s of CPU with it and 6.3 s without, here.
 VALIDATED_IN_SESSION = {"CDK_VALIDATION": "false"}
 
 

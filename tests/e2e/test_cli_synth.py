@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, VALIDATED_IN_SESSION
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -28,6 +28,7 @@ def test_cdk_cli_synth_existing_vpc_offline_without_credentials(tmp_path: Path) 
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
     )
+    env.update(VALIDATED_IN_SESSION)  # an example environment: validated by the session's synth
     result = subprocess.run(
         [
             str(CDK),
