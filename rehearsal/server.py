@@ -216,10 +216,10 @@ def cli_environment(port: int, region: str, home: Path) -> dict[str, str]:
     """The environment of every CLI run: moto's endpoint, fake credentials, no real AWS.
 
     Of the caller's CDK variables only ``CDK_VALIDATION`` is kept: the CLI's documented switch
-    for ``--no-validation`` (its check of the stacks' error metadata), which it forwards to the
-    app, where it turns off CDK's built-in CloudFormation validation (aws-cdk-lib's
-    ``AppProps.builtinCloudFormationValidation``). It reaches no account. The test suite sets it
-    because its own in-process synths of the same environment ran both checks already."""
+    for ``--no-validation``, which it forwards to the app, where ``false`` turns off CDK's
+    built-in CloudFormation validation (aws-cdk-lib's ``AppProps.builtinCloudFormationValidation``).
+    It reaches no account. The test suite sets it because its own in-process synth of the same
+    environment ran that validation already."""
     env = {
         k: v
         for k, v in os.environ.items()

@@ -220,22 +220,21 @@ def _planted_findings(outdir: Path) -> dict[str, list[str]]:
     }
 
 
-SCHEMA_ERROR = "VisibilityTimeout: 43201 is greater than the maximum of 43200"
-
-
 def test_the_suites_synths_fail_on_a_schema_error_and_on_an_error_annotation(
     tmp_path: Path,
 ) -> None:
     """Why a subprocess that synthesizes the session's templates again may skip CDK's built-in
     CloudFormation validation (``VALIDATED_IN_SESSION``): the session's apps run it, and
     cdk.json makes its findings errors ("@aws-cdk/core:validateAgainstDefaultRules"). An error
-    annotation, what the CLI's `--validation` checks, fails the app's own synth too
+    annotation, which the CLI checks too, fails the app's own synth
     ("@aws-cdk/core:annotationsInValidationReport")."""
     assert os.environ.get("CDK_VALIDATION") != "false"
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         plant_and_synth(str(tmp_path))
     assert _planted_findings(tmp_path) == {
-        "CloudFormation Validate": [SCHEMA_ERROR],
+        "CloudFormation Validate": [
+            "VisibilityTimeout: 43201 is greater than the maximum of 43200"
+        ],
         "Construct Annotations": ["planted"],
     }
 
