@@ -70,7 +70,9 @@ CLI_CONTEXT: dict[str, Any] = {
 
 #: The environment of a subprocess that synthesizes again what this session synthesizes
 #: in-process, with the same app and context (`python app.py`, the CLI's synth of the
-#: existing-VPC example, README's diff recipe, the rehearsal). aws-cdk-lib's
+#: existing-VPC example, README's diff recipe, the rehearsal, README's summarizer in the
+#: consumer's venv: tests/docs/test_examples.py runs it, ``template_warnings`` included).
+#: aws-cdk-lib's
 #: AppProps.builtinCloudFormationValidation docs: "Set CDK_VALIDATION=false in your environment"
 #: turns off CDK's built-in CloudFormation validation. The session's synths ran it, as an error
 #: (cdk.json: "@aws-cdk/core:validateAgainstDefaultRules"), and an error annotation fails the
@@ -82,6 +84,25 @@ CLI_CONTEXT: dict[str, Any] = {
 #: variable to the app. The validation's WebAssembly engine is built in each Node.js process:
 #: `cdk synth` of the default environment took 10.1 s of CPU with it and 6.3 s without, here.
 VALIDATED_IN_SESSION = {"CDK_VALIDATION": "false"}
+
+
+#: The report name of CDK's built-in CloudFormation validation
+#: (``aws_cdk.CloudFormationValidatePlugin.PLUGIN_NAME``; tests/delivery/test_app.py checks),
+#: written out so that reading a report starts no jsii kernel.
+TEMPLATE_VALIDATION = "CloudFormation Validate"
+
+
+def template_warnings(report: dict[str, Any]) -> list[str]:
+    """What CDK's built-in CloudFormation validation found, of any severity, in a cloud
+    assembly's ``validation-report.json``: in an app without cdk.json's
+    "@aws-cdk/core:validateAgainstDefaultRules" (an example, a consuming team's app) its
+    findings are warnings, which fail nothing."""
+    return [
+        f"{violation['ruleName']}: {violation['description']}"
+        for plugin in report["pluginReports"]
+        if plugin["pluginName"] == TEMPLATE_VALIDATION
+        for violation in plugin["violations"]
+    ]
 
 
 def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:

@@ -41,6 +41,7 @@ from tests.conftest import (
     GC_YOUNG_THRESHOLD,
     NODE,
     ROOT,
+    TEMPLATE_VALIDATION,
     VALIDATED_IN_SESSION,
     Synth,
     cdk_app,
@@ -231,10 +232,9 @@ def test_the_suites_synths_fail_on_a_schema_error_and_on_an_error_annotation(
     assert "CDK_VALIDATION" not in os.environ  # conftest drops a caller's
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         plant_and_synth(str(tmp_path))
+    assert TEMPLATE_VALIDATION == cdk.CloudFormationValidatePlugin.PLUGIN_NAME
     assert _planted_findings(tmp_path) == {
-        "CloudFormation Validate": [
-            "VisibilityTimeout: 43201 is greater than the maximum of 43200"
-        ],
+        TEMPLATE_VALIDATION: ["VisibilityTimeout: 43201 is greater than the maximum of 43200"],
         "Construct Annotations": ["planted"],
     }
 

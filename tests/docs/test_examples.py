@@ -31,7 +31,7 @@ from bedrock_landing_zone.compliance.summary import summarize
 from bedrock_landing_zone.governance.guardrail import guardrail_parameter_names
 from bedrock_landing_zone.governance.teams import shared_parameter_names, team_parameter_names
 from bedrock_landing_zone.network.private_network import network_parameter_names
-from tests.conftest import CONFIG_DIR, ROOT
+from tests.conftest import CONFIG_DIR, ROOT, template_warnings
 from tests.docs.markdown import (
     CLIENT_BASE_URL,
     Block,
@@ -67,6 +67,9 @@ def check_apps(where: str, namespace: Mapping[str, Any]) -> list[Path]:
         report = json.loads((directory / "validation-report.json").read_text(encoding="utf-8"))
         summary = summarize(report)
         assert {k: v["open"] for k, v in summary.items() if v["open"]} == {}, where
+        # an example's App has no cdk.json, so CDK reports its CloudFormation validation's
+        # findings as warnings ("@aws-cdk/core:validateAgainstDefaultRules" unset): none either
+        assert template_warnings(report) == [], where
         directories.append(directory)
     return directories
 
@@ -168,7 +171,8 @@ def test_session_runs_and_passes_the_packs(name: str, at_root: None) -> None:
 
 
 def test_a_drifted_example_fails(tmp_path: Path, at_root: None) -> None:
-    """The runner can fail: a name the package does not export, no packs, an open finding."""
+    """The runner can fail: a name the package does not export, no packs, an open finding, a
+    template CloudFormation would reject."""
     fake = tmp_path / "fake.md"
     fake.write_text(
         "```python\nfrom bedrock_landing_zone import NoSuchThing\n```\n\n"
@@ -176,10 +180,15 @@ def test_a_drifted_example_fails(tmp_path: Path, at_root: None) -> None:
         "```python\nimport aws_cdk as cdk\nfrom aws_cdk import aws_sqs as sqs\n"
         "from bedrock_landing_zone import add_compliance_packs\n"
         "app = cdk.App()\nadd_compliance_packs(app)\n"
-        "sqs.Queue(cdk.Stack(app, 'Open'), 'Plain')\napp.synth()\n```\n",
+        "sqs.Queue(cdk.Stack(app, 'Open'), 'Plain')\napp.synth()\n```\n\n"
+        "```python\nimport aws_cdk as cdk\n"
+        "from bedrock_landing_zone import add_compliance_packs\n"
+        "app = cdk.App()\nadd_compliance_packs(app)\n"
+        "cdk.CfnResource(cdk.Stack(app, 'Schema'), 'Queue', type='AWS::SQS::Queue',\n"
+        "                properties={'VisibilityTimeout': 43201})\n```\n",
         encoding="utf-8",
     )
-    missing_name, no_packs, open_finding = (
+    missing_name, no_packs, open_finding, schema_error = (
         Program(main=block, name=None, files={}) for block in blocks(fake)
     )
     with pytest.raises(AssertionError, match="NoSuchThing"):
@@ -188,6 +197,8 @@ def test_a_drifted_example_fails(tmp_path: Path, at_root: None) -> None:
         run_program(no_packs, tmp_path / "b")
     with pytest.raises(AssertionError, match="the example fails"):
         run_program(open_finding, tmp_path / "c")
+    with pytest.raises(AssertionError, match="43201 is greater than the maximum of 43200"):
+        run_program(schema_error, tmp_path / "d")  # a warning only, without cdk.json
 
 
 @pytest.mark.parametrize("example", clients(), ids=lambda b: b.where)

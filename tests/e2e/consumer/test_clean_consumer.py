@@ -39,7 +39,7 @@ import pytest
 from bedrock_landing_zone.base.functions import BYTECODE_TAG
 from bedrock_landing_zone.compliance.summary import summarize
 from bedrock_landing_zone.delivery.kernel import limit_kernel_threads
-from tests.conftest import ROOT
+from tests.conftest import ROOT, VALIDATED_IN_SESSION, template_warnings
 from tests.docs.markdown import program
 from tests.pycache import cache_dir, session_temp, share_bytecode
 
@@ -320,6 +320,9 @@ def test_consumer_app_synthesizes_from_the_installed_wheel(venv: Path, tmp_path:
     summary = _report(outdir)
     assert {name: t["open"] for name, t in summary.items() if t["open"]} == {}
     assert summary["AwsSolutions"]["acknowledged"] > 0, "the packs ran over the consumer stack"
+    # a team's app has no cdk.json: CDK's CloudFormation validation reports warnings only
+    report = json.loads((outdir / "validation-report.json").read_text(encoding="utf-8"))
+    assert template_warnings(report) == []
 
     template = json.loads((outdir / "SearchTeamBedrock.template.json").read_text(encoding="utf-8"))
     parameters = {p["Default"]: p["Type"] for p in template["Parameters"].values()}
@@ -360,7 +363,9 @@ def test_readme_summarizer_example_synthesizes_from_the_installed_wheel(
     example = program("summarizer")
     consumer, outdir = tmp_path / "summarizer", tmp_path / "cdk.out"
     example.write(consumer)
-    env = _clean_env(CDK_OUTDIR=str(outdir))
+    # tests/docs/test_examples.py synthesizes the same program in-process, CDK's validation
+    # included (tests/conftest.py): the packs run here, not that validation again
+    env = _clean_env(CDK_OUTDIR=str(outdir), **VALIDATED_IN_SESSION)
     _run([venv / "bin" / "python", "app.py"], cwd=consumer, env=env, timeout=600)
     summary = _report(outdir)
     assert {name: t["open"] for name, t in summary.items() if t["open"]} == {}
