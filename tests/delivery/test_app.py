@@ -203,7 +203,8 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
 def plant_and_synth(outdir: str) -> None:
     """Synthesize into ``outdir`` an app with exactly the context `cdk synth -c env=default`
     gives (``cdk_app``) and two planted faults, each in its own stack: a schema error (a queue's
-    VisibilityTimeout above CloudFormation's maximum of 43,200 s, AWS::SQS::Queue) and an error
+    VisibilityTimeout of 43,201 s: SQS allows 0 to 43,200 s, 12 hours, AWS CLI reference
+    `sqs change-message-visibility`, and AWS::SQS::Queue's schema says the same) and an error
     annotation."""
     app = cdk_app("default", outdir)
     queue = {"VisibilityTimeout": 43201}
