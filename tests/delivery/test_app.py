@@ -247,15 +247,7 @@ def test_validated_in_session_turns_off_the_schema_check_only(tmp_path: Path) ->
     else; an error annotation still fails synth."""
     module = plant_and_synth.__module__
     program = f"import {module}; {module}.plant_and_synth({str(tmp_path)!r})"
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        cwd=ROOT,
-        env={**_clean_env(tmp_path), **VALIDATED_IN_SESSION},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = _run_script(program, tmp_path, **VALIDATED_IN_SESSION)
     assert result.returncode != 0
     assert "ValidationFailed" in result.stderr
     assert _planted_findings(tmp_path) == {"Construct Annotations": ["planted"]}
