@@ -69,22 +69,21 @@ CLI_CONTEXT: dict[str, Any] = {
 }
 
 #: The environment of a subprocess that synthesizes again what this session synthesizes
-#: in-process, with the same app and context (`python app.py`, the CLI's synth of the
-#: existing-VPC example, README's diff recipe, the rehearsal, README's summarizer in the
-#: consumer's venv: tests/docs/test_examples.py runs it, ``template_warnings`` included).
-#: aws-cdk-lib's
-#: AppProps.builtinCloudFormationValidation docs: "Set CDK_VALIDATION=false in your environment"
-#: turns off CDK's built-in CloudFormation validation. The session's synths ran it, as an error
-#: (cdk.json: "@aws-cdk/core:validateAgainstDefaultRules"), and an error annotation fails the
-#: app's own synth whatever the variable says ("@aws-cdk/core:annotationsInValidationReport");
-#: two tests in tests/delivery/test_app.py prove both. The CDK CLI reads the same variable for
-#: `--no-validation` ("After synthesis, validate stacks with the validateOnSynth attribute set",
-#: its help), which changes nothing for a `cdk synth` of every stack: it checks the metadata of
-#: the stacks it synthesizes either way, and its lookups do not depend on it; it forwards the
-#: variable to the app. The validation's WebAssembly engine is built in each Node.js process:
-#: `cdk synth` of the default environment took 10.1 s of CPU with it and 6.3 s without, here.
+#: in-process, with the same app and context: `python app.py`, the CLI's synth of the
+#: existing-VPC example, README's diff recipe, the rehearsal, and README's summarizer in the
+#: consumer's venv (tests/docs/test_examples.py runs it, ``template_warnings`` included).
+#: aws-cdk-lib's AppProps.builtinCloudFormationValidation docs: "Set CDK_VALIDATION=false in
+#: your environment" turns off CDK's built-in CloudFormation validation. The session's synths ran
+#: it, as an error (cdk.json: "@aws-cdk/core:validateAgainstDefaultRules"), and an error
+#: annotation fails the app's own synth whatever the variable says
+#: ("@aws-cdk/core:annotationsInValidationReport"); two tests in tests/delivery/test_app.py
+#: prove both. The CDK CLI reads the same variable for `--no-validation` ("After synthesis,
+#: validate stacks with the validateOnSynth attribute set", its help), which changes nothing for
+#: a `cdk synth` of every stack (it checks the synthesized stacks' metadata either way, and its
+#: lookups do not depend on it), and forwards it to the app. The validation's WebAssembly engine
+#: is built in each Node.js process: `cdk synth` of the default environment took 10.1 s of CPU
+#: with it and 6.3 s without, here.
 VALIDATED_IN_SESSION = {"CDK_VALIDATION": "false"}
-
 
 #: The report name of CDK's built-in CloudFormation validation
 #: (``aws_cdk.CloudFormationValidatePlugin.PLUGIN_NAME``; tests/delivery/test_app.py checks),
