@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: make `bench` importable as a p
 
 import yaml  # noqa: E402
 
-from bench import orphans, synth_breakdown  # noqa: E402
+from bench import orphans, suite_cpu, synth_breakdown  # noqa: E402
 from bench.cost import NOTES, EnvironmentCost, estimate_assembly, render_environment, usd  # noqa: E402
 from bench.pricing import PRICE_REGION, PRICES, PRICES_AS_OF  # noqa: E402
 
@@ -290,6 +290,8 @@ class SuiteResult:
     #: lint cache (tests/lint_cache.py), as a developer's repeated `make test` gets it.
     warm: Ran | None = None
     warm_summary: str = ""
+    #: The first run's CPU per test module and per worker (bench/suite_cpu.py).
+    profiles: list[suite_cpu.WorkerProfile] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -301,6 +303,10 @@ SUITE_ARGS = ("-q", "-n", "auto", "--dist", "loadgroup")
 #: checkov's and cfn-lint's stored output (tests/lint_cache.py), emptied before a timed run.
 LINT_CACHE = ROOT / ".venv" / "lint-cache"
 SUITE_GOAL_S = 60.0  # issue 17: pytest <= 60 s on a quiet 2-core machine, rehearsal included
+#: pytest's option that loads bench/suite_cpu.py (it records only with its variable set).
+PROFILE_ARGS = ("-p", "bench.suite_cpu")
+#: Rows of the CPU-per-module table (the rest are added up in one row).
+PROFILE_ROWS = 14
 _DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S+)$")
 
 
@@ -312,11 +318,21 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     failures: list[str] = []
     slowest: list[tuple[float, str]] = []
     cpus: list[float] = []
+    profiles: list[suite_cpu.WorkerProfile] = []
     workers = os.cpu_count() or 1
     for index in range(runs):
         log(f"tests {index + 1}/{runs}: pytest {' '.join(SUITE_ARGS)} ({workers} workers)")
         shutil.rmtree(LINT_CACHE, ignore_errors=True)  # as on a fresh clone and in CI
-        ran = run([pytest, *SUITE_ARGS, "--durations=10"], cwd=ROOT, env=env)
+        with tempfile.TemporaryDirectory(prefix="bench-suite-cpu-") as profile_dir:
+            # the first run also records its CPU per test module (~100 reads of /proc per worker)
+            profiled = index == 0
+            ran = run(
+                [pytest, *SUITE_ARGS, "--durations=10", *(PROFILE_ARGS if profiled else ())],
+                cwd=ROOT,
+                env={**env, suite_cpu.ENV_VAR: profile_dir} if profiled else env,
+            )
+            if profiled:
+                profiles = suite_cpu.read_profiles(Path(profile_dir))
         walls.append(ran.wall_s)
         cpus.append(ran.cpu_s)
         codes.append(ran.code)
@@ -330,7 +346,9 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     warm_lines = [line for line in warm.output.strip().splitlines() if line.strip()]
     warm_summary = warm_lines[-1].strip("= ") if warm_lines else ""
     log(f"tests, warm: {warm.wall_s:.1f} s, exit {warm.code}: {warm_summary}")
-    return SuiteResult(walls, codes, summary, failures, workers, slowest, cpus, warm, warm_summary)
+    return SuiteResult(
+        walls, codes, summary, failures, workers, slowest, cpus, warm, warm_summary, profiles
+    )
 
 
 def slowest_tests(lines: list[str]) -> list[tuple[float, str]]:
@@ -700,6 +718,54 @@ def render_tests(result: SuiteResult | None) -> list[str]:
             if result.slowest
             else []
         ),
+        *render_profile(result),
+    ]
+
+
+def render_profile(result: SuiteResult) -> list[str]:
+    """The first run's CPU by test module (bench/suite_cpu.py), against what the goal allows."""
+    if not result.profiles or not result.cpu_s:
+        return []
+    run_cpu = result.cpu_s[0]
+    top, others = suite_cpu.heaviest(result.profiles, PROFILE_ROWS)
+    before = sum(p.before_tests_cpu_s for p in result.profiles)
+    workers_total = sum(p.total_cpu_s for p in result.profiles)
+    in_modules = sum(m.cpu_s for p in result.profiles for m in p.modules)
+    after = workers_total - before - in_modules
+    rest = run_cpu - workers_total
+    budget = SUITE_GOAL_S * result.workers
+
+    def row(what: str, worker: str, tests: str, wall: str, cpu: float) -> str:
+        return f"| {what} | {worker} | {tests} | {wall} | {cpu:.1f} | {100 * cpu / run_cpu:.0f} % |"
+
+    return [
+        f"Where the first run's {run_cpu:.0f} s of CPU went (`bench/suite_cpu.py`, loaded with "
+        f"`{' '.join(PROFILE_ARGS)}`): each test module with the subprocesses its tests waited "
+        "for and its share of its worker's jsii kernel (the Node.js process that serves the "
+        "worker's CDK calls), read at the module's first test and the next module's. The goal "
+        f"allows {budget:.0f} s of CPU on {result.workers} cores ({SUITE_GOAL_S:.0f} s each) if "
+        "no core ever waits.",
+        "",
+        "| Test module | Worker | Tests | Wall (s) | CPU (s) | Share |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+        *(row(f"`{m.module}`", m.worker, str(m.tests), f"{m.wall_s:.1f}", m.cpu_s) for m in top),
+        row(
+            f"{others.module} other modules",
+            "",
+            str(others.tests),
+            f"{others.wall_s:.1f}",
+            others.cpu_s,
+        ),
+        row(
+            "the workers before their first test: start, imports, collection, kernel start",
+            "",
+            "",
+            "",
+            before,
+        ),
+        row("the workers after their last test", "", "", "", after),
+        row("the rest: xdist's controller, what the workers left running", "", "", "", rest),
+        "",
     ]
 
 

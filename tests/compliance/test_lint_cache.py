@@ -269,6 +269,18 @@ def test_the_shells_and_makes_bookkeeping_is_not_part_of_the_key(
     assert (setup.cache.runs, setup.cache.hits) == (2, 1)
 
 
+def test_the_benchs_profiling_folder_is_not_part_of_the_key(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make bench` profiles its first suite run (bench/suite_cpu.py) and times a second one
+    without the profile as the cache hit: the variable must not make that second run a miss."""
+    monkeypatch.setenv("BENCH_SUITE_CPU_DIR", "/tmp/bench-suite-cpu-1")
+    setup.lint(setup.templates("session-1"))
+    monkeypatch.delenv("BENCH_SUITE_CPU_DIR")
+    setup.lint(setup.templates("session-2"))
+    assert (setup.cache.runs, setup.cache.hits) == (1, 1)
+
+
 def test_an_output_naming_a_template_in_an_unknown_form_is_not_stored(
     setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
