@@ -728,11 +728,13 @@ def render_profile(result: SuiteResult) -> list[str]:
         return []
     run_cpu = result.cpu_s[0]
     top, others = suite_cpu.heaviest(result.profiles, PROFILE_ROWS)
-    before = sum(p.before_tests_cpu_s for p in result.profiles)
-    workers_total = sum(p.total_cpu_s for p in result.profiles)
-    in_modules = sum(m.cpu_s for p in result.profiles for m in p.modules)
+    workers = [p for p in result.profiles if p.worker != suite_cpu.CONTROLLER]
+    controller = sum(p.total_cpu_s for p in result.profiles if p.worker == suite_cpu.CONTROLLER)
+    before = sum(p.before_tests_cpu_s for p in workers)
+    workers_total = sum(p.total_cpu_s for p in workers)
+    in_modules = sum(m.cpu_s for p in workers for m in p.modules)
     after = workers_total - before - in_modules
-    rest = run_cpu - workers_total
+    rest = run_cpu - workers_total - controller
     budget = SUITE_GOAL_S * result.workers
 
     def row(what: str, worker: str, tests: str, wall: str, cpu: float) -> str:
@@ -764,7 +766,20 @@ def render_profile(result: SuiteResult) -> list[str]:
             before,
         ),
         row("the workers after their last test", "", "", "", after),
-        row("the rest: xdist's controller, what the workers left running", "", "", "", rest),
+        row(
+            "xdist's controller: starts the workers, receives and prints their reports",
+            "",
+            "",
+            "",
+            controller,
+        ),
+        row(
+            "the rest: the workers' exits (Python's shut-down, their jsii kernels' stop)",
+            "",
+            "",
+            "",
+            rest,
+        ),
         "",
     ]
 

@@ -8,10 +8,11 @@ and teardown) and its CPU time: user + system of
 * the process itself (``getrusage(RUSAGE_SELF)``),
 * the subprocesses it waited for (``RUSAGE_CHILDREN``: a CLI synth, checkov, the rehearsal, with
   whatever they waited for in turn), and
-* its descendants still running (``/proc/<pid>/stat``, Linux): the jsii kernel, the Node.js
-  process that serves a worker's CDK calls for its whole life, whose CPU no ``getrusage`` shows
-  until the worker reaps it at exit; and the orphans of its subprocesses, which it adopts
-  (``pytest_configure``), such as the kernel of a synth run under the CDK CLI.
+* its descendants still running (``/proc/<pid>/stat``, Linux, with what their own reaped
+  children used): the jsii kernel, the Node.js process that serves a worker's CDK calls for its
+  whole life, whose CPU no ``getrusage`` shows until the worker reaps it at exit; and the
+  orphans of its subprocesses, which it adopts (``pytest_configure``), such as the kernel of a
+  synth run under the CDK CLI.
 
 A module's CPU is the change of those three between its first test's start and the next
 module's first test (its module fixtures' teardown included); the live descendants are read
@@ -63,10 +64,16 @@ def _proc_table(proc: Path = Path("/proc")) -> dict[int, tuple[int, float]]:
         except OSError:
             continue  # gone meanwhile
         # proc(5): "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so the
-        # fields are counted from the last ")": state, ppid, ... utime is field 14, stime 15
+        # fields are counted from the last ")": state (field 3), ppid (4), ... utime (14), stime
+        # (15), and cutime and cstime (16, 17): the CPU of the children it "has waited for".
+        # Those count too: a process seen here is reaped later with all four in the rusage
+        # (``cpu_between``), and an adopted orphan may be a zombie that no one here reaps before
+        # the end, such as the jsii kernel of a synth under the CLI, whose work is done by a
+        # Node.js child it waits for (jsii's runtime starts its program in a child process).
         fields = stat[stat.rfind(")") + 2 :].split()
         try:
-            table[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS)
+            ticks = sum(int(f) for f in fields[11:15])
+            table[int(entry.name)] = (int(fields[1]), ticks / _TICKS)
         except (IndexError, ValueError):
             continue
     return table
@@ -75,7 +82,8 @@ def _proc_table(proc: Path = Path("/proc")) -> dict[int, tuple[int, float]]:
 def live_descendants(
     root: int, table: Mapping[int, tuple[int, float]] | None = None
 ) -> dict[int, float]:
-    """pid -> CPU seconds so far, of every running descendant of ``root`` (not ``root``)."""
+    """pid -> CPU seconds so far (its own and its reaped children's), of every descendant of
+    ``root`` that /proc lists (running, or a zombie not yet reaped), ``root`` left out."""
     table = _proc_table() if table is None else table
     children: dict[int, list[int]] = {}
     for pid, (parent, _) in table.items():
@@ -180,27 +188,49 @@ class SuiteCpuPlugin:
         path.write_text(json.dumps(asdict(self.profile), indent=1), encoding="utf-8")
 
 
+class ControllerCpu:
+    """pytest-xdist's controller runs no test: it starts the workers, receives their reports and
+    prints them. Its own CPU, written as ``controller.json`` (no modules) when it is done."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self) -> None:
+        own, _ = _own_cpu()  # its children are the workers, which write their own files
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        profile = WorkerProfile(CONTROLLER, total_cpu_s=own)
+        (self.out_dir / f"{CONTROLLER}.json").write_text(
+            json.dumps(asdict(profile), indent=1), encoding="utf-8"
+        )
+
+
+CONTROLLER = "controller"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     out_dir = os.environ.get(ENV_VAR)
-    xdist_controller = not os.environ.get("PYTEST_XDIST_WORKER") and bool(
-        getattr(config.option, "numprocesses", None)
-    )
-    if out_dir and not xdist_controller:  # the controller runs no test
-        # Adopt orphaned descendants: a synth subprocess (app.py under the CDK CLI) exits
-        # without waiting for its jsii kernel, which goes on working for a while. Re-parented
-        # to init, that kernel would leave this process's descendants, and its CPU every
-        # figure here; adopted, it stays a descendant until it ends, and then a zombie that
-        # /proc still shows with its CPU time (no one here waits for it; it is reaped when
-        # this process exits). Only with the variable set: a measuring run.
-        orphans.become_subreaper()
-        config.pluginmanager.register(SuiteCpuPlugin(Path(out_dir)), "bench-suite-cpu")
+    if not out_dir:
+        return
+    if not os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "numprocesses", None):
+        config.pluginmanager.register(ControllerCpu(Path(out_dir)), "bench-suite-cpu")
+        return
+    # Adopt orphaned descendants: a synth subprocess (app.py under the CDK CLI) exits without
+    # waiting for its jsii kernel, which goes on working for a while. Re-parented to init, that
+    # kernel would leave this process's descendants, and its CPU every figure here; adopted, it
+    # stays a descendant until it ends, and then a zombie that /proc still shows with its CPU
+    # time (no one here waits for it; it is reaped when this process exits). Only with the
+    # variable set: a measuring run.
+    orphans.become_subreaper()
+    config.pluginmanager.register(SuiteCpuPlugin(Path(out_dir)), "bench-suite-cpu")
 
 
 # --- bench/run.py's side ------------------------------------------------------------------------
 
 
 def read_profiles(out_dir: Path) -> list[WorkerProfile]:
-    """The workers' files, ``main.json`` (pytest without xdist) or ``gw<N>.json``."""
+    """The files: ``main.json`` (pytest without xdist), or ``gw<N>.json`` of each worker and
+    ``controller.json`` (``CONTROLLER``, no modules)."""
     profiles = []
     for path in sorted(out_dir.glob("*.json")):
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
