@@ -7,9 +7,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from bench import orphans, suite_cpu
 from bench.suite_cpu import (
     ENV_VAR,
     ModuleCpu,
@@ -201,49 +203,46 @@ def test_each_module_gets_the_cpu_of_what_it_ran_and_a_reaped_kernel_counts_once
     assert profile.before_tests_cpu_s + in_modules <= profile.total_cpu_s + 0.05
 
 
-_UNMEASURED = """
-import ctypes, sys
+class _PluginManager:
+    def __init__(self) -> None:
+        self.registered: list[str] = []
+
+    def register(self, plugin: object, name: str) -> None:
+        self.registered.append(f"{name}: {type(plugin).__name__}")
 
 
-def test_the_plugin_stays_out_of_the_way(request):
-    assert not request.config.pluginmanager.has_plugin("bench-suite-cpu")
-    if sys.platform.startswith("linux"):  # prctl(2): PR_GET_CHILD_SUBREAPER is 37
-        flag = ctypes.c_int(-1)
-        assert ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0) == 0
-        assert flag.value == 0, "a subreaper without the variable"
-"""
-
-
-def test_without_the_variable_the_plugin_records_and_adopts_nothing(tmp_path: Path) -> None:
-    suite = tmp_path / "suite"
-    suite.mkdir()
-    (suite / "test_x.py").write_text(_UNMEASURED, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in {ENV_VAR, "PYTEST_XDIST_WORKER"}}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "bench.suite_cpu",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            f"--basetemp={tmp_path / 'basetemp'}",
-            str(suite),
-        ],
-        cwd=suite,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+@pytest.mark.parametrize(
+    ("variable", "worker", "numprocesses", "registered", "adopts"),
+    [
+        (None, None, None, [], False),  # make test, pytest by hand
+        (None, "gw0", 2, [], False),
+        ("/tmp/profile", None, None, ["bench-suite-cpu: SuiteCpuPlugin"], True),  # no xdist
+        ("/tmp/profile", "gw1", 2, ["bench-suite-cpu: SuiteCpuPlugin"], True),
+        ("/tmp/profile", None, 2, ["bench-suite-cpu: ControllerCpu"], False),
+    ],
+)
+def test_the_plugin_measures_only_with_its_variable_and_adopts_only_where_tests_run(
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    worker: str | None,
+    numprocesses: int | None,
+    registered: list[str],
+    adopts: bool,
+) -> None:
+    adopted: list[bool] = []
+    monkeypatch.setattr(orphans, "become_subreaper", lambda: adopted.append(True))
+    for name, value in ((ENV_VAR, variable), ("PYTEST_XDIST_WORKER", worker)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    manager = _PluginManager()
+    config = SimpleNamespace(
+        pluginmanager=manager, option=SimpleNamespace(numprocesses=numprocesses)
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed" in done.stdout
+    suite_cpu.pytest_configure(config)  # type: ignore[arg-type]
+    assert manager.registered == registered
+    assert adopted == ([True] if adopts else [])
 
 
 def test_heaviest_lists_the_top_and_adds_up_the_rest() -> None:
