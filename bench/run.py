@@ -743,8 +743,9 @@ def render_profile(result: SuiteResult) -> list[str]:
     return [
         f"Where the first run's {run_cpu:.0f} s of CPU went (`bench/suite_cpu.py`, loaded with "
         f"`{' '.join(PROFILE_ARGS)}`): each test module with the subprocesses its tests waited "
-        "for and its share of its worker's jsii kernel (the Node.js process that serves the "
-        "worker's CDK calls), read at the module's first test and the next module's. The goal "
+        "for, what those left running (a synth's jsii kernel under the CDK CLI), and its share "
+        "of its worker's jsii kernel (the Node.js process that serves the worker's CDK calls), "
+        "read at the module's first test and the next module's. The goal "
         f"allows {budget:.0f} s of CPU on {result.workers} cores ({SUITE_GOAL_S:.0f} s each) if "
         "no core ever waits.",
         "",
