@@ -216,11 +216,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ControllerCpu(Path(out_dir)), "bench-suite-cpu")
         return
     # Adopt orphaned descendants: a synth subprocess (app.py under the CDK CLI) exits without
-    # waiting for its jsii kernel, which goes on working for a while. Re-parented to init, that
-    # kernel would leave this process's descendants, and its CPU every figure here; adopted, it
-    # stays a descendant until it ends, and then a zombie that /proc still shows with its CPU
-    # time (no one here waits for it; it is reaped when this process exits). Only with the
-    # variable set: a measuring run.
+    # waiting for its jsii kernel, which then stops on its own, so no process here ever waits
+    # for it. Re-parented to init, that kernel would leave this process's descendants, and all
+    # the CPU of the synth's CDK work every figure here; adopted, it stays a descendant until it
+    # ends, and then a zombie that /proc still shows with its CPU time (no one here reaps it
+    # before this process exits). Only with the variable set: a measuring run.
     orphans.become_subreaper()
     config.pluginmanager.register(SuiteCpuPlugin(Path(out_dir)), "bench-suite-cpu")
 

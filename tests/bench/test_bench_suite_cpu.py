@@ -79,7 +79,8 @@ _SUITE = {
 
         def test_a_subprocess_leaves_a_child_working(tmp_path):
             # like app.py under the CDK CLI, which exits without waiting for its jsii kernel;
-            # the kernel's work is done by a child it waits for (jsii's runtime and its program)
+            # the kernel's work is done by a child it waits for (jsii's runtime and its program),
+            # here still running when the subprocess has exited
             done = tmp_path / "done"
             work = {_BURN!r}
             kernel = (
@@ -138,9 +139,9 @@ def test_each_module_gets_the_cpu_of_what_it_ran_and_a_reaped_kernel_counts_once
 ) -> None:
     """Module a waits for a subprocess; module b's session fixture starts a child that works
     0.25 s of CPU and lives on (the jsii kernel's case) until the session's teardown reaps it in
-    module d: b gets that child's CPU, d does not get it again. Module c's subprocess leaves a
-    child working after it exits (app.py's kernel under the CDK CLI), through a grandchild it
-    waits for (jsii's runtime and its program): c gets that CPU."""
+    module d: b gets that child's CPU, d does not get it again. Module c's subprocess exits
+    without waiting for a child that does its work in a grandchild it waits for (app.py under
+    the CDK CLI, its jsii kernel, and the kernel's Node.js program): c gets that CPU."""
     suite = tmp_path / "suite"
     suite.mkdir()
     for name, text in _SUITE.items():
