@@ -323,15 +323,13 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     for index in range(runs):
         log(f"tests {index + 1}/{runs}: pytest {' '.join(SUITE_ARGS)} ({workers} workers)")
         shutil.rmtree(LINT_CACHE, ignore_errors=True)  # as on a fresh clone and in CI
-        with tempfile.TemporaryDirectory(prefix="bench-suite-cpu-") as profile_dir:
-            # the first run also records its CPU per test module (~100 reads of /proc per worker)
-            profiled = index == 0
-            ran = run(
-                [pytest, *SUITE_ARGS, "--durations=10", *(PROFILE_ARGS if profiled else ())],
-                cwd=ROOT,
-                env={**env, suite_cpu.ENV_VAR: profile_dir} if profiled else env,
-            )
-            if profiled:
+        command = [pytest, *SUITE_ARGS, "--durations=10"]
+        if index > 0:
+            ran = run(command, cwd=ROOT, env=env)
+        else:  # the first run also records its CPU per test module (~100 reads of /proc a worker)
+            with tempfile.TemporaryDirectory(prefix="bench-suite-cpu-") as profile_dir:
+                profile_env = {**env, suite_cpu.ENV_VAR: profile_dir}
+                ran = run([*command, *PROFILE_ARGS], cwd=ROOT, env=profile_env)
                 profiles = suite_cpu.read_profiles(Path(profile_dir))
         walls.append(ran.wall_s)
         cpus.append(ran.cpu_s)

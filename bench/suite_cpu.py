@@ -49,11 +49,11 @@ def _own_cpu() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, waited.ru_utime + waited.ru_stime
 
 
-def _proc_table(proc: Path = Path("/proc")) -> dict[int, tuple[int, float]]:
-    """pid -> (parent pid, user + system seconds) of every process readable in ``proc``."""
+def _proc_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, user + system seconds) of every process readable in /proc."""
     table: dict[int, tuple[int, float]] = {}
     try:
-        entries = list(proc.iterdir())
+        entries = list(Path("/proc").iterdir())
     except OSError:
         return table
     for entry in entries:
@@ -108,9 +108,13 @@ class Reading:
     live: Mapping[int, float]
 
 
-def read(root: int | None = None) -> Reading:
+#: Nothing spent yet: the reading at the process's start.
+_START = Reading(0.0, 0.0, {})
+
+
+def read() -> Reading:
     own, waited = _own_cpu()
-    return Reading(own, waited, live_descendants(os.getpid() if root is None else root))
+    return Reading(own, waited, live_descendants(os.getpid()))
 
 
 def cpu_between(before: Reading, after: Reading) -> float:
@@ -141,8 +145,18 @@ class WorkerProfile:
     total_cpu_s: float = 0.0  # when it finished, descendants still running included
 
 
+#: The file name (``<name>.json``) of pytest-xdist's controller, which runs no test.
+CONTROLLER = "controller"
+
+
 def module_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
+
+
+def _write(out_dir: Path, profile: WorkerProfile) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{profile.worker}.json"
+    path.write_text(json.dumps(asdict(profile), indent=1), encoding="utf-8")
 
 
 class SuiteCpuPlugin:
@@ -166,7 +180,7 @@ class SuiteCpuPlugin:
         if entry is None or entry.module != module:
             now = read()
             if self._since is None:
-                self.profile.before_tests_cpu_s = cpu_between(Reading(0.0, 0.0, {}), now)
+                self.profile.before_tests_cpu_s = cpu_between(_START, now)
             self._close(now)
             entry = self._by_module.get(module)
             if entry is None:
@@ -182,10 +196,8 @@ class SuiteCpuPlugin:
     def pytest_sessionfinish(self) -> None:
         now = read()
         self._close(now)
-        self.profile.total_cpu_s = cpu_between(Reading(0.0, 0.0, {}), now)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"{self.worker}.json"
-        path.write_text(json.dumps(asdict(self.profile), indent=1), encoding="utf-8")
+        self.profile.total_cpu_s = cpu_between(_START, now)
+        _write(self.out_dir, self.profile)
 
 
 class ControllerCpu:
@@ -198,14 +210,7 @@ class ControllerCpu:
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
         own, _ = _own_cpu()  # its children are the workers, which write their own files
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        profile = WorkerProfile(CONTROLLER, total_cpu_s=own)
-        (self.out_dir / f"{CONTROLLER}.json").write_text(
-            json.dumps(asdict(profile), indent=1), encoding="utf-8"
-        )
-
-
-CONTROLLER = "controller"
+        _write(self.out_dir, WorkerProfile(CONTROLLER, total_cpu_s=own))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -122,8 +122,8 @@ _SUITE = {
 
         _read = bench.suite_cpu.read
 
-        def logged_read(root=None):
-            reading = _read(root)
+        def logged_read():
+            reading = _read()
             with open(os.environ["READINGS_LOG"], "a") as log:
                 log.write(json.dumps([reading.own, reading.waited, reading.live]) + "\\n")
             return reading
