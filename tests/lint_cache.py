@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -230,26 +231,34 @@ class LintCache:
         self.directory = directory
         self.runs = 0
         self.hits = 0
+        self._counting = threading.Lock()  # run_both calls it from two threads
 
     def __call__(
         self, command: Sequence[str], templates: Sequence[Path], cwd: Path, tool: str
     ) -> Any:
         material = key_material(command, templates, cwd, tool, os.environ)
         if material is None:
-            self.runs += 1
+            self._count(run=True)
             return run_json(command, templates, cwd, tool)
         blob = json.dumps(material, sort_keys=True).encode("utf-8")
         entry = self.directory / f"{tool}-{hashlib.sha256(blob).hexdigest()}.json"
         stored = self._load(entry)
         if stored is not None and stored.get("key") == material:
-            self.hits += 1
+            self._count(run=False)
             return restore_paths(stored["output"], templates, cwd)
-        self.runs += 1
+        self._count(run=True)
         output = run_json(command, templates, cwd, tool)
         abstracted = abstract_paths(output, templates, cwd)
         if abstracted is not None:
             self._store(entry, {"key": material, "output": abstracted}, tool)
         return output
+
+    def _count(self, *, run: bool) -> None:
+        with self._counting:
+            if run:
+                self.runs += 1
+            else:
+                self.hits += 1
 
     @staticmethod
     def _load(entry: Path) -> dict[str, Any] | None:

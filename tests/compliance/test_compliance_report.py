@@ -570,6 +570,54 @@ def test_build_report_over_shared_tool_outputs_equals_its_own_run(tmp_path: Path
     assert parts["two"].cfn_lint == lint_both[-1:]
 
 
+def _waiting_tool(path: Path, output: Any, mine: Path, other: Path) -> Path:
+    """A tool that marks ``mine``, then waits (10 s at most) for ``other`` before it prints
+    ``output``: two of them finish only when both run at the same time."""
+    path.write_text(
+        f"#!{sys.executable}\nimport json, pathlib, sys, time\n"
+        f"pathlib.Path({str(mine)!r}).touch()\n"
+        "deadline = time.monotonic() + 10\n"
+        f"while not pathlib.Path({str(other)!r}).exists():\n"
+        "    if time.monotonic() > deadline:\n"
+        "        sys.exit('the other tool never started')\n"
+        "    time.sleep(0.01)\n"
+        f"print({json.dumps(output)!r})\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def test_checkov_and_cfn_lint_run_at_the_same_time(tmp_path: Path) -> None:
+    """``run_both`` (what ``run_tools`` and ``build_report`` use) starts cfn-lint beside
+    checkov: each fake tool waits for the other to have started, so one after the other
+    neither would print its JSON (``ReportError``)."""
+    template = tmp_path / "A.template.json"
+    template.write_text("{}")
+    checkov_out, lint_out = _tool_outputs([template])
+    marks = tmp_path / "checkov.started", tmp_path / "cfn-lint.started"
+    both = ev.run_both(
+        [template],
+        root=tmp_path,
+        checkov=_waiting_tool(tmp_path / "checkov", checkov_out, *marks),
+        cfn_lint=_waiting_tool(tmp_path / "cfn-lint", lint_out, *reversed(marks)),
+    )
+    assert both == ev.ToolOutputs(checkov_out, lint_out)
+
+
+@pytest.mark.parametrize("broken", ["checkov", "cfn-lint"])
+def test_either_tool_failing_fails_the_run_naming_it(tmp_path: Path, broken: str) -> None:
+    template = tmp_path / "A.template.json"
+    template.write_text("{}")
+    checkov_out, lint_out = _tool_outputs([template])
+    tools = {
+        "checkov": _fake_tool(tmp_path / "checkov", checkov_out),
+        "cfn-lint": _fake_tool(tmp_path / "cfn-lint", lint_out),
+    }
+    tools[broken].write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no JSON')\n")
+    with pytest.raises(ev.ReportError, match=rf"^{broken} exited 1 without JSON output: no JSON"):
+        ev.run_both([template], root=tmp_path, checkov=tools["checkov"], cfn_lint=tools["cfn-lint"])
+
+
 def test_cfnlintrc_ignores_with_the_comments_above_them() -> None:
     text = """\
 # file header, not a reason
