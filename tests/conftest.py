@@ -2,10 +2,9 @@
 once per test session, and checkov and cfn-lint run once over all of them (``Lint``).
 
 `make test` runs the suite on every core (pytest-xdist, ``-n auto --dist loadgroup``). Each test
-module is one unit of work, so its module-scoped fixtures run once; every test that uses the
-session's synths joins one group, on one worker, so each is still synthesized once per session,
-and so does every test that shares a module-scoped fixture with one (``xdist_groups`` below);
-the heaviest groups are handed out first.
+module is one unit of work, so its module-scoped fixtures run once; every module that uses the
+session's synths joins one group, on one worker, so each is still synthesized once per session
+(``pytest_collection_modifyitems`` below); the heaviest groups are handed out first.
 
 The app gets exactly the context `cdk synth` gives it: cdk.json's context (feature flags
 included), ``env``, and the keys the CLI itself adds (path and asset metadata, version
@@ -388,44 +387,13 @@ def _module(item: pytest.Item) -> str:
     return item.nodeid.split("::")[0]
 
 
-def _shared_fixtures(item: pytest.Item) -> set[str]:
-    """The fixtures ``item`` shares with other tests of its module: module-, class- and
-    package-scoped (a function-scoped one is its own; a session-scoped one runs once per
-    worker whichever tests use it)."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return set()
-    return {
-        name
-        for name, defs in info.name2fixturedefs.items()
-        if defs and defs[-1].scope in ("module", "class", "package")
-    }
-
-
 def xdist_groups(items: list[pytest.Item]) -> dict[str, str]:
-    """Test node id -> its xdist group: ``SYNTH_GROUP`` for every test that uses the
-    synthesized example environments, and for every test of the same module that shares a
-    module-scoped fixture with one (so that fixture still runs once); the module itself for
-    the others. A module's tests that need no synth (test_app's CLI synths, preflight's own
-    apps) no longer ride on the synth group's worker: that group was the last to finish, ~18 s
-    after the other worker had run out of work."""
-    synth = {
-        item.nodeid for item in items if _SYNTH_FIXTURES & set(getattr(item, "fixturenames", ()))
+    """Test module -> its xdist group: the module itself, or ``SYNTH_GROUP`` for every module
+    with a test that uses the synthesized example environments."""
+    synth_modules = {
+        _module(item) for item in items if _SYNTH_FIXTURES & set(getattr(item, "fixturenames", ()))
     }
-    by_module: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        by_module.setdefault(_module(item), []).append(item)
-    for module_items in by_module.values():
-        shared = {i.nodeid: _shared_fixtures(i) for i in module_items}
-        grown = True
-        while grown:  # the closure: a fixture shared with a synth test joins its group
-            joined = set().union(*(shared[n] for n in shared if n in synth))
-            grown = False
-            for nodeid, fixtures in shared.items():
-                if nodeid not in synth and fixtures & joined:
-                    synth.add(nodeid)
-                    grown = True
-    return {i.nodeid: SYNTH_GROUP if i.nodeid in synth else _module(i) for i in items}
+    return {_module(i): SYNTH_GROUP if _module(i) in synth_modules else _module(i) for i in items}
 
 
 def heavy_groups_first(items: list[pytest.Item], groups: dict[str, str]) -> list[pytest.Item]:
@@ -437,16 +405,16 @@ def heavy_groups_first(items: list[pytest.Item], groups: dict[str, str]) -> list
     slow: dict[str, int] = {}
     size: dict[str, int] = {}
     for item in items:
-        group = groups[item.nodeid]
+        group = groups[_module(item)]
         slow[group] = slow.get(group, 0) + (item.get_closest_marker("slow") is not None)
         size[group] = size.get(group, 0) + 1
     rank = {g: i for i, g in enumerate(sorted(size, key=lambda g: (-slow[g], -size[g])))}
-    return sorted(items, key=lambda item: rank[groups[item.nodeid]])  # stable
+    return sorted(items, key=lambda item: rank[groups[_module(item)]])  # stable
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One xdist group per test module, and one for all tests that use ``synths``: with
+    """One xdist group per test module, and one for all modules that use ``synths``: with
     ``--dist loadgroup`` a group runs on one worker, heavy groups first (without xdist this
     does nothing)."""
     if not getattr(config.option, "loadgroup", False):  # set on an xdist worker
@@ -454,7 +422,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     groups = xdist_groups(items)
     items[:] = heavy_groups_first(items, groups)
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+        item.add_marker(pytest.mark.xdist_group(groups[_module(item)]))
 
 
 class _GroupInNodeId:
