@@ -276,18 +276,40 @@ def _share_dependency_bytecode(
     pycache prefix (tests/pycache.py): every session compiled what it imports of aws-cdk-lib,
     boto3, jsii... again (~5 s CPU, 33 MB). uv hard-links the same dependency files from its
     cache into each venv (same modification time and size: what Python checks a cached file
-    against), so their bytecode is shared across sessions, as if the venv were always at
-    ``stable`` (default ``STABLE_VENV``); with pip (new files each time) Python finds it stale
-    and recompiles, as before. The wheel under test is compiled afresh in each session, as are
-    single-file modules. Compiling at install instead (uv's ``--compile-bytecode``; uv docs: by
-    default uv does not compile, "compilation is performed lazily the first time a module is
-    imported") compiles all of aws-cdk-lib, most of it never imported: the install then took
-    ~31 s CPU here."""
+    against), and into the project's ``.venv`` too: a package whose files are the project's
+    own (the same inode) uses the project's bytecode, which this session's own imports have
+    just compiled (``_project_package``); on a fresh machine, as in CI, the consumer had
+    compiled them all again (~4 s of CPU and wall here). Any other package's bytecode is shared
+    across sessions, as if the venv were always at ``stable`` (default ``STABLE_VENV``); with
+    pip (new files each time) Python finds it stale and recompiles, as before. The wheel under
+    test is compiled afresh in each session, as are single-file modules. Compiling at install
+    instead (uv's ``--compile-bytecode``; uv docs: by default uv does not compile,
+    "compilation is performed lazily the first time a module is imported") compiles all of
+    aws-cdk-lib, most of it never imported: the install then took ~31 s CPU here."""
     for site in (venv / "lib").glob("python*/site-packages"):
         for package in site.iterdir():
             name = package.name  # a package, not *.dist-info, not the wheel's own
             if package.is_dir() and name.isidentifier() and name not in {"__pycache__", PKG}:
-                share_bytecode(package, stable / package.relative_to(venv), env)
+                own = _project_package(package, site.relative_to(venv))
+                if own is not None:
+                    link = cache_dir(env["PYTHONPYCACHEPREFIX"], package)
+                    link.parent.mkdir(parents=True, exist_ok=True)
+                    link.symlink_to(cache_dir(str(sys.pycache_prefix), own), True)
+                else:
+                    share_bytecode(package, stable / package.relative_to(venv), env)
+
+
+def _project_package(package: Path, site: Path) -> Path | None:
+    """The project venv's copy of ``package`` (``site``: its site-packages, relative to a
+    venv) when both are the same files, and this session keeps the project's bytecode in a
+    pycache prefix: their ``__init__.py`` is one file (uv links both from its cache), so Python
+    finds the project's bytecode current for the consumer's modules, and a module it compiles
+    there is the same either way."""
+    own = ROOT / ".venv" / site / package.name
+    init, own_init = package / "__init__.py", own / "__init__.py"
+    if sys.pycache_prefix is None or not (init.is_file() and own_init.is_file()):
+        return None
+    return own if init.samefile(own_init) else None
 
 
 def _report(outdir: Path) -> dict[str, Any]:
@@ -301,6 +323,47 @@ def _asset(outdir: Path, template: dict[str, Any], handler: str) -> Path:
         if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == handler
     ]
     return outdir / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+
+
+def test_dependencies_installed_as_the_projects_own_files_use_its_bytecode(venv: Path) -> None:
+    """The consumer's aws-cdk-lib, jsii and boto3 are the project venv's very files (uv links
+    both from its cache): their bytecode is the project's, compiled by this session's imports;
+    any other dependency keeps its cross-session place (``STABLE_VENV``)."""
+    (site,) = (venv / "lib").glob("python*/site-packages")
+    for name in ("aws_cdk", "jsii", "boto3"):
+        package = site / name
+        where = cache_dir(str(PYCACHE), package).resolve()
+        own = _project_package(package, site.relative_to(venv))
+        if own is None:  # pip: new files, so its own bytecode
+            assert where == cache_dir(str(PYCACHE), STABLE_VENV / package.relative_to(venv))
+        else:
+            assert where == cache_dir(str(sys.pycache_prefix), own).resolve(), name
+            assert any(where.glob("*.pyc")), f"the session compiled none of {name}"
+
+
+def test_only_the_projects_own_files_get_its_bytecode(tmp_path: Path) -> None:
+    """``_share_dependency_bytecode`` on a venv holding the project's aws_cdk (the same files,
+    here by a link) and a package of its own, of the same name as one the project has."""
+    (own_site,) = (ROOT / ".venv" / "lib").glob("python*/site-packages")
+    venv = tmp_path / "venv"
+    site = venv / own_site.relative_to(ROOT / ".venv")
+    site.mkdir(parents=True)
+    (site / "aws_cdk").symlink_to(own_site / "aws_cdk", target_is_directory=True)
+    (site / "jsii").mkdir()  # not the project's file, whatever its name
+    (site / "jsii" / "__init__.py").write_text("", encoding="utf-8")
+    prefix = tmp_path / "pycache"
+    stable = tmp_path / "stable"
+
+    _share_dependency_bytecode(venv, {"PYTHONPYCACHEPREFIX": str(prefix)}, stable=stable)
+
+    project = cache_dir(str(sys.pycache_prefix), own_site / "aws_cdk")
+    assert cache_dir(str(prefix), site / "aws_cdk").resolve() == project.resolve()
+    assert (
+        cache_dir(str(prefix), site / "jsii").resolve()
+        == cache_dir(
+            str(prefix), stable / "lib" / site.parent.name / "site-packages" / "jsii"
+        ).resolve()
+    )
 
 
 def test_consumer_app_synthesizes_from_the_installed_wheel(venv: Path, tmp_path: Path) -> None:
