@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import gc
 import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,23 @@ def skip_jsii_argument_checks() -> bool:
     _type_checking._resolved_check = _accept
     setattr(_type_checking, "_type_hints_cache", _NoHintsCache())  # noqa: B010
     return True
+
+
+@contextlib.contextmanager
+def jsii_argument_checks_skipped() -> Iterator[bool]:
+    """``skip_jsii_argument_checks`` for the ``with`` block only, as the app run as a script
+    synthesizes: the bench's scale synths (bench/scale.py), in a process whose other synths
+    keep the checks. Yields what ``skip_jsii_argument_checks`` returned; afterwards jsii checks
+    every argument again, as before the block."""
+    from jsii import _type_checking  # noqa: PLC0415
+
+    saved = vars(_type_checking).copy()
+    try:
+        yield skip_jsii_argument_checks()
+    finally:
+        for name in ("_resolved_check", "_type_hints_cache"):
+            if name in saved:
+                setattr(_type_checking, name, saved[name])
 
 
 def run_by_cli() -> bool:

@@ -24,7 +24,11 @@ import pytest
 import yaml
 from aws_cdk import aws_kms as kms
 
-from app import clear_stale_outputs, exit_without_waiting_for_node
+from app import (
+    clear_stale_outputs,
+    exit_without_waiting_for_node,
+    jsii_argument_checks_skipped,
+)
 from bedrock_landing_zone.config import (
     LandingZoneConfig,
     availability_zone_context,
@@ -436,6 +440,23 @@ print("type hints resolved:", len(resolved))
     assert after.startswith("checked: RuntimeError")  # the jsii kernel, in Node.js
     assert "parameter amount of static method aws-cdk-lib.Duration.minutes" in after
     assert "type hints resolved: 0" in result.stdout.splitlines()
+
+
+def test_argument_checks_skipped_for_a_block_come_back_after_it() -> None:
+    """``jsii_argument_checks_skipped`` (the bench's scale synths): inside, a wrong type fails
+    in the jsii kernel; after, typeguard checks again, in this process the suite shares."""
+    with pytest.raises(TypeError, match="type of argument amount"):
+        cdk.Duration.minutes("five")  # type: ignore[arg-type]
+    with jsii_argument_checks_skipped() as skipped:
+        assert skipped
+        with pytest.raises(RuntimeError, match="parameter amount of static method"):
+            cdk.Duration.minutes("five")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="type of argument amount"):
+        cdk.Duration.minutes("five")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="type of argument amount"), jsii_argument_checks_skipped():
+        raise TypeError("type of argument amount: raised in the block, restored all the same")
+    with pytest.raises(TypeError, match="type of argument amount must be"):
+        cdk.Duration.minutes("five")  # type: ignore[arg-type]
 
 
 #: Runs app.py as `python app.py -c env=no-such-env` would (as a script: its kernel starts, the
