@@ -80,6 +80,11 @@ class _NoHintsCache:
 _NO_HINTS = _NoHints()
 
 
+#: What ``skip_jsii_argument_checks`` replaces in ``jsii._type_checking``: the checker
+#: ``check_type()`` resolved on first use, and the cache of each binding's type hints.
+_JSII_CHECK_HOOKS = ("_resolved_check", "_type_hints_cache")
+
+
 def skip_jsii_argument_checks() -> bool:
     """Switch off the Python-side type checks of the CDK's bindings, for this process.
 
@@ -98,9 +103,7 @@ def skip_jsii_argument_checks() -> bool:
         from jsii import _type_checking  # noqa: PLC0415
     except ImportError:
         return False
-    if not hasattr(_type_checking, "_resolved_check") or not hasattr(
-        _type_checking, "_type_hints_cache"
-    ):
+    if not all(hasattr(_type_checking, name) for name in _JSII_CHECK_HOOKS):
         return False
     # check_type() calls the checker it resolved on first use, and cached_type_hints() looks
     # each binding's hints up in this cache (resolving them when it finds none)
@@ -115,15 +118,17 @@ def jsii_argument_checks_skipped() -> Iterator[bool]:
     synthesizes: the bench's scale synths (bench/scale.py), in a process whose other synths
     keep the checks. Yields what ``skip_jsii_argument_checks`` returned; afterwards jsii checks
     every argument again, as before the block."""
-    from jsii import _type_checking  # noqa: PLC0415
-
-    saved = vars(_type_checking).copy()
+    try:
+        from jsii import _type_checking  # noqa: PLC0415
+    except ImportError:  # nothing to switch off (as skip_jsii_argument_checks finds)
+        yield False
+        return
+    saved = {n: getattr(_type_checking, n) for n in _JSII_CHECK_HOOKS if hasattr(_type_checking, n)}
     try:
         yield skip_jsii_argument_checks()
     finally:
-        for name in ("_resolved_check", "_type_hints_cache"):
-            if name in saved:
-                setattr(_type_checking, name, saved[name])
+        for name, value in saved.items():
+            setattr(_type_checking, name, value)
 
 
 def run_by_cli() -> bool:

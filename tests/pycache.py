@@ -50,15 +50,18 @@ def cache_dir(prefix: str, source_dir: Path) -> Path:
     return Path(prefix, *source_dir.absolute().parts[1:])
 
 
-def share_bytecode(alias: Path, target: Path, env: Mapping[str, str]) -> bool:
+def share_bytecode(
+    alias: Path, target: Path, env: Mapping[str, str], *, target_prefix: str | None = None
+) -> bool:
     """Python run with ``env`` caches the bytecode of the modules under the directory ``alias``
     where it caches those under ``target`` (the same files by another path, or files that
-    replace them there). False (nothing done) without an absolute pycache prefix in ``env``,
-    or off POSIX."""
+    replace them there): in ``env``'s pycache prefix, or in ``target_prefix`` (another
+    process's, whose bytecode of the same files it then uses). False (nothing done) without an
+    absolute pycache prefix in ``env``, or off POSIX."""
     prefix = env.get("PYTHONPYCACHEPREFIX", "")
     if os.name != "posix" or not Path(prefix).is_absolute():
         return False
-    link, shared = cache_dir(prefix, alias), cache_dir(prefix, target)
+    link, shared = cache_dir(prefix, alias), cache_dir(target_prefix or prefix, target)
     shared.mkdir(parents=True, exist_ok=True)
     link.parent.mkdir(parents=True, exist_ok=True)
     if not (link.is_symlink() and link.resolve() == shared.resolve()):

@@ -292,9 +292,7 @@ def _share_dependency_bytecode(
             if package.is_dir() and name.isidentifier() and name not in {"__pycache__", PKG}:
                 own = _project_package(package, site.relative_to(venv))
                 if own is not None:
-                    link = cache_dir(env["PYTHONPYCACHEPREFIX"], package)
-                    link.parent.mkdir(parents=True, exist_ok=True)
-                    link.symlink_to(cache_dir(str(sys.pycache_prefix), own), True)
+                    share_bytecode(package, own, env, target_prefix=sys.pycache_prefix)
                 else:
                     share_bytecode(package, stable / package.relative_to(venv), env)
 
