@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -618,6 +619,33 @@ def test_either_tool_failing_fails_the_run_naming_it(tmp_path: Path, broken: str
         ev.run_both([template], root=tmp_path, checkov=tools["checkov"], cfn_lint=tools["cfn-lint"])
 
 
+@pytest.mark.parametrize("missing", ["checkov", "cfn-lint"])
+def test_a_missing_tool_fails_the_run_before_either_tool_starts(
+    tmp_path: Path, missing: str
+) -> None:
+    """Without checkov (another team's app), the user hears so at once: cfn-lint does not run
+    first over every template for a report that cannot be written."""
+    template = tmp_path / "A.template.json"
+    template.write_text("{}")
+    tools = {name: _fake_tool(tmp_path / name, []) for name in ("checkov", "cfn-lint")}
+    tools[missing] = tmp_path / "not-installed" / missing
+    started: list[str] = []
+
+    def runner(command: Sequence[str], templates: Sequence[Path], cwd: Path, tool: str) -> Any:
+        started.append(tool)
+        return []
+
+    with pytest.raises(ev.ReportError, match=rf"not-installed/{missing} not found: .*--{missing}"):
+        ev.run_both(
+            [template],
+            root=tmp_path,
+            checkov=tools["checkov"],
+            cfn_lint=tools["cfn-lint"],
+            runner=runner,
+        )
+    assert started == []
+
+
 def test_cfnlintrc_ignores_with_the_comments_above_them() -> None:
     text = """\
 # file header, not a reason
@@ -829,8 +857,9 @@ def test_cli_exits_2_when_a_tool_gives_no_json(
     checkov = tmp_path / "checkov"
     checkov.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('boom')\n")
     checkov.chmod(0o755)
+    lint = _fake_tool(tmp_path / "cfn-lint", [])  # the real one: ~2 s of CPU, beside the point
     argv = [str(out), str(tmp_path / "c.md"), "--root", str(tmp_path), "--checkov", str(checkov)]
-    assert cr.main(argv) == 2
+    assert cr.main([*argv, "--cfn-lint", str(lint)]) == 2
     assert "checkov exited 1 without JSON output: boom" in capsys.readouterr().err
 
 
