@@ -100,9 +100,16 @@ class Clients:
         return self.stubs[service][1]
 
 
+@pytest.fixture(scope="module")
+def botocore_session() -> botocore.session.Session:
+    """One session for the module's clients: its loader parses the endpoint data and each
+    service's model once (a session per test parsed them again, ~75 ms each)."""
+    return botocore.session.get_session()
+
+
 @pytest.fixture
-def clients() -> Iterator[Clients]:
-    session = botocore.session.get_session()
+def clients(botocore_session: botocore.session.Session) -> Iterator[Clients]:
+    session = botocore_session
     stubs = {}
     for service in ("sts", "ssm"):
         client = session.create_client(
