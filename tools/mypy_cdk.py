@@ -102,7 +102,10 @@ def direct_imports(files: Iterable[Path], cdk_root: Path) -> set[str]:
     """The aws_cdk modules the given files import (anywhere in the file)."""
     found: set[str] = set()
     for path in files:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        text = path.read_text(encoding="utf-8")
+        if "aws_cdk" not in text:  # no statement in it can name an aws_cdk module: not parsed
+            continue
+        tree = ast.parse(text, filename=str(path))
         found.update(m for m in _imported(tree, None, cdk_root) if _is_cdk(m))
     return {m for m in found if module_file(m, cdk_root) is not None}
 
