@@ -104,12 +104,23 @@ def template_warnings(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def cdk_app(env: str, outdir: Path | str | None = None) -> cdk.App:
-    """An App with the same context as `cdk synth -c env=<env>`."""
+def cdk_app(
+    env: str, outdir: Path | str | None = None, *, cloudformation_validation: bool = True
+) -> cdk.App:
+    """An App with the same context as `cdk synth -c env=<env>`.
+
+    ``cloudformation_validation=False`` (aws-cdk-lib's ``AppProps.builtinCloudFormationValidation``,
+    "Whether to enable built-in CloudFormation template validation", default true) is for an
+    app a test breaks on purpose to see the packs or the preflight plugin catch it (a planted
+    non-compliant resource, an oversized policy, a config past the limits). Its templates are
+    never deployed and are otherwise the landing zone's, which the session's synths validate;
+    validating them again cost ~5 s of CPU for the config past the limits alone."""
     import aws_cdk as cdk
 
     return cdk.App(
-        context={**CDK_CONTEXT, **CLI_CONTEXT, "env": env}, outdir=str(outdir) if outdir else None
+        context={**CDK_CONTEXT, **CLI_CONTEXT, "env": env},
+        outdir=str(outdir) if outdir else None,
+        builtin_cloud_formation_validation=cloudformation_validation,
     )
 
 

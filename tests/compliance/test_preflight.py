@@ -284,7 +284,7 @@ class Oversized:
 @pytest.fixture(scope="module")
 def oversized(tmp_path_factory: pytest.TempPathFactory) -> Oversized:
     outdir = tmp_path_factory.mktemp("preflight-oversized")
-    app = cdk_app("default", outdir)
+    app = cdk_app("default", outdir, cloudformation_validation=False)
     # CDK refuses more than 500 resources itself, unless an app raises its limit: preflight
     # holds the AWS limit whatever this context says.
     app.node.set_context("@aws-cdk/core:stackResourceLimit", 1_000)
@@ -360,7 +360,7 @@ def _oversized_policy(scope: cdk.Stage, stack_id: str) -> None:
 
 
 def test_add_compliance_packs_runs_preflight_on_the_app_and_in_every_stage(tmp_path: Path) -> None:
-    app = cdk_app("default", tmp_path)
+    app = cdk_app("default", tmp_path, cloudformation_validation=False)
     add_compliance_packs(app)
     _oversized_policy(app, "Top")
     _oversized_policy(cdk.Stage(app, "Prod"), "Nested")
@@ -374,7 +374,7 @@ def test_add_compliance_packs_runs_preflight_on_the_app_and_in_every_stage(tmp_p
 
 
 def test_a_stage_with_its_own_packs_is_checked_and_only_it(tmp_path: Path) -> None:
-    app = cdk_app("default", tmp_path)  # no packs on the app
+    app = cdk_app("default", tmp_path, cloudformation_validation=False)  # no packs on the app
     checked = cdk.Stage(app, "Checked")
     add_compliance_packs(checked)
     _oversized_policy(checked, "Stack")
@@ -387,7 +387,7 @@ def test_a_stage_with_its_own_packs_is_checked_and_only_it(tmp_path: Path) -> No
 
 def test_a_preflight_finding_cannot_be_acknowledged(tmp_path: Path) -> None:
     """AWS refuses the deploy whatever a reviewer accepts: the finding is fatal."""
-    app = cdk_app("default", tmp_path)
+    app = cdk_app("default", tmp_path, cloudformation_validation=False)
     cdk.Validations.of(app).add_plugins(PreflightChecks())
     stack = cdk.Stack(app, "Acknowledged")
     policy = iam.CfnManagedPolicy(stack, "Oversized", policy_document=_statements(80))
@@ -653,7 +653,7 @@ def crowded_config() -> LandingZoneConfig:
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Grid:
     outdir = tmp_path_factory.mktemp("preflight-crowded")
-    app = cdk_app("default", outdir)
+    app = cdk_app("default", outdir, cloudformation_validation=False)
     cdk.Validations.of(app).add_plugins(PreflightChecks())
     add_landing_zone(app, crowded_config())
     report = failing_synth(app, outdir)

@@ -204,13 +204,13 @@ def test_python_app_py_without_the_cli_synthesizes_the_cli_templates(
     assert sorted(p.name for p in find_templates(outdir)) == ours
 
 
-def plant_and_synth(outdir: str) -> None:
+def plant_and_synth(outdir: str, *, cloudformation_validation: bool = True) -> None:
     """Synthesize into ``outdir`` an app with exactly the context `cdk synth -c env=default`
     gives (``cdk_app``) and two planted faults, each in its own stack: a schema error (a queue's
     VisibilityTimeout of 43,201 s: SQS allows 0 to 43,200 s, 12 hours, AWS CLI reference
     `sqs change-message-visibility`, and AWS::SQS::Queue's schema says the same) and an error
     annotation."""
-    app = cdk_app("default", outdir)
+    app = cdk_app("default", outdir, cloudformation_validation=cloudformation_validation)
     queue = {"VisibilityTimeout": 43201}
     cdk.CfnResource(cdk.Stack(app, "Schema"), "Queue", type="AWS::SQS::Queue", properties=queue)
     cdk.Annotations.of(cdk.Stack(app, "Annotated")).add_error("planted")
@@ -242,6 +242,17 @@ def test_the_suites_synths_fail_on_a_schema_error_and_on_an_error_annotation(
         TEMPLATE_VALIDATION: ["VisibilityTimeout: 43201 is greater than the maximum of 43200"],
         "Construct Annotations": ["planted"],
     }
+
+
+def test_an_app_broken_on_purpose_skips_the_schema_check_only(tmp_path: Path) -> None:
+    """``cdk_app(..., cloudformation_validation=False)``, for the apps tests break on purpose
+    to see the packs or the preflight plugin catch it: the built-in CloudFormation validation
+    does not run, and every other check of the synth does (the error annotation fails it)."""
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        plant_and_synth(str(tmp_path), cloudformation_validation=False)
+    assert _planted_findings(tmp_path) == {"Construct Annotations": ["planted"]}
+    report = json.loads((tmp_path / "validation-report.json").read_text(encoding="utf-8"))
+    assert TEMPLATE_VALIDATION not in {p["pluginName"] for p in report["pluginReports"]}
 
 
 @pytest.mark.slow
