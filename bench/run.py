@@ -737,7 +737,9 @@ def render_profile(result: SuiteResult) -> list[str]:
     budget = SUITE_GOAL_S * result.workers
 
     def row(what: str, worker: str, tests: str, wall: str, cpu: float) -> str:
-        return f"| {what} | {worker} | {tests} | {wall} | {cpu:.1f} | {100 * cpu / run_cpu:.0f} % |"
+        # a difference of sums that is zero but for float rounding (-0.02 s) reads 0.0, not -0.0
+        shown, share = round(cpu, 1) + 0.0, round(100 * cpu / run_cpu) + 0
+        return f"| {what} | {worker} | {tests} | {wall} | {shown:.1f} | {share} % |"
 
     return [
         f"Where the first run's {run_cpu:.0f} s of CPU went (`bench/suite_cpu.py`, loaded with "

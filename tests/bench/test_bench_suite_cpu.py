@@ -285,3 +285,14 @@ def test_the_suite_section_accounts_for_every_second_of_the_runs_cpu() -> None:
     # others (0-5), before the tests, after them, the controller, the rest
     assert cpu[-5:] == [15.0, 11.0, 3.0, 4.0, 22.0]
     assert any("allows 120 s of CPU on 2 cores" in line for line in lines)
+
+
+def test_a_row_that_is_zero_but_for_rounding_reads_zero() -> None:
+    """The workers' CPU after their last test is a difference of sums: -0.02 s is 0.0 s."""
+    from bench.run import SuiteResult, render_tests
+
+    module = ModuleCpu("tests/test_a.py", "gw0", 1, 1.0, 10.0)
+    profiles = [WorkerProfile("gw0", [module], 5.0, 5.0 + 10.0 - 0.02)]
+    result = SuiteResult([20.0], [0], "1 passed", [], 1, [], [20.0], profiles=profiles)
+    (after,) = [line for line in render_tests(result) if "after their last test" in line]
+    assert after.endswith("| 0.0 | 0 % |"), after
