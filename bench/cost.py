@@ -117,6 +117,10 @@ FREE_TYPES: frozenset[str] = frozenset(
         "AWS::ApiGateway::GatewayResponse",
         "AWS::ApiGateway::BasePathMapping",
         "AWS::Bedrock::GuardrailVersion",
+        # a policy document on a guardrail (CloudFormation reference: "Adds a resource policy
+        # for a Bedrock resource", ResourceArn a guardrail or guardrail profile): its use is
+        # billed through the guardrail's text units
+        "AWS::Bedrock::ResourcePolicy",
         "AWS::Organizations::Policy",
         "AWS::CloudWatch::AnomalyDetector",  # billed through the alarm that uses its band
         "AWS::Logs::ResourcePolicy",
