@@ -641,26 +641,24 @@ def run_json(command: Sequence[str], templates: Sequence[Path], cwd: Path, tool:
         ) from None
 
 
-def _require_checkov(checkov: Path) -> None:
-    if not checkov.is_file():
-        raise ReportError(
-            f"{checkov} not found: run `make setup` in the landing zone repository (checkov has "
-            "its own venv), or install checkov and pass --checkov PATH"
-        )
+#: How to get each tool, when its path names no file.
+_INSTALL_HINTS = {
+    "checkov": "run `make setup` in the landing zone repository (checkov has its own venv), "
+    "or install checkov and pass --checkov PATH",
+    "cfn-lint": "run `make setup` in the landing zone repository, or install cfn-lint and pass "
+    "--cfn-lint PATH",
+}
 
 
-def _require_cfn_lint(cfn_lint: Path) -> None:
-    if not cfn_lint.is_file():
-        raise ReportError(
-            f"{cfn_lint} not found: run `make setup` in the landing zone repository, or install "
-            "cfn-lint and pass --cfn-lint PATH"
-        )
+def _require(tool: str, path: Path) -> None:
+    if not path.is_file():
+        raise ReportError(f"{path} not found: {_INSTALL_HINTS[tool]}")
 
 
 def run_checkov(
     checkov: Path, templates: Sequence[Path], cwd: Path, runner: ToolRunner = run_json
 ) -> Any:
-    _require_checkov(checkov)
+    _require("checkov", checkov)
     files = [arg for t in templates for arg in ("--file", str(t))]
     command = [str(checkov), "--framework", "cloudformation", "--skip-download", "--compact"]
     return runner([*command, "--output", "json", *files], templates, cwd, "checkov")
@@ -669,7 +667,7 @@ def run_checkov(
 def run_cfn_lint(
     cfn_lint: Path, templates: Sequence[Path], cwd: Path, runner: ToolRunner = run_json
 ) -> Any:
-    _require_cfn_lint(cfn_lint)
+    _require("cfn-lint", cfn_lint)
     command = [str(cfn_lint), "--format", "json", "--include-checks", "I", "--"]
     return runner([*command, *(str(t) for t in templates)], templates, cwd, "cfn-lint")
 
@@ -807,8 +805,8 @@ def run_both(
     other has finished; a tool that is not there, before either starts (neither runs for
     nothing: cfn-lint over the default environment takes ~4 s of CPU)."""
     checkov_bin, lint_bin = _tool_paths(root, checkov, cfn_lint)
-    _require_checkov(checkov_bin)
-    _require_cfn_lint(lint_bin)
+    _require("checkov", checkov_bin)
+    _require("cfn-lint", lint_bin)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cfn-lint") as pool:
         lint = pool.submit(run_cfn_lint, lint_bin, templates, root, runner)
         checkov_output = run_checkov(checkov_bin, templates, root, runner)
