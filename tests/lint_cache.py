@@ -16,8 +16,9 @@ The key is a digest of everything the run reads that can change between sessions
 * the tool's installation: its script, the venv's ``pyvenv.cfg`` (the interpreter's version),
   and every installed distribution's name, version and ``RECORD`` (the digest of each installed
   file, as the installer wrote it); a tool outside such a venv is never cached;
-* the whole environment of the run, except the variables pytest and xdist set per test or per
-  worker, and the shell's and make's own bookkeeping (``_UNKEYED_VARIABLES``);
+* the whole environment the tool runs with (``tool_environment``: the session's, over the
+  tool's defaults), except the variables pytest and xdist set per test or per worker, and the
+  shell's and make's own bookkeeping (``_UNKEYED_VARIABLES``);
 * how the templates' paths relate to each other (below).
 
 The templates are synthesized into a new temporary directory in each session, and the tools
@@ -44,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bedrock_landing_zone.compliance.evidence import run_json
+from bedrock_landing_zone.compliance.evidence import run_json, tool_environment
 
 #: The format of the stored entries; a change makes every older entry a miss.
 FORMAT = 1
@@ -218,7 +219,12 @@ def key_material(
             for name in CONFIG_FILES
         },
         "installation": install,
-        "environment": {k: v for k, v in sorted(environ.items()) if k not in _UNKEYED_VARIABLES},
+        # what the tool runs with (run_json): the caller's variables over the tool's defaults
+        "environment": {
+            k: v
+            for k, v in sorted(tool_environment(tool, environ).items())
+            if k not in _UNKEYED_VARIABLES
+        },
     }
 
 

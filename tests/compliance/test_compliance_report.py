@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -617,6 +618,44 @@ def test_either_tool_failing_fails_the_run_naming_it(tmp_path: Path, broken: str
     tools[broken].write_text(f"#!{sys.executable}\nimport sys\nsys.exit('no JSON')\n")
     with pytest.raises(ev.ReportError, match=rf"^{broken} exited 1 without JSON output: no JSON"):
         ev.run_both([template], root=tmp_path, checkov=tools["checkov"], cfn_lint=tools["cfn-lint"])
+
+
+def _environment_tool(path: Path) -> Path:
+    """A tool that prints, as its JSON output, the variables it got that start with CHECKOV_."""
+    path.write_text(
+        f"#!{sys.executable}\nimport json, os\n"
+        "print(json.dumps({k: v for k, v in os.environ.items() if k.startswith('CHECKOV_')}))\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("callers", "expected"),
+    [
+        ({}, {"CHECKOV_PARALLELIZATION_TYPE": "none"}),
+        ({"CHECKOV_PARALLELIZATION_TYPE": "fork"}, {"CHECKOV_PARALLELIZATION_TYPE": "fork"}),
+    ],
+    ids=["default", "callers-own"],
+)
+def test_checkov_runs_in_its_own_process_unless_the_caller_says_otherwise(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    callers: dict[str, str],
+    expected: dict[str, str],
+) -> None:
+    """checkov's pool of forked parsers costs more than it saves over a few templates
+    (``evidence.TOOL_ENVIRONMENT``); a caller's own CHECKOV_PARALLELIZATION_TYPE wins. cfn-lint
+    gets no checkov variable."""
+    for name in [k for k in os.environ if k.startswith("CHECKOV_")]:
+        monkeypatch.delenv(name)
+    for name, value in callers.items():
+        monkeypatch.setenv(name, value)
+    template = tmp_path / "A.template.json"
+    template.write_text("{}")
+    tool = _environment_tool(tmp_path / "tool")
+    assert ev.run_checkov(tool, [template], tmp_path) == expected
+    assert ev.run_cfn_lint(tool, [template], tmp_path) == callers
 
 
 @pytest.mark.parametrize("missing", ["checkov", "cfn-lint"])

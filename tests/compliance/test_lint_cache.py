@@ -24,6 +24,7 @@ from bedrock_landing_zone.compliance.evidence import ReportError, run_json
 from tests.lint_cache import (
     LintCache,
     abstract_paths,
+    key_material,
     path_forms,
     restore_paths,
     session_cache,
@@ -253,6 +254,24 @@ def test_pytest_per_test_variables_are_not_part_of_the_key(
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
     setup.lint(setup.templates("session-2"))
     assert (setup.cache.runs, setup.cache.hits) == (1, 1)
+
+
+def test_the_key_holds_the_environment_the_tool_runs_with(setup: Setup) -> None:
+    """checkov runs with its defaults (``evidence.TOOL_ENVIRONMENT``) under the caller's
+    variables: the key holds what it ran with, so a caller's own value is another key."""
+    templates = setup.templates("session-1")
+    command = setup.command(templates)
+
+    def environment(tool: str, environ: dict[str, str]) -> Any:
+        material = key_material(command, templates, setup.cwd, tool, environ)
+        assert material is not None
+        return material["environment"]
+
+    assert environment("checkov", {}) == {"CHECKOV_PARALLELIZATION_TYPE": "none"}
+    assert environment("checkov", {"CHECKOV_PARALLELIZATION_TYPE": "fork"}) == {
+        "CHECKOV_PARALLELIZATION_TYPE": "fork"
+    }
+    assert environment("cfn-lint", {}) == {}
 
 
 def test_the_shells_and_makes_bookkeeping_is_not_part_of_the_key(
