@@ -139,6 +139,37 @@ class Ran:
     output: str
 
 
+#: The machine-speed probe's work: a fixed pure-Python loop (about 0.3 s of CPU on the machines
+#: of issue 17), run in a new interpreter so that nothing of the bench's own process weighs on it.
+PROBE_LOOPS = 3_000_000
+_PROBE = (
+    "import time\n"
+    "started = time.process_time()\n"
+    "total = 0\n"
+    "for i in range({loops}):\n"
+    "    total += i\n"
+    "print(time.process_time() - started)\n"
+)
+
+
+def machine_speed(loops: int = PROBE_LOOPS, rounds: int = 3) -> float:
+    """CPU seconds of ``loops`` iterations of a pure-Python loop, the median of ``rounds`` new
+    interpreters: how fast one core of the machine is at the moment (lower is faster). The
+    machines sessions and CI run on are "the same kind" but not equally fast, and one of them
+    ran a 20-million-iteration loop in 3.30 s and, 50 minutes later, in 2.27 s: a suite time
+    means little without the probe read beside it."""
+    code = _PROBE.format(loops=int(loops))
+    readings = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(max(1, rounds))
+    ]
+    return statistics.median(readings)
+
+
 def run(command: list[str], *, cwd: Path, env: dict[str, str]) -> Ran:
     """Run one command to completion (never concurrently with another: CPU is a rusage delta).
 
@@ -292,6 +323,8 @@ class SuiteResult:
     warm_summary: str = ""
     #: The first run's CPU per test module and per worker (bench/suite_cpu.py).
     profiles: list[suite_cpu.WorkerProfile] = field(default_factory=list)
+    #: (when, ``machine_speed()``) read before each run and after the last.
+    speed: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -320,7 +353,9 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     cpus: list[float] = []
     profiles: list[suite_cpu.WorkerProfile] = []
     workers = os.cpu_count() or 1
+    speed: list[tuple[str, float]] = []
     for index in range(runs):
+        speed.append((f"before run {index + 1}", machine_speed()))
         log(f"tests {index + 1}/{runs}: pytest {' '.join(SUITE_ARGS)} ({workers} workers)")
         shutil.rmtree(LINT_CACHE, ignore_errors=True)  # as on a fresh clone and in CI
         command = [pytest, *SUITE_ARGS, "--durations=10"]
@@ -340,12 +375,14 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
         slowest = slowest_tests(lines)
         log(f"tests {index + 1}/{runs}: {ran.wall_s:.1f} s, exit {ran.code}: {summary}")
     log("tests: once more, nothing changed (the lint cache filled by the run before)")
+    speed.append(("before the run again", machine_speed()))
     warm = run([pytest, *SUITE_ARGS], cwd=ROOT, env=env)
+    speed.append(("after it", machine_speed()))
     warm_lines = [line for line in warm.output.strip().splitlines() if line.strip()]
     warm_summary = warm_lines[-1].strip("= ") if warm_lines else ""
     log(f"tests, warm: {warm.wall_s:.1f} s, exit {warm.code}: {warm_summary}")
     return SuiteResult(
-        walls, codes, summary, failures, workers, slowest, cpus, warm, warm_summary, profiles
+        walls, codes, summary, failures, workers, slowest, cpus, warm, warm_summary, profiles, speed
     )
 
 
@@ -694,6 +731,18 @@ def render_tests(result: SuiteResult | None) -> list[str]:
         if warm is not None
         else []
     )
+    probe = (
+        [
+            "Machine speed around these runs (`machine_speed`: CPU seconds of a fixed "
+            f"{PROBE_LOOPS:,}-iteration Python loop in a new interpreter, median of 3; lower is "
+            "faster): "
+            + ", ".join(f"{when} {seconds:.2f} s" for when, seconds in result.speed)
+            + ". The same code's suite time moves with it: compare runs beside their probes.",
+            "",
+        ]
+        if result.speed
+        else []
+    )
     return [
         *out,
         f"`.venv/bin/pytest {' '.join(SUITE_ARGS)}` (what `make test` runs, {result.workers} "
@@ -703,6 +752,7 @@ def render_tests(result: SuiteResult | None) -> list[str]:
         f"`{result.summary}`.",
         "",
         *again,
+        *probe,
         *(f"- `{line}`" for line in result.failures[:10]),
         *([""] if result.failures else []),
         *(

@@ -171,3 +171,40 @@ def test_the_ratio_against_a_baseline_with_the_apps_node_option_is_reported_besi
     assert "**ratio 1.46** wall (goal <= 1.5: meets goal), 1.80 in CPU time." in text
     plain = SynthResult(3, [6.0] * 3, [4.5] * 3, [9.0] * 3, [6.0] * 3, [1.0] * 3)
     assert "landing zone's Node.js option" not in "\n".join(render_synth(plain))
+
+
+def test_the_machine_speed_probe_is_the_median_of_its_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    from bench import run as bench_run
+
+    codes: list[str] = []
+    readings = iter(["0.50\n", "0.90\n", "0.40\n"])
+
+    def fake_run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        codes.append(command[-1])
+        return subprocess.CompletedProcess(command, 0, next(readings), "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)  # what bench.run calls
+    assert bench_run.machine_speed(loops=1234, rounds=3) == 0.50
+    assert len(codes) == 3 and all("range(1234)" in code for code in codes)
+
+
+def test_the_machine_speed_probe_runs_in_a_new_interpreter() -> None:
+    from bench.run import machine_speed
+
+    reading = machine_speed(loops=1000, rounds=1)  # a real interpreter, a few milliseconds
+    assert isinstance(reading, float) and reading >= 0.0
+
+
+def test_the_suite_section_prints_the_probe_beside_the_runs() -> None:
+    from bench.run import SuiteResult, render_tests
+
+    speed = [("before run 1", 0.41), ("before the run again", 0.46), ("after it", 0.52)]
+    result = SuiteResult([100.0], [0], "20 passed", [], 2, [], [230.0], speed=speed)
+    (line,) = [line for line in render_tests(result) if line.startswith("Machine speed")]
+    assert "before run 1 0.41 s, before the run again 0.46 s, after it 0.52 s" in line
+    without = SuiteResult([100.0], [0], "20 passed", [], 2, [], [230.0])
+    assert not any(line.startswith("Machine speed") for line in render_tests(without))
