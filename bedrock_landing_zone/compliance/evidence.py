@@ -621,7 +621,8 @@ class ComplianceReport:
 
 #: How a tool runs: (its command, the template files the command names, the working directory,
 #: the tool's name) -> its JSON output. ``run_json`` runs it; a test session may pass another
-#: runner to ``run_tools`` (the suite's cache of the tools' output, tests/lint_cache.py).
+#: runner to ``run_tools`` (the suite's cache of the tools' output, tests/lint_cache.py). A
+#: runner that starts the tool itself gives it ``tool_environment(tool, os.environ)``.
 ToolRunner = Callable[[Sequence[str], Sequence[Path], Path, str], Any]
 
 
