@@ -139,8 +139,9 @@ class Ran:
     output: str
 
 
-#: The machine-speed probe's work: a fixed pure-Python loop (about 0.3 s of CPU on the machines
-#: of issue 17), run in a new interpreter so that nothing of the bench's own process weighs on it.
+#: The machine-speed probe's work: a fixed pure-Python loop (0.40-0.53 s of CPU on the slower
+#: machine of issue 17's sessions), in a new interpreter, so that nothing of the bench's own
+#: process weighs on it.
 PROBE_LOOPS = 3_000_000
 _PROBE = (
     "import time\n"
