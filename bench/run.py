@@ -139,7 +139,7 @@ class Ran:
     output: str
 
 
-#: The machine-speed probe's work: a fixed pure-Python loop (0.40-0.53 s of CPU on the slower
+#: The machine-speed probe's work: a fixed pure-Python loop (0.28-0.53 s of CPU on the slower
 #: machine of issue 17's sessions), in a new interpreter, so that nothing of the bench's own
 #: process weighs on it.
 PROBE_LOOPS = 3_000_000
