@@ -143,6 +143,8 @@ class Ran:
 #: machine of issue 17's sessions), in a new interpreter, so that nothing of the bench's own
 #: process weighs on it.
 PROBE_LOOPS = 3_000_000
+#: New interpreters per probe reading (its median).
+PROBE_ROUNDS = 3
 _PROBE = (
     "import time\n"
     "started = time.process_time()\n"
@@ -153,7 +155,7 @@ _PROBE = (
 )
 
 
-def machine_speed(loops: int = PROBE_LOOPS, rounds: int = 3) -> float:
+def machine_speed(loops: int = PROBE_LOOPS, rounds: int = PROBE_ROUNDS) -> float:
     """CPU seconds of ``loops`` iterations of a pure-Python loop, the median of ``rounds`` new
     interpreters: how fast one core of the machine is at the moment (lower is faster). The
     machines sessions and CI run on are "the same kind" but not equally fast, and one of them
@@ -735,7 +737,8 @@ def render_tests(result: SuiteResult | None) -> list[str]:
     probe = (
         [
             "Machine speed around these runs (`machine_speed`: CPU seconds of a fixed "
-            f"{PROBE_LOOPS:,}-iteration Python loop in a new interpreter, median of 3; lower is "
+            f"{PROBE_LOOPS:,}-iteration Python loop in a new interpreter, median of "
+            f"{PROBE_ROUNDS}; lower is "
             "faster): "
             + ", ".join(f"{when} {seconds:.2f} s" for when, seconds in result.speed)
             + ". The same code's suite time moves with it: compare runs beside their probes.",

@@ -19,7 +19,6 @@ else runs with it. Run with checkov's Python: ``.venv-checkov/bin/python tools/c
 
 from __future__ import annotations
 
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -41,13 +40,5 @@ def write_pth(site_packages: Path | None = None) -> Path:
     return path
 
 
-def main() -> int:
-    path = write_pth()
-    if path.read_text(encoding="utf-8") != PTH_TEXT:
-        print(f"checkov_gc: {path} was not written", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    write_pth()  # raises (make stops) when the file cannot be written

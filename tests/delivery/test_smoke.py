@@ -109,10 +109,9 @@ def botocore_session() -> botocore.session.Session:
 
 @pytest.fixture
 def clients(botocore_session: botocore.session.Session) -> Iterator[Clients]:
-    session = botocore_session
     stubs = {}
     for service in ("sts", "ssm"):
-        client = session.create_client(
+        client = botocore_session.create_client(
             service,
             region_name=REGION,
             aws_access_key_id="AKIAAMBIENT000000001",
