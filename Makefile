@@ -176,11 +176,11 @@ PYTEST_WORKERS ?= auto
 PYTEST := pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 unit: setup ## pytest only
-	@echo "test: pytest, the whole suite on every core (1.5-2.5 min on 2 cores: synths, cfn-lint, checkov, a wheel, the rehearsal)"
+	@echo "test: pytest, the whole suite on every core (1.5-3.5 min on 2 cores, by the machine: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@$(PYTEST)
 
 test: setup lint typecheck ## Everything CI runs: lint, type check, the whole test suite
-	@echo "test: pytest, the whole suite on every core (1.5-2.5 min on 2 cores: synths, cfn-lint, checkov, a wheel, the rehearsal)"
+	@echo "test: pytest, the whole suite on every core (1.5-3.5 min on 2 cores, by the machine: synths, cfn-lint, checkov, a wheel, the rehearsal)"
 	@$(PYTEST)
 
 schema: $(RUNTIME_STAMP) ## Regenerate config/schema.json from the pydantic model

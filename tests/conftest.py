@@ -423,11 +423,28 @@ def heavy_groups_first(items: list[pytest.Item], groups: dict[str, str]) -> list
     return sorted(items, key=lambda item: rank[groups[_module(item)]])  # stable
 
 
+#: The fixtures whose tests wait for checkov and cfn-lint (the session's one ``Lint`` run).
+LINT_FIXTURES = frozenset({"lint", "compliance_reports", "pipeline_lint"})
+
+
+def mark_lint_tests_slow(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses ``LINT_FIXTURES``: pyproject.toml's marker is "runs an
+    external tool (cfn-lint, checkov, ...)", and such a test runs both, through a fixture,
+    whether or not it carries the marker itself (one did not, so ``-m "not slow"`` still ran
+    checkov and cfn-lint over the pipeline's templates)."""
+    for item in items:
+        used = LINT_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if used and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One xdist group per test module, and one for all modules that use ``synths``: with
+    """Tests that lint are ``slow`` (before ``-m`` selects: pytest's own hook runs later).
+    One xdist group per test module, and one for all modules that use ``synths``: with
     ``--dist loadgroup`` a group runs on one worker, heavy groups first (without xdist this
     does nothing)."""
+    mark_lint_tests_slow(items)
     if not getattr(config.option, "loadgroup", False):  # set on an xdist worker
         return
     groups = xdist_groups(items)
