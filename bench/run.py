@@ -18,7 +18,9 @@ one says so):
 2. **Test suite**: wall and CPU time of what `make test` runs (``pytest -q -n auto --dist
    loadgroup``, ``--test-runs`` times, default once) with the lint cache emptied first (a fresh
    clone's and CI's case), beside the goal, with the slowest tests; then once more at once, the
-   developer's repeated run (checkov's and cfn-lint's output from ``.venv/lint-cache``).
+   developer's repeated run (checkov's and cfn-lint's output from ``.venv/lint-cache``); then
+   without the tests that run an external tool (``-m "not slow"``: the rehearsal, the CDK CLI,
+   checkov, cfn-lint, the wheel), what the in-process tests alone take against the same goal.
 3. **Inference runtime**: ``bench/inference_bench.py`` run as a subprocess (cold-init ratio, warm
    overhead, code asset size); its own JSON is read back, nothing is re-measured here.
 4. **Fixed monthly cost** of each example environment (``config/*.yaml``): each is synthesized
@@ -328,6 +330,11 @@ class SuiteResult:
     profiles: list[suite_cpu.WorkerProfile] = field(default_factory=list)
     #: (when, ``machine_speed()``) read before each run and after the last.
     speed: list[tuple[str, float]] = field(default_factory=list)
+    #: One more session without the tests that run an external tool (``IN_PROCESS_ARGS``):
+    #: what the suite's own in-process tests take, the rehearsal and every CLI, checkov,
+    #: cfn-lint and wheel run left out.
+    in_process: Ran | None = None
+    in_process_summary: str = ""
 
     @property
     def median(self) -> float:
@@ -339,6 +346,10 @@ SUITE_ARGS = ("-q", "-n", "auto", "--dist", "loadgroup")
 #: checkov's and cfn-lint's stored output (tests/lint_cache.py), emptied before a timed run.
 LINT_CACHE = ROOT / ".venv" / "lint-cache"
 SUITE_GOAL_S = 60.0  # issue 17: pytest <= 60 s on a quiet 2-core machine, rehearsal included
+#: pyproject.toml's marker for a test that "runs an external tool (cfn-lint, checkov, the CDK
+#: CLI, a wheel build)" (tests/conftest.py marks every test that lints): deselected, what is
+#: left runs in-process, or in subprocesses of the project's own code only.
+IN_PROCESS_ARGS = ("-m", "not slow")
 #: pytest's option that loads bench/suite_cpu.py (it records only with its variable set).
 PROFILE_ARGS = ("-p", "bench.suite_cpu")
 #: Rows of the CPU-per-module table (the rest are added up in one row).
@@ -381,12 +392,34 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     speed.append(("before the run again", machine_speed()))
     warm = run([pytest, *SUITE_ARGS], cwd=ROOT, env=env)
     speed.append(("after it", machine_speed()))
-    warm_lines = [line for line in warm.output.strip().splitlines() if line.strip()]
-    warm_summary = warm_lines[-1].strip("= ") if warm_lines else ""
+    warm_summary = last_line(warm.output)
     log(f"tests, warm: {warm.wall_s:.1f} s, exit {warm.code}: {warm_summary}")
+    log(f"tests: without the external tools ({' '.join(IN_PROCESS_ARGS)})")
+    in_process = run([pytest, *SUITE_ARGS, *IN_PROCESS_ARGS], cwd=ROOT, env=env)
+    speed.append(("after the run without them", machine_speed()))
+    in_process_summary = last_line(in_process.output)
+    log(f"tests, in-process: {in_process.wall_s:.1f} s, exit {in_process.code}")
     return SuiteResult(
-        walls, codes, summary, failures, workers, slowest, cpus, warm, warm_summary, profiles, speed
+        walls,
+        codes,
+        summary,
+        failures,
+        workers,
+        slowest,
+        cpus,
+        warm,
+        warm_summary,
+        profiles,
+        speed,
+        in_process,
+        in_process_summary,
     )
+
+
+def last_line(output: str) -> str:
+    """pytest's summary line (``== 3 passed in 1.2s ==``), without its ``=`` frame."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1].strip("= ") if lines else ""
 
 
 def slowest_tests(lines: list[str]) -> list[tuple[float, str]]:
@@ -747,6 +780,23 @@ def render_tests(result: SuiteResult | None) -> list[str]:
         if result.speed
         else []
     )
+    inside = result.in_process
+    in_process = (
+        [
+            f"Without the tests that run an external tool (`{' '.join(IN_PROCESS_ARGS)}`, "
+            "pyproject.toml's marker: the rehearsal, every CDK CLI run, checkov and cfn-lint, the "
+            f"wheel; same workers): **{inside.wall_s:.1f} s** wall, {inside.cpu_s:.0f} s CPU; "
+            f"exit {inside.code}: `{result.in_process_summary}`. "
+            + (
+                "With every one of them left out, the goal would be met."
+                if inside.wall_s <= SUITE_GOAL_S
+                else "The goal would be missed even with every one of them left out."
+            ),
+            "",
+        ]
+        if inside is not None
+        else []
+    )
     return [
         *out,
         f"`.venv/bin/pytest {' '.join(SUITE_ARGS)}` (what `make test` runs, {result.workers} "
@@ -756,6 +806,7 @@ def render_tests(result: SuiteResult | None) -> list[str]:
         f"`{result.summary}`.",
         "",
         *again,
+        *in_process,
         *probe,
         *(f"- `{line}`" for line in result.failures[:10]),
         *([""] if result.failures else []),

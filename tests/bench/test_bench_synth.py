@@ -208,3 +208,33 @@ def test_the_suite_section_prints_the_probe_beside_the_runs() -> None:
     assert "before run 1 0.41 s, before the run again 0.46 s, after it 0.52 s" in line
     without = SuiteResult([100.0], [0], "20 passed", [], 2, [], [230.0])
     assert not any(line.startswith("Machine speed") for line in render_tests(without))
+
+
+def test_the_suite_section_prints_the_run_without_external_tools_beside_the_goal() -> None:
+    from bench.run import IN_PROCESS_ARGS, Ran, SuiteResult, last_line, render_tests
+
+    assert IN_PROCESS_ARGS == ("-m", "not slow")  # pyproject.toml's marker
+    output = "....\n== 1854 passed, 24 deselected in 102.98s (0:01:42) ==\n"
+    assert last_line(output) == "1854 passed, 24 deselected in 102.98s (0:01:42)"
+    verdicts = (
+        (103.0, "The goal would be missed even with every one of them left out."),
+        (55.0, "With every one of them left out, the goal would be met."),
+    )
+    for wall, verdict in verdicts:
+        result = SuiteResult(
+            [190.0],
+            [0],
+            "1878 passed",
+            [],
+            2,
+            [],
+            [335.0],
+            in_process=Ran(wall, 174.4, 0, output),
+            in_process_summary=last_line(output),
+        )
+        (line,) = [line for line in render_tests(result) if line.startswith("Without the tests")]
+        assert f"**{wall:.1f} s** wall, 174 s CPU; exit 0" in line
+        assert "`1854 passed, 24 deselected in 102.98s (0:01:42)`" in line
+        assert line.endswith(verdict)
+    plain = SuiteResult([190.0], [0], "1878 passed", [], 2, [], [335.0])
+    assert not any(line.startswith("Without the tests") for line in render_tests(plain))
