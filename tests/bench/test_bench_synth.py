@@ -211,7 +211,7 @@ def test_the_suite_section_prints_the_probe_beside_the_runs() -> None:
 
 
 def test_the_suite_section_prints_the_run_without_external_tools_beside_the_goal() -> None:
-    from bench.run import IN_PROCESS_ARGS, Ran, SuiteResult, last_line, render_tests
+    from bench.run import IN_PROCESS_ARGS, Ran, SuiteResult, last_line, left_out, render_tests
 
     assert IN_PROCESS_ARGS == ("-m", "not slow")  # pyproject.toml's marker
     output = "....\n== 1854 passed, 24 deselected in 102.98s (0:01:42) ==\n"
@@ -224,7 +224,7 @@ def test_the_suite_section_prints_the_run_without_external_tools_beside_the_goal
         result = SuiteResult(
             [190.0],
             [0],
-            "1878 passed",
+            "1878 passed, 2 warnings in 183.00s",
             [],
             2,
             [],
@@ -233,8 +233,11 @@ def test_the_suite_section_prints_the_run_without_external_tools_beside_the_goal
             in_process_summary=last_line(output),
         )
         (line,) = [line for line in render_tests(result) if line.startswith("Without the tests")]
+        assert line.startswith("Without the tests that run an external tool (`-m 'not slow'`")
+        assert "the wheel; 24 of 1,878 tests left out; same workers)" in line
         assert f"**{wall:.1f} s** wall, 174 s CPU; exit 0" in line
         assert "`1854 passed, 24 deselected in 102.98s (0:01:42)`" in line
         assert line.endswith(verdict)
     plain = SuiteResult([190.0], [0], "1878 passed", [], 2, [], [335.0])
     assert not any(line.startswith("Without the tests") for line in render_tests(plain))
+    assert left_out("1878 passed", "interrupted") == ""  # no count: nothing claimed
