@@ -394,7 +394,7 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     speed.append(("after it", machine_speed()))
     warm_summary = last_line(warm.output)
     log(f"tests, warm: {warm.wall_s:.1f} s, exit {warm.code}: {warm_summary}")
-    log(f"tests: without the external tools ({' '.join(IN_PROCESS_ARGS)})")
+    log(f"tests: without the external tools ({shlex.join(IN_PROCESS_ARGS)})")
     in_process = run([pytest, *SUITE_ARGS, *IN_PROCESS_ARGS], cwd=ROOT, env=env)
     speed.append(("after the run without them", machine_speed()))
     in_process_summary = last_line(in_process.output)
@@ -416,16 +416,22 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
     )
 
 
-_PASSED = re.compile(r"\b(\d+) passed\b")
+#: What pytest's summary line counts: every test ran ends up in one of these.
+_OUTCOMES = re.compile(r"\b(\d+) (?:passed|failed|skipped|xfailed|xpassed|errors?)\b")
+
+
+def tests_in(summary: str) -> int | None:
+    """How many tests a pytest summary line accounts for (``None`` without any count)."""
+    counts = [int(count) for count in _OUTCOMES.findall(summary)]
+    return sum(counts) if counts else None
 
 
 def left_out(whole: str, part: str) -> str:
-    """ "24 of 1,883 tests left out; " from two pytest summaries (every test passed in both), or
-    "" when either has no count."""
-    counts = [_PASSED.search(summary) for summary in (whole, part)]
-    if not all(counts):
+    """The clause "24 of 1,883 tests left out; " from the summaries of a whole run and of a
+    run of part of it, or "" when either counts nothing."""
+    total, kept = tests_in(whole), tests_in(part)
+    if total is None or kept is None:
         return ""
-    total, kept = (int(match[1]) for match in counts if match)
     return f"{total - kept:,} of {total:,} tests left out; "
 
 

@@ -241,3 +241,7 @@ def test_the_suite_section_prints_the_run_without_external_tools_beside_the_goal
     plain = SuiteResult([190.0], [0], "1878 passed", [], 2, [], [335.0])
     assert not any(line.startswith("Without the tests") for line in render_tests(plain))
     assert left_out("1878 passed", "interrupted") == ""  # no count: nothing claimed
+    # every outcome counts, not only the passed tests
+    assert left_out("1 failed, 1875 passed, 2 skipped", "1848 passed, 2 errors") == (
+        "28 of 1,878 tests left out; "  # passed only: 27 of 1,875
+    )
