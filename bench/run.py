@@ -384,7 +384,7 @@ def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:
         cpus.append(ran.cpu_s)
         codes.append(ran.code)
         lines = [line for line in ran.output.strip().splitlines() if line.strip()]
-        summary = lines[-1].strip("= ") if lines else ""
+        summary = last_line(ran.output)
         failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
         slowest = slowest_tests(lines)
         log(f"tests {index + 1}/{runs}: {ran.wall_s:.1f} s, exit {ran.code}: {summary}")

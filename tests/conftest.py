@@ -429,9 +429,9 @@ LINT_FIXTURES = frozenset({"lint", "compliance_reports", "pipeline_lint"})
 
 def mark_lint_tests_slow(items: list[pytest.Item]) -> None:
     """Mark ``slow`` every test that uses ``LINT_FIXTURES``: pyproject.toml's marker is "runs an
-    external tool (cfn-lint, checkov, ...)", and such a test runs both, through a fixture,
-    whether or not it carries the marker itself (one did not, so ``-m "not slow"`` still ran
-    checkov and cfn-lint over the pipeline's templates)."""
+    external tool (cfn-lint, checkov, ...)", and such a test runs both, through a fixture. The
+    marker follows from the fixture, so no such test writes it itself (one had forgotten it, and
+    ``-m "not slow"`` still ran checkov and cfn-lint over the pipeline's templates)."""
     for item in items:
         used = LINT_FIXTURES & set(getattr(item, "fixturenames", ()))
         if used and item.get_closest_marker("slow") is None:

@@ -38,8 +38,8 @@ def test_a_test_that_lints_through_a_fixture_is_slow(fixture: str) -> None:
 
 def test_no_collected_test_that_lints_escapes_the_marker(request: pytest.FixtureRequest) -> None:
     """Over the tests this session runs: in a run of the whole suite, every test that lints is
-    ``slow``; under ``-m "not slow"``, none that lints is left to run. The pipeline's cfn-lint
-    test is the one that carried no marker of its own."""
+    ``slow``; under ``-m "not slow"``, none that lints is left to run. None of them writes the
+    marker itself: it follows from the fixture."""
     linting = [
         item
         for item in request.session.items

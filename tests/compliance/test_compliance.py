@@ -99,7 +99,6 @@ def test_acknowledge_requires_pack_prefix_and_reason() -> None:
         acknowledge(stack, ["IAM5"], "a sufficiently long and specific reason")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)
 def test_cfn_lint_reports_nothing(
     synths: Synths, compliance_reports: ComplianceReports, env: str
@@ -112,7 +111,6 @@ def test_cfn_lint_reports_nothing(
     assert lint.unexplained_ignores == ()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)
 def test_checkov_reports_no_failed_check(compliance_reports: ComplianceReports, env: str) -> None:
     checkov = compliance_reports[env].checkov

@@ -922,7 +922,6 @@ def test_module_imports_no_cdk(module: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_committed_compliance_report_is_current(
     synths: Synths, compliance_reports: ComplianceReports
 ) -> None:

@@ -366,7 +366,6 @@ def test_cfn_lint_reports_nothing_on_pipeline_and_stage_templates(
     assert [m for m in matches if m.level != "Informational"] == []
 
 
-@pytest.mark.slow
 def test_checkov_reports_no_failed_check_on_the_pipeline(
     synth: PipelineSynth, pipeline_lint: ToolOutputs
 ) -> None:
