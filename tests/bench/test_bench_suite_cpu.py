@@ -296,3 +296,28 @@ def test_a_row_that_is_zero_but_for_rounding_reads_zero() -> None:
     result = SuiteResult([20.0], [0], "1 passed", [], 1, [], [20.0], profiles=profiles)
     (after,) = [line for line in render_tests(result) if "after their last test" in line]
     assert after.endswith("| 0.0 | 0 % |"), after
+
+
+def test_the_profile_gives_the_wall_time_each_runs_cpu_allows_against_the_goal() -> None:
+    """CPU over the workers' cores: the run's floor if no core ever waited, for the profiled run
+    and for the run without the external-tool tests, with the second's verdict."""
+    from dataclasses import replace
+
+    from bench.run import Ran, SuiteResult, render_tests
+
+    profiles = [
+        WorkerProfile("gw0", [ModuleCpu("tests/test_a.py", "gw0", 1, 1.0, 100.0)], 5.0, 110.0),
+        WorkerProfile("gw1", [ModuleCpu("tests/test_b.py", "gw1", 1, 1.0, 150.0)], 5.0, 160.0),
+    ]
+    result = SuiteResult([170.0], [0], "2 passed", [], 2, [], [283.0], profiles=profiles)
+    (line,) = [line for line in render_tests(result) if line.startswith("Where the first run")]
+    assert line.endswith("This run's 283 s of CPU need at least 141.5 s of wall time on 2 cores.")
+
+    result = replace(result, in_process=Ran(wall_s=90.0, cpu_s=149.0, code=0, output=""))
+    (line,) = [line for line in render_tests(result) if line.startswith("Where the first run")]
+    assert line.endswith(
+        "the run without the external-tool tests, 149 s of CPU, at least 74.5 s (over the goal)."
+    )
+    result = replace(result, in_process=Ran(wall_s=50.0, cpu_s=110.0, code=0, output=""))
+    (line,) = [line for line in render_tests(result) if line.startswith("Where the first run")]
+    assert line.endswith("at least 55.0 s (within the goal).")
