@@ -354,7 +354,8 @@ IN_PROCESS_ARGS = ("-m", "not slow")
 PROFILE_ARGS = ("-p", "bench.suite_cpu")
 #: Rows of the CPU-per-module table (the rest are added up in one row).
 PROFILE_ROWS = 14
-_DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S+)$")
+#: A ``--durations`` line: seconds, phase, node id (a parametrized id may hold spaces).
+_DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S.*)$")
 
 
 def measure_tests(runs: int, env: dict[str, str]) -> SuiteResult:

@@ -146,12 +146,15 @@ def test_the_suite_section_reads_pytests_durations_report() -> None:
         "============================= slowest 10 durations =============================",
         "32.46s call     tests/rehearsal/test_lifecycle.py::test_rehearsal_deploys",
         "10.25s setup    tests/e2e/consumer/test_clean_consumer.py::test_consumer",
+        "6.52s setup    tests/lambda/inference/test_faults.py::test_budget[issue-14: 29 s budget]",
         "(3 durations < 0.005s hidden.  Use -vv to show these durations.)",
         "1 failed, 2 passed in 5.00s",
     ]
     assert slowest_tests(lines) == [
         (32.46, "call tests/rehearsal/test_lifecycle.py::test_rehearsal_deploys"),
         (10.25, "setup tests/e2e/consumer/test_clean_consumer.py::test_consumer"),
+        # a parametrized id with spaces is a test like any other
+        (6.52, "setup tests/lambda/inference/test_faults.py::test_budget[issue-14: 29 s budget]"),
     ]
 
 
