@@ -791,8 +791,7 @@ def render_tests(result: SuiteResult | None) -> list[str]:
         [
             "Machine speed around these runs (`machine_speed`: CPU seconds of a fixed "
             f"{PROBE_LOOPS:,}-iteration Python loop in a new interpreter, median of "
-            f"{PROBE_ROUNDS}; lower is "
-            "faster): "
+            f"{PROBE_ROUNDS}; lower is faster): "
             + ", ".join(f"{when} {seconds:.2f} s" for when, seconds in result.speed)
             + ". The same code's suite time moves with it: compare runs beside their probes.",
             "",
@@ -850,8 +849,7 @@ def render_tests(result: SuiteResult | None) -> list[str]:
 def cpu_floor(result: SuiteResult) -> str:
     """The shortest wall time each measured run's CPU allows on the workers' cores: its CPU over
     their number, as if no core ever waited (the profile's first run, and the in-process run)."""
-    workers = max(result.workers, 1)
-    run_cpu = result.cpu_s[0]
+    run_cpu, workers = result.cpu_s[0], result.workers
     text = (
         f"This run's {run_cpu:.0f} s of CPU need at least {run_cpu / workers:.1f} s of wall "
         f"time on {workers} cores"
@@ -862,7 +860,7 @@ def cpu_floor(result: SuiteResult) -> str:
     return (
         f"{text}; the run without the external-tool tests, {inside.cpu_s:.0f} s of CPU, at least "
         f"{inside.cpu_s / workers:.1f} s"
-        + (" (over the goal)." if inside.cpu_s / workers > SUITE_GOAL_S else " (within the goal).")
+        + (" (over the goal)." if inside.cpu_s > SUITE_GOAL_S * workers else " (within the goal).")
     )
 
 
